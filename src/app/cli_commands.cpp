@@ -1,0 +1,234 @@
+#include "app/cli_commands.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <opencv2/core/utils/logger.hpp>
+
+#include "app/config.hpp"
+#include "app/engine_bench.hpp"
+#include "index/linear_gallery.hpp"
+#include "vision/face_engine.hpp"
+#include "vision/image_io.hpp"
+#include "vision/model_paths.hpp"
+#include "vision/tfjs_weights.hpp"
+
+namespace safelynx::app {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+double rounded(double value, double unit) { return std::round(value / unit) * unit; }
+
+json face_json(const Face& face, bool with_descriptor) {
+  const Box& b = face.detection.box;
+  json landmarks = json::array();
+  for (const Point& p : face.landmarks) landmarks.push_back({rounded(p.x, 0.01), rounded(p.y, 0.01)});
+  json out = {{"box", {rounded(b.x, 0.01), rounded(b.y, 0.01), rounded(b.width, 0.01), rounded(b.height, 0.01)}},
+              {"score", rounded(face.detection.score, 1e-6)},
+              {"landmarks", landmarks}};
+  if (with_descriptor) {
+    if (face.descriptor) {
+      json d = json::array();
+      for (float v : *face.descriptor) d.push_back(rounded(v, 1e-7));
+      out["descriptor"] = d;
+    } else {
+      out["descriptor"] = nullptr;  // the aligned face lies outside the image
+    }
+  }
+  return out;
+}
+
+struct EngineFlags {
+  std::optional<std::string> detector;
+  std::optional<int> tiny_input_size;
+  std::optional<float> min_score;
+  std::optional<std::uint64_t> max_pixels;
+
+  void add_to(CLI::App& command) {
+    command.add_option("--detector", detector, "Face detector: ssd (accurate, default) or tiny (fast)")
+        ->check(CLI::IsMember({"ssd", "tiny"}));
+    command.add_option("--tiny-input-size", tiny_input_size, "Input size of the tiny detector (multiple of 32)");
+    command.add_option("--min-score", min_score, "Minimum detector score, in (0, 1); default 0.5");
+    command.add_option("--max-pixels", max_pixels, "Refuse images with more pixels than this; default 40000000");
+  }
+  void apply(EngineConfig& c) const {
+    if (detector) c.detector = vision::parse_detector_kind(*detector);
+    if (tiny_input_size) c.tiny_input_size = *tiny_input_size;
+    if (min_score) c.min_score = *min_score;
+    if (max_pixels) c.max_image_pixels = *max_pixels;
+  }
+};
+
+// Processes every image, writing one JSON entry each; a bad image gets an
+// "error" entry and does not stop the others.
+template <typename PerImage>
+int for_each_image(const std::vector<std::string>& images, PerImage&& per_image) {
+  json results = json::array();
+  int status = kExitOk;
+  for (const std::string& path : images) {
+    json entry = {{"image", path}};
+    try {
+      entry["faces"] = per_image(path);
+    } catch (const vision::ImageError& e) {
+      entry["error"] = e.what();
+      status = kExitImageFailed;
+    } catch (const cv::Exception& e) {
+      entry["error"] = path + ": processing failed: " + e.what();
+      status = kExitImageFailed;
+    }
+    if (entry.contains("error")) std::cerr << "error: " << entry["error"].get<std::string>() << "\n";
+    results.push_back(entry);
+  }
+  std::cout << results.dump(2) << std::endl;
+  return status;
+}
+
+std::vector<fs::path> sorted_entries(const fs::path& dir, bool directories) {
+  std::vector<fs::path> out;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (directories ? e.is_directory() : e.is_regular_file()) out.push_back(e.path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Enrols DIR/<person>/<photo>: each photo must show exactly one face.
+index::LinearGallery load_gallery(const fs::path& dir, vision::FaceEngine& engine, const EngineConfig& config) {
+  if (!fs::is_directory(dir)) throw ConfigError("gallery " + dir.string() + " is not a directory");
+  index::LinearGallery gallery;
+  std::size_t photos = 0, skipped = 0;
+  for (const fs::path& person : sorted_entries(dir, true)) {
+    const std::string name = person.filename().string();
+    std::size_t enrolled = 0;
+    for (const fs::path& photo : sorted_entries(person, false)) {
+      try {
+        const cv::Mat image = vision::read_image(photo, {config.max_image_pixels});
+        const auto faces = engine.analyse(image, config.min_score, true);
+        if (faces.size() != 1 || !faces.front().descriptor) {
+          std::cerr << "warning: gallery photo " << photo.string() << " shows " << faces.size()
+                    << " faces; enrolment photos must show exactly one: skipped\n";
+          ++skipped;
+          continue;
+        }
+        gallery.add(name, *faces.front().descriptor);
+        ++enrolled;
+        ++photos;
+      } catch (const vision::ImageError& e) {
+        std::cerr << "warning: gallery photo skipped: " << e.what() << "\n";
+        ++skipped;
+      }
+    }
+    if (enrolled == 0) std::cerr << "warning: no usable photo for '" << name << "' in " << person.string() << "\n";
+  }
+  std::cerr << "gallery: " << gallery.names().size() << " people from " << photos << " photos (" << skipped
+            << " skipped)\n";
+  if (gallery.size() == 0) throw ConfigError("gallery " + dir.string() + " has no usable photo (expected DIR/<person>/<photos>)");
+  return gallery;
+}
+
+vision::FaceEngine make_engine(const EngineConfig& config) {
+  vision::FaceEngineOptions options;
+  options.detector = config.detector;
+  options.tiny_input_size = config.tiny_input_size;
+  options.descriptor_batch_size = config.descriptor_batch_size;
+  return vision::FaceEngine(vision::resolve_models_dir(config.models_dir), options);
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);
+  CLI::App app{"Safelynx: local-first face recognition"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("safelynx ") + SAFELYNX_VERSION);
+  std::optional<std::string> models_dir, config_file;
+  app.add_option("--models", models_dir, "Models directory (default: $SAFELYNX_MODELS, else ./models)");
+  app.add_option("--config", config_file, "TOML configuration file ([detection], [recognition], [models])");
+
+  std::vector<std::string> images;
+  EngineFlags engine_flags;
+
+  auto* detect = app.add_subcommand("detect", "Detect faces and their 68 landmarks; JSON on stdout");
+  detect->add_option("images", images, "Image files")->required();
+  engine_flags.add_to(*detect);
+
+  auto* embed = app.add_subcommand("embed", "Like detect, with each face's 128-d descriptor");
+  embed->add_option("images", images, "Image files")->required();
+  engine_flags.add_to(*embed);
+
+  std::string gallery_dir;
+  std::optional<float> threshold;
+  auto* identify = app.add_subcommand("identify", "Name each face by its nearest person in a gallery");
+  identify->add_option("--gallery", gallery_dir, "Directory with one sub-directory of photos per person")->required();
+  identify->add_option("--threshold", threshold, "Largest L2 distance that counts as a match (default 0.6)");
+  identify->add_option("images", images, "Image files")->required();
+  engine_flags.add_to(*identify);
+
+  auto* bench = app.add_subcommand("bench", "Benchmarks");
+  bench->require_subcommand(1);
+  EngineBenchOptions bench_options;
+  auto* bench_engine = bench->add_subcommand("engine", "Per-stage latency of the face engine, compared with the reference");
+  add_engine_bench_flags(*bench_engine, bench_options);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+
+  try {
+    EngineConfig config = config_file ? load_engine_config(*config_file) : EngineConfig{};
+    if (models_dir) config.models_dir = fs::path(*models_dir);
+    engine_flags.apply(config);
+    if (threshold) config.match_threshold = *threshold;
+    validate(config);
+
+    if (*bench_engine) return run_engine_bench(config, bench_options);
+
+    vision::FaceEngine engine = make_engine(config);
+    const vision::ImageReadOptions read_options{config.max_image_pixels};
+    if (*detect || *embed) {
+      const bool with_descriptors = static_cast<bool>(*embed);
+      return for_each_image(images, [&](const std::string& path) {
+        const cv::Mat image = vision::read_image(path, read_options);
+        json faces = json::array();
+        for (const Face& f : engine.analyse(image, config.min_score, with_descriptors))
+          faces.push_back(face_json(f, with_descriptors));
+        return faces;
+      });
+    }
+    // identify
+    const index::LinearGallery gallery = load_gallery(gallery_dir, engine, config);
+    return for_each_image(images, [&](const std::string& path) {
+      const cv::Mat image = vision::read_image(path, read_options);
+      json faces = json::array();
+      for (const Face& f : engine.analyse(image, config.min_score, true)) {
+        json entry = face_json(f, false);
+        const auto match = f.descriptor ? gallery.nearest(*f.descriptor) : std::nullopt;
+        entry["name"] = match && match->distance <= config.match_threshold ? json(match->name) : json(nullptr);
+        entry["distance"] = match ? json(rounded(match->distance, 1e-6)) : json(nullptr);
+        faces.push_back(entry);
+      }
+      return faces;
+    });
+  } catch (const ConfigError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const vision::WeightLoadError& e) {
+    std::cerr << "error: cannot load the face models: " << e.what()
+              << "\n(fetch them with scripts/fetch-models.sh, or point --models / SAFELYNX_MODELS at them)\n";
+    return kExitModels;
+  }
+}
+
+}  // namespace safelynx::app

@@ -1,0 +1,89 @@
+#include "vision/face_engine.hpp"
+
+#include <chrono>
+#include <stdexcept>
+
+#include "vision/face_alignment.hpp"
+#include "vision/face_landmark_net.hpp"
+#include "vision/face_recognition_net.hpp"
+#include "vision/ssd_mobilenet_detector.hpp"
+#include "vision/tiny_face_detector.hpp"
+
+namespace safelynx::vision {
+namespace {
+
+double elapsed_ms(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count();
+}
+
+}  // namespace
+
+DetectorKind parse_detector_kind(const std::string& text) {
+  if (text == "ssd") return DetectorKind::Ssd;
+  if (text == "tiny") return DetectorKind::Tiny;
+  throw std::invalid_argument("unknown detector '" + text + "' (expected ssd or tiny)");
+}
+
+std::string to_string(DetectorKind kind) { return kind == DetectorKind::Ssd ? "ssd" : "tiny"; }
+
+std::unique_ptr<FaceDetector> make_face_detector(const std::filesystem::path& models_dir, DetectorKind kind,
+                                                 int tiny_input_size) {
+  if (kind == DetectorKind::Tiny) return std::make_unique<TinyFaceDetector>(models_dir, tiny_input_size);
+  return std::make_unique<SsdMobilenetDetector>(models_dir);
+}
+
+FaceEngine::FaceEngine(const std::filesystem::path& models_dir, const FaceEngineOptions& options)
+    : FaceEngine(make_face_detector(models_dir, options.detector, options.tiny_input_size),
+                 std::make_unique<FaceLandmarkNet>(models_dir), std::make_unique<FaceRecognitionNet>(models_dir),
+                 options) {}
+
+FaceEngine::FaceEngine(std::unique_ptr<FaceDetector> detector, std::unique_ptr<LandmarkDetector> landmarks,
+                       std::unique_ptr<FaceEmbedder> embedder, const FaceEngineOptions& options)
+    : detector_(std::move(detector)), landmarks_(std::move(landmarks)), embedder_(std::move(embedder)), options_(options) {
+  if (options_.descriptor_batch_size == 0) throw std::invalid_argument("descriptor batch size must be at least 1");
+}
+
+std::vector<Face> FaceEngine::analyse(const cv::Mat& bgr, float min_score, bool with_descriptors) {
+  timings_ = {};
+  auto start = std::chrono::steady_clock::now();
+  std::vector<FaceDetection> detections = detector_->detect(bgr, min_score);
+  timings_.detection_ms = elapsed_ms(start);
+
+  // Landmarks on each detection's crop (faces wholly outside the image are dropped).
+  start = std::chrono::steady_clock::now();
+  std::vector<Face> faces;
+  std::vector<cv::Mat> crops;
+  for (const FaceDetection& d : detections) {
+    const cv::Rect crop = clip_to_image(d.box, bgr.size());
+    if (crop.empty()) continue;
+    Face face;
+    face.detection = d;
+    faces.push_back(face);
+    crops.push_back(bgr(crop));
+  }
+  const std::vector<Landmarks68> points = landmarks_->detect_landmarks_batch(crops);
+  for (std::size_t i = 0; i < faces.size(); ++i) {
+    // face-api shifts by the unclipped detection box, not the crop origin.
+    for (std::size_t p = 0; p < kLandmarkCount; ++p)
+      faces[i].landmarks[p] = {points[i][p].x + faces[i].detection.box.x, points[i][p].y + faces[i].detection.box.y};
+    faces[i].aligned_box = dlib_aligned_box(faces[i].landmarks, crops[i].size());
+  }
+  timings_.landmarks_ms = elapsed_ms(start);
+  if (!with_descriptors) return faces;
+
+  start = std::chrono::steady_clock::now();
+  std::vector<cv::Mat> aligned;
+  std::vector<std::size_t> owners;
+  for (std::size_t i = 0; i < faces.size(); ++i) {
+    const cv::Rect r = clip_to_image(faces[i].aligned_box, bgr.size());
+    if (r.empty()) continue;  // no descriptor rather than a made-up one
+    aligned.push_back(bgr(r));
+    owners.push_back(i);
+  }
+  const auto descriptors = embedder_->extract_embeddings_batch(aligned, options_.descriptor_batch_size);
+  for (std::size_t k = 0; k < owners.size(); ++k) faces[owners[k]].descriptor = descriptors[k];
+  timings_.descriptors_ms = elapsed_ms(start);
+  return faces;
+}
+
+}  // namespace safelynx::vision

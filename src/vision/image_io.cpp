@@ -1,0 +1,598 @@
+#include "vision/image_io.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <climits>
+#include <csetjmp>
+#include <cstdio>  // before jpeglib.h, which uses FILE and size_t
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <system_error>
+#include <vector>
+
+#include <jerror.h>
+#include <jpeglib.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+namespace safelynx::vision {
+namespace {
+
+using Bytes = std::span<const std::uint8_t>;
+
+// cv::imdecode takes the encoded bytes as a Mat, whose length is an int.
+constexpr std::uint64_t max_encoded_bytes = INT_MAX;
+
+[[noreturn]] void fail(const std::string& label, const std::string& what) {
+  throw ImageError(label + ": " + what);
+}
+
+std::uint16_t read_u16_be(Bytes bytes, std::size_t pos) {
+  return static_cast<std::uint16_t>(bytes[pos] << 8 | bytes[pos + 1]);
+}
+
+std::uint32_t read_u32_be(Bytes bytes, std::size_t pos) {
+  return static_cast<std::uint32_t>(bytes[pos]) << 24 | static_cast<std::uint32_t>(bytes[pos + 1]) << 16 |
+         static_cast<std::uint32_t>(bytes[pos + 2]) << 8 | static_cast<std::uint32_t>(bytes[pos + 3]);
+}
+
+enum class Format { jpeg, png, other };
+
+constexpr std::array<std::uint8_t, 8> png_signature = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
+
+Format sniff_format(Bytes bytes) {
+  // SOI alone is enough to call it a JPEG, so that one cut after a few bytes is
+  // reported as truncated rather than as "not an image"; likewise a PNG
+  // signature cut short.
+  if (bytes.size() >= 2 && bytes[0] == 0xFF && bytes[1] == 0xD8) return Format::jpeg;
+  const std::size_t signature_bytes = std::min(bytes.size(), png_signature.size());
+  if (signature_bytes >= 4 && std::equal(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(signature_bytes),
+                                         png_signature.begin()))
+    return Format::png;
+  return Format::other;
+}
+
+// What the header walk found wrong, if anything.
+enum class Structure { complete, truncated, bad_chunk_length, bad_frame_header, no_frame_header };
+
+struct Layout {
+  Structure structure = Structure::truncated;
+  std::uint64_t width = 0;
+  std::uint64_t height = 0;
+  int orientation = 1;  // EXIF, JPEG only
+};
+
+// Reads the Orientation tag from IFD0 of the TIFF block inside an EXIF APP1
+// segment. Anything malformed means "no orientation" (1): a bad EXIF block
+// must not make a good photo unreadable.
+int parse_exif_orientation(Bytes tiff) {
+  if (tiff.size() < 8) return 1;
+  bool little_endian;
+  if (tiff[0] == 'I' && tiff[1] == 'I') {
+    little_endian = true;
+  } else if (tiff[0] == 'M' && tiff[1] == 'M') {
+    little_endian = false;
+  } else {
+    return 1;
+  }
+  const auto u16 = [&](std::size_t pos) -> std::uint32_t {
+    return little_endian ? (tiff[pos] | tiff[pos + 1] << 8) : (tiff[pos] << 8 | tiff[pos + 1]);
+  };
+  const auto u32 = [&](std::size_t pos) -> std::uint32_t {
+    return little_endian ? (u16(pos) | u16(pos + 2) << 16) : (u16(pos) << 16 | u16(pos + 2));
+  };
+  if (u16(2) != 42) return 1;
+  const std::uint64_t ifd = u32(4);
+  if (ifd + 2 > tiff.size()) return 1;
+  const std::uint32_t entry_count = u16(ifd);
+  constexpr std::uint32_t orientation_tag = 0x0112;
+  constexpr std::uint32_t type_short = 3;
+  constexpr std::uint32_t type_long = 4;
+  for (std::uint32_t i = 0; i < entry_count; ++i) {
+    const std::uint64_t entry = ifd + 2 + 12 * std::uint64_t{i};
+    if (entry + 12 > tiff.size()) return 1;
+    if (u16(entry) != orientation_tag) continue;
+    const std::uint32_t type = u16(entry + 2);
+    // The value sits left-justified in the 4-byte value field.
+    const std::uint32_t value = type == type_short ? u16(entry + 8) : type == type_long ? u32(entry + 8) : 0;
+    return value >= 1 && value <= 8 ? static_cast<int>(value) : 1;
+  }
+  return 1;
+}
+
+bool is_frame_marker(std::uint8_t marker) {
+  // SOF0-SOF15, less DHT (C4), JPG (C8) and DAC (CC), which share the range.
+  return marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+}
+
+// Walks the JPEG's marker segments, and the entropy-coded data after each SOS,
+// up to EOI. libjpeg only warns about a file cut short and fills the rest with
+// grey, so reaching EOI through the structure is how truncation is caught; an
+// FFD9 inside an embedded thumbnail or entropy data does not count, and data
+// after EOI (camera trailers, padding) is ignored.
+Layout scan_jpeg(Bytes bytes) {
+  Layout layout;
+  bool have_frame = false;
+  bool have_exif = false;
+  const std::size_t size = bytes.size();
+  std::size_t pos = 2;  // after SOI
+  while (true) {
+    // libjpeg skips stray bytes before a marker (with a warning), and any
+    // number of FF fill bytes may precede the marker code.
+    while (pos < size && bytes[pos] != 0xFF) ++pos;
+    while (pos < size && bytes[pos] == 0xFF) ++pos;
+    if (pos >= size) return layout;
+    const std::uint8_t marker = bytes[pos++];
+    if (marker == 0xD9) {  // EOI
+      layout.structure = have_frame ? Structure::complete : Structure::no_frame_header;
+      return layout;
+    }
+    // TEM, RST0-7 and SOI carry no length; FF00 outside a scan is junk.
+    if (marker == 0x00 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) continue;
+    if (pos + 2 > size) return layout;
+    const std::size_t length = read_u16_be(bytes, pos);
+    if (length < 2) {
+      layout.structure = Structure::bad_chunk_length;
+      return layout;
+    }
+    if (pos + length > size) return layout;
+    const Bytes payload = bytes.subspan(pos + 2, length - 2);
+    if (is_frame_marker(marker) && !have_frame) {
+      if (payload.size() < 6) {
+        layout.structure = Structure::bad_frame_header;
+        return layout;
+      }
+      layout.height = read_u16_be(payload, 1);
+      layout.width = read_u16_be(payload, 3);
+      have_frame = true;
+    } else if (marker == 0xE1 && !have_exif && payload.size() >= 6 && std::memcmp(payload.data(), "Exif\0", 5) == 0) {
+      // Only the first EXIF block counts (APP1 is also used for XMP).
+      have_exif = true;
+      layout.orientation = parse_exif_orientation(payload.subspan(6));
+    }
+    pos += length;
+    if (marker != 0xDA) continue;
+    // Entropy-coded data after SOS runs to the next marker other than a
+    // stuffed FF00 or a restart marker.
+    while (true) {
+      const void* found = std::memchr(bytes.data() + pos, 0xFF, size - pos);
+      if (found == nullptr) return layout;
+      pos = static_cast<std::size_t>(static_cast<const std::uint8_t*>(found) - bytes.data());
+      std::size_t code_pos = pos + 1;
+      while (code_pos < size && bytes[code_pos] == 0xFF) ++code_pos;
+      if (code_pos >= size) return layout;
+      const std::uint8_t code = bytes[code_pos];
+      if (code == 0x00 || (code >= 0xD0 && code <= 0xD7)) {
+        pos = code_pos + 1;
+        continue;
+      }
+      break;  // a real marker: the outer loop reads it from pos
+    }
+  }
+}
+
+// Walks the PNG chunks from IHDR to IEND. libpng can finish decoding a PNG
+// that lost its tail after the last IDAT, so the missing IEND is what shows
+// the truncation.
+Layout scan_png(Bytes bytes) {
+  Layout layout;
+  const std::uint64_t size = bytes.size();
+  std::uint64_t pos = png_signature.size();
+  bool first_chunk = true;
+  while (true) {
+    if (pos + 8 > size) return layout;
+    const std::uint64_t length = read_u32_be(bytes, pos);
+    if (length > 0x7FFF'FFFF) {  // the PNG limit
+      layout.structure = Structure::bad_chunk_length;
+      return layout;
+    }
+    const Bytes type = bytes.subspan(pos + 4, 4);
+    if (pos + 12 + length > size) return layout;  // 4 length + 4 type + data + 4 CRC
+    if (first_chunk) {
+      if (std::memcmp(type.data(), "IHDR", 4) != 0 || length != 13) {
+        layout.structure = Structure::no_frame_header;
+        return layout;
+      }
+      layout.width = read_u32_be(bytes, pos + 8);
+      layout.height = read_u32_be(bytes, pos + 12);
+      first_chunk = false;
+    }
+    if (std::memcmp(type.data(), "IEND", 4) == 0) {
+      layout.structure = Structure::complete;
+      return layout;
+    }
+    pos += 12 + length;
+  }
+}
+
+void check_structure(const Layout& layout, const char* format_name, const std::string& label) {
+  const std::string format = format_name;
+  switch (layout.structure) {
+    case Structure::complete:
+      return;
+    case Structure::truncated:
+      fail(label, "truncated " + format + ": the data ends before the " +
+                      (format == "PNG" ? "IEND chunk" : "end-of-image marker") + " (the file was cut short)");
+    case Structure::bad_chunk_length:
+      fail(label, "corrupt " + format + ": invalid " + (format == "PNG" ? "chunk" : "segment") + " length");
+    case Structure::bad_frame_header:
+      fail(label, "corrupt " + format + ": frame header too short");
+    case Structure::no_frame_header:
+      fail(label, "corrupt " + format + (format == "PNG" ? ": it does not start with an IHDR header chunk"
+                                                         : ": no frame header (SOF) before the end of the image"));
+  }
+}
+
+void check_pixel_count(std::uint64_t width, std::uint64_t height, const ImageReadOptions& options,
+                       const std::string& label) {
+  const std::string size_text = std::to_string(width) + "x" + std::to_string(height);
+  if (width == 0 || height == 0) fail(label, "image has zero width or height (" + size_text + ")");
+  const std::uint64_t pixels = width * height;  // both below 2^32: no overflow
+  if (pixels > options.max_pixels)
+    fail(label, "image is too large: " + size_text + " is " + std::to_string(pixels) + " pixels, more than the limit of " +
+                    std::to_string(options.max_pixels));
+}
+
+// --- JPEG decoding with libjpeg, matching jpeg-js ----------------------------
+//
+// Face descriptors must agree with the reference pipeline, which decodes JPEGs
+// with jpeg-js. jpeg-js replicates chroma samples (no "fancy" upsampling),
+// uses an exact integer IDCT like libjpeg's ISLOW, and converts YCbCr to RGB in
+// double precision, truncating to 8 bits. libjpeg does everything up to the
+// colour conversion identically; the conversion is done here.
+
+// Refuses progressive files with absurd scan counts, which cost minutes of CPU
+// while staying small and within the pixel limit (libjpeg-turbo's own
+// documentation suggests a limit of this order).
+constexpr int max_jpeg_scans = 500;
+
+enum class JpegFailure { none, error, warning, too_many_scans };
+
+struct JpegErrorManager {
+  jpeg_error_mgr pub;  // first member: libjpeg's pointer to it is a pointer to the whole
+  std::jmp_buf resume;
+  JpegFailure failure = JpegFailure::none;
+  char message[JMSG_LENGTH_MAX] = {};
+};
+
+JpegErrorManager& error_manager_of(j_common_ptr info) { return *reinterpret_cast<JpegErrorManager*>(info->err); }
+
+[[noreturn]] void abort_decoding(j_common_ptr info, JpegFailure failure) {
+  JpegErrorManager& errors = error_manager_of(info);
+  errors.failure = failure;
+  if (failure != JpegFailure::too_many_scans) (*info->err->format_message)(info, errors.message);
+  std::longjmp(errors.resume, 1);
+}
+
+void on_jpeg_error(j_common_ptr info) { abort_decoding(info, JpegFailure::error); }
+
+// libjpeg reports corrupt entropy data, a premature end and the like only as
+// warnings (msg_level -1) and fills in grey; such a photo must not be used.
+// Trace messages (msg_level >= 0) are ignored.
+void on_jpeg_message(j_common_ptr info, int msg_level) {
+  if (msg_level >= 0) return;
+  ++info->err->num_warnings;
+  abort_decoding(info, JpegFailure::warning);
+}
+
+void discard_jpeg_output(j_common_ptr) {}  // libjpeg would print to stderr
+
+void on_jpeg_progress(j_common_ptr info) {
+  if (info->is_decompressor && reinterpret_cast<j_decompress_ptr>(info)->input_scan_number > max_jpeg_scans)
+    abort_decoding(info, JpegFailure::too_many_scans);
+}
+
+// Runs `libjpeg_calls` with `errors.resume` armed: a libjpeg error or warning
+// longjmps back here and this returns false. The jump skips the frames of
+// `libjpeg_calls` and of libjpeg, so they must hold no object with a
+// non-trivial destructor (C++ allows a longjmp only where a throw would
+// destroy nothing); all C++ objects live in the caller.
+template <typename Calls>
+bool run_guarded(JpegErrorManager& errors, Calls&& libjpeg_calls) {
+  if (setjmp(errors.resume) != 0) return false;
+  libjpeg_calls();
+  return true;
+}
+
+// Owns the libjpeg decompressor; destroying it is valid after any error.
+struct JpegDecompressor {
+  jpeg_decompress_struct info{};
+  JpegErrorManager errors{};
+  jpeg_progress_mgr progress{};
+
+  JpegDecompressor() {
+    info.err = jpeg_std_error(&errors.pub);
+    errors.pub.error_exit = on_jpeg_error;
+    errors.pub.emit_message = on_jpeg_message;
+    errors.pub.output_message = discard_jpeg_output;
+    progress.progress_monitor = on_jpeg_progress;
+  }
+  ~JpegDecompressor() { jpeg_destroy_decompress(&info); }
+  JpegDecompressor(const JpegDecompressor&) = delete;
+  JpegDecompressor& operator=(const JpegDecompressor&) = delete;
+};
+
+[[noreturn]] void fail_jpeg(const JpegErrorManager& errors, const std::string& label) {
+  const std::string libjpeg_says = std::string("(libjpeg: ") + errors.message + ")";
+  switch (errors.failure) {
+    case JpegFailure::warning:
+      fail(label, "corrupt JPEG data " + libjpeg_says);
+    case JpegFailure::too_many_scans:
+      fail(label, "corrupt JPEG: more than " + std::to_string(max_jpeg_scans) + " progressive scans");
+    case JpegFailure::none:
+    case JpegFailure::error:
+      break;
+  }
+  if (errors.pub.msg_code == JERR_OUT_OF_MEMORY || errors.pub.msg_code == JERR_NO_BACKING_STORE)
+    fail(label, "the JPEG needs more memory than the decoder may use " + libjpeg_says);
+  fail(label, "corrupt or unsupported JPEG data " + libjpeg_says);
+}
+
+// libjpeg's cap on its whole-image buffers, which only progressive and
+// multi-scan files need: all DCT coefficients, 2 bytes per sample, at most 3
+// full-resolution components. Setting it also overrides any JPEGMEM
+// environment variable, which could otherwise make good photos fail.
+long jpeg_memory_limit(const ImageReadOptions& options) {
+  constexpr std::uint64_t bytes_per_pixel = 8;  // 6, plus room for block padding
+  constexpr std::uint64_t headroom = std::uint64_t{64} << 20;
+  constexpr std::uint64_t most = LONG_MAX;
+  if (options.max_pixels > (most - headroom) / bytes_per_pixel) return LONG_MAX;
+  return static_cast<long>(headroom + options.max_pixels * bytes_per_pixel);
+}
+
+// jpeg-js's YCbCr -> RGB products, per Cb or Cr value, in double exactly as it
+// computes them, so that each sum below rounds exactly as in jpeg-js.
+struct JpegJsColourTables {
+  std::array<double, 256> red_from_cr;
+  std::array<double, 256> green_from_cb;
+  std::array<double, 256> green_from_cr;
+  std::array<double, 256> blue_from_cb;
+};
+
+const JpegJsColourTables& jpegjs_colour_tables() {
+  static const JpegJsColourTables tables = [] {
+    JpegJsColourTables built{};
+    for (int value = 0; value < 256; ++value) {
+      const auto index = static_cast<std::size_t>(value);
+      const double centred = value - 128;
+      built.red_from_cr[index] = 1.402 * centred;
+      built.green_from_cb[index] = 0.3441363 * centred;
+      built.green_from_cr[index] = 0.71413636 * centred;
+      built.blue_from_cb[index] = 1.772 * centred;
+    }
+    return built;
+  }();
+  return tables;
+}
+
+// jpeg-js clamps to [0, 255] and stores into a Uint8Array, which truncates.
+std::uint8_t clamp_and_truncate(double value) {
+  return value < 0 ? std::uint8_t{0} : value > 255 ? std::uint8_t{255} : static_cast<std::uint8_t>(value);
+}
+
+// Converts a row of Y, Cb, Cr triples to B, G, R in place.
+void jpegjs_ycbcr_to_bgr(std::uint8_t* pixel, std::size_t width, const JpegJsColourTables& tables) {
+  for (std::uint8_t* const end = pixel + 3 * width; pixel != end; pixel += 3) {
+    const double luma = pixel[0];
+    const std::size_t cb = pixel[1], cr = pixel[2];
+    // Same operands, same order as jpeg-js: Y - a * (Cb - 128) - b * (Cr - 128).
+    pixel[0] = clamp_and_truncate(luma + tables.blue_from_cb[cb]);
+    pixel[1] = clamp_and_truncate(luma - tables.green_from_cb[cb] - tables.green_from_cr[cr]);
+    pixel[2] = clamp_and_truncate(luma + tables.red_from_cr[cr]);
+  }
+}
+
+// Decodes a YCbCr or grayscale JPEG to BGR pixels equal to jpeg-js's (before
+// EXIF orientation). Returns nothing for other colour spaces (CMYK, YCCK,
+// RGB-coded), which the caller leaves to OpenCV; throws ImageError for
+// corrupt data, including what libjpeg only warns about.
+std::optional<cv::Mat> decode_jpeg_like_jpegjs(Bytes bytes, const std::string& label, const ImageReadOptions& options) {
+  JpegDecompressor decompressor;
+  jpeg_decompress_struct& info = decompressor.info;
+  JpegErrorManager& errors = decompressor.errors;
+
+  if (!run_guarded(errors, [&] {
+        jpeg_create_decompress(&info);
+        info.progress = &decompressor.progress;
+        info.mem->max_memory_to_use = jpeg_memory_limit(options);
+        jpeg_mem_src(&info, bytes.data(), static_cast<unsigned long>(bytes.size()));
+        jpeg_read_header(&info, TRUE);
+      }))
+    fail_jpeg(errors, label);
+
+  // The same check as on our own header walk, now on what libjpeg will decode.
+  check_pixel_count(info.image_width, info.image_height, options, label);
+  const bool is_ycbcr = info.jpeg_color_space == JCS_YCbCr && info.num_components == 3;
+  const bool is_gray = info.jpeg_color_space == JCS_GRAYSCALE && info.num_components == 1;
+  if (!is_ycbcr && !is_gray) return std::nullopt;
+
+  // Grayscale needs no conversion: libjpeg replicates it into BGR exactly.
+  info.out_color_space = is_ycbcr ? JCS_YCbCr : JCS_EXT_BGR;
+  info.do_fancy_upsampling = FALSE;  // jpeg-js replicates chroma samples
+  info.do_block_smoothing = FALSE;   // jpeg-js has none
+  info.dct_method = JDCT_ISLOW;      // exact integer IDCT, as jpeg-js
+  if (!run_guarded(errors, [&] { jpeg_start_decompress(&info); })) fail_jpeg(errors, label);
+  if (info.output_components != 3) fail(label, "unexpected JPEG output layout");
+
+  cv::Mat image(static_cast<int>(info.output_height), static_cast<int>(info.output_width), CV_8UC3);
+  const JpegJsColourTables& tables = jpegjs_colour_tables();
+  const std::size_t width = info.output_width;
+  if (!run_guarded(errors, [&] {
+        constexpr JDIMENSION max_rows_per_read = 16;  // libjpeg yields up to 4 rows a call
+        std::array<JSAMPROW, max_rows_per_read> rows;
+        while (info.output_scanline < info.output_height) {
+          const JDIMENSION first = info.output_scanline;
+          const JDIMENSION wanted = std::min(max_rows_per_read, info.output_height - first);
+          for (JDIMENSION i = 0; i < wanted; ++i) rows[i] = image.ptr<std::uint8_t>(static_cast<int>(first + i));
+          const JDIMENSION got = jpeg_read_scanlines(&info, rows.data(), wanted);
+          if (is_ycbcr)
+            for (JDIMENSION i = 0; i < got; ++i) jpegjs_ycbcr_to_bgr(rows[i], width, tables);
+        }
+        jpeg_finish_decompress(&info);  // reads to EOI: warns about data left in the last scan
+      }))
+    fail_jpeg(errors, label);
+  return image;
+}
+
+// Depth first (cheaper on 8-bit data), then channels.
+cv::Mat to_bgr8(const cv::Mat& decoded, const std::string& label) {
+  cv::Mat eight_bit;
+  switch (decoded.depth()) {
+    case CV_8U:
+      eight_bit = decoded;
+      break;
+    case CV_16U:
+      // round(v * 255 / 65535), as pngjs (the reference decoder) does; libpng's
+      // own strip-16 would truncate to the high byte instead.
+      decoded.convertTo(eight_bit, CV_8U, 1.0 / 257.0);
+      break;
+    default:
+      fail(label, "unsupported sample type (only 8- and 16-bit integer images can be read)");
+  }
+  cv::Mat bgr;
+  switch (eight_bit.channels()) {
+    case 1:
+      cv::cvtColor(eight_bit, bgr, cv::COLOR_GRAY2BGR);
+      break;
+    case 2: {  // gray + alpha: alpha dropped
+      cv::Mat gray;
+      cv::extractChannel(eight_bit, gray, 0);
+      cv::cvtColor(gray, bgr, cv::COLOR_GRAY2BGR);
+      break;
+    }
+    case 3:
+      bgr = eight_bit;
+      break;
+    case 4:
+      // Alpha dropped, not composited: the reference pipeline does the same.
+      cv::cvtColor(eight_bit, bgr, cv::COLOR_BGRA2BGR);
+      break;
+    default:
+      fail(label, "unsupported number of channels (" + std::to_string(eight_bit.channels()) + ")");
+  }
+  return bgr;
+}
+
+// The same transforms as OpenCV's own ApplyExifOrientation, so decode_image
+// agrees with cv::imread(IMREAD_COLOR) on rotated photos.
+cv::Mat apply_orientation(const cv::Mat& image, int orientation) {
+  if (orientation <= 1 || orientation > 8) return image;
+  cv::Mat upright;
+  switch (orientation) {
+    case 2:
+      cv::flip(image, upright, 1);
+      return upright;
+    case 3:
+      cv::flip(image, upright, -1);
+      return upright;
+    case 4:
+      cv::flip(image, upright, 0);
+      return upright;
+    default:
+      break;
+  }
+  cv::Mat transposed;
+  cv::transpose(image, transposed);
+  switch (orientation) {
+    case 5:
+      return transposed;
+    case 6:  // rotate 90 degrees clockwise
+      cv::flip(transposed, upright, 1);
+      return upright;
+    case 7:
+      cv::flip(transposed, upright, -1);
+      return upright;
+    default:  // 8: rotate 90 degrees anticlockwise
+      cv::flip(transposed, upright, 0);
+      return upright;
+  }
+}
+
+std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path, const std::string& label) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  const fs::file_status status = fs::status(path, error);
+  if (status.type() == fs::file_type::not_found) fail(label, "file not found");
+  if (error) fail(label, "cannot access file (" + error.message() + ")");
+  if (fs::is_directory(status)) fail(label, "is a directory, not an image file");
+  if (!fs::is_regular_file(status)) fail(label, "is not a regular file");
+  const std::uint64_t expected_size = fs::file_size(path, error);
+  if (!error && expected_size > max_encoded_bytes)
+    fail(label, "file is too large (" + std::to_string(expected_size) + " bytes)");
+
+  struct FileCloser {
+    void operator()(std::FILE* file) const { std::fclose(file); }
+  };
+  errno = 0;
+  const std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
+  if (!file) fail(label, "cannot open file (" + std::generic_category().message(errno) + ")");
+
+  std::vector<std::uint8_t> bytes;
+  if (!error) bytes.reserve(expected_size);
+  std::array<std::uint8_t, 1 << 16> chunk;
+  while (true) {
+    const std::size_t got = std::fread(chunk.data(), 1, chunk.size(), file.get());
+    bytes.insert(bytes.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(got));
+    if (bytes.size() > max_encoded_bytes) fail(label, "file is too large (more than " + std::to_string(max_encoded_bytes) + " bytes)");
+    if (got == chunk.size()) continue;
+    if (std::ferror(file.get())) fail(label, "read error (" + std::generic_category().message(errno) + ")");
+    return bytes;
+  }
+}
+
+}  // namespace
+
+int jpeg_exif_orientation(std::span<const std::uint8_t> bytes) {
+  if (sniff_format(bytes) != Format::jpeg) return 1;
+  return scan_jpeg(bytes).orientation;
+}
+
+cv::Mat decode_image(std::span<const std::uint8_t> bytes, const std::string& label, const ImageReadOptions& options) {
+  if (bytes.empty()) fail(label, "empty file (0 bytes)");
+  if (bytes.size() > max_encoded_bytes) fail(label, "file is too large (" + std::to_string(bytes.size()) + " bytes)");
+
+  const Format format = sniff_format(bytes);
+  const char* format_name = format == Format::jpeg ? "JPEG" : "PNG";
+  int orientation = 1;
+  if (format != Format::other) {
+    // Structure and size come from the headers, before any pixel is decoded.
+    const Layout layout = format == Format::jpeg ? scan_jpeg(bytes) : scan_png(bytes);
+    check_structure(layout, format_name, label);
+    check_pixel_count(layout.width, layout.height, options, label);
+    orientation = layout.orientation;
+  }
+
+  if (format == Format::jpeg) {
+    std::optional<cv::Mat> decoded = decode_jpeg_like_jpegjs(bytes, label, options);
+    if (decoded) return apply_orientation(*decoded, orientation);
+  }
+
+  // IMREAD_UNCHANGED keeps alpha and 16-bit samples so that they are converted
+  // here exactly as the reference does; it also skips OpenCV's EXIF rotation,
+  // which is applied below from our own reading of the tag.
+  const cv::Mat encoded(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<std::uint8_t*>(bytes.data()));
+  cv::Mat decoded;
+  try {
+    decoded = cv::imdecode(encoded, cv::IMREAD_UNCHANGED);
+  } catch (const cv::Exception& error) {
+    fail(label, "the image could not be decoded (" + error.err + ")");
+  }
+  if (decoded.empty()) {
+    if (format == Format::other) fail(label, "not an image (unrecognised format or unreadable data)");
+    fail(label, "corrupt or unsupported " + std::string(format_name) + " data: the decoder could not read it");
+  }
+  // Other formats have no header reader here: their size is checked after decoding.
+  if (format == Format::other) check_pixel_count(decoded.cols, decoded.rows, options, label);
+
+  return apply_orientation(to_bgr8(decoded, label), orientation);
+}
+
+cv::Mat read_image(const std::filesystem::path& path, const ImageReadOptions& options) {
+  const std::string label = path.string();
+  const std::vector<std::uint8_t> bytes = read_file_bytes(path, label);
+  return decode_image(bytes, label, options);
+}
+
+}  // namespace safelynx::vision

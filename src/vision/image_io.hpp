@@ -1,0 +1,43 @@
+// Reading photos for the face engine: EXIF orientation applied, grayscale,
+// RGBA and 16-bit images converted to 8-bit BGR, and every kind of bad file
+// answered with an ImageError that says what is wrong.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <stdexcept>
+#include <string>
+
+#include <opencv2/core.hpp>
+
+namespace safelynx::vision {
+
+class ImageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct ImageReadOptions {
+  // Images with more pixels than this are refused before they are decoded
+  // (JPEG and PNG: from the header; other formats: after decoding).
+  std::uint64_t max_pixels = 40'000'000;
+};
+
+// Decodes an encoded image (JPEG, PNG, ...) held in memory. `label` names the
+// image in error messages. Returns an 8-bit, 3-channel BGR image:
+// grayscale is replicated, alpha is dropped (not composited), 16-bit samples
+// are scaled by 1/257 and rounded, and a JPEG's EXIF orientation is applied.
+cv::Mat decode_image(std::span<const std::uint8_t> bytes, const std::string& label,
+                     const ImageReadOptions& options = {});
+
+// Reads and decodes an image file; throws ImageError for a missing, empty,
+// unreadable, non-image, truncated or too large file.
+cv::Mat read_image(const std::filesystem::path& path, const ImageReadOptions& options = {});
+
+// The EXIF Orientation tag (1-8) of a JPEG held in memory; 1 when the bytes
+// are not a JPEG, carry no EXIF block, or hold a missing or invalid tag.
+// decode_image applies exactly this value.
+int jpeg_exif_orientation(std::span<const std::uint8_t> bytes);
+
+}  // namespace safelynx::vision

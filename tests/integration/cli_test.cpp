@@ -1,0 +1,196 @@
+// The command line as a user runs it: a real process, JSON on stdout.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "../support/run_command.hpp"
+#include "../support/test_paths.hpp"
+
+namespace safelynx {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+using testing::run_command;
+
+testing::CommandResult safelynx_cli(std::vector<std::string> args) {
+  args.insert(args.begin(), {"--models", testing::models_dir().string()});
+  return run_command(SAFELYNX_CLI_PATH, args);
+}
+
+json parse_output(const testing::CommandResult& r) {
+  try {
+    return json::parse(r.out);
+  } catch (const json::exception& e) {
+    ADD_FAILURE() << "stdout is not JSON: " << e.what() << "\n" << r.out << "\nstderr: " << r.err;
+    return json::array();
+  }
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SAFELYNX_REQUIRE_TESTDATA_AND_MODELS();
+    scratch_ = fs::temp_directory_path() / ("safelynx_cli_test_" + std::to_string(::getpid()));
+    fs::create_directories(scratch_);
+  }
+  void TearDown() override {
+    if (!scratch_.empty()) fs::remove_all(scratch_);
+  }
+  fs::path write_file(const std::string& name, const std::string& bytes) {
+    const fs::path p = scratch_ / name;
+    std::ofstream(p, std::ios::binary) << bytes;
+    return p;
+  }
+  static std::string read_bytes(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+  }
+  fs::path scratch_;
+};
+
+TEST_F(CliTest, IdentifyNamesEveryFaceInTheScenesCorrectly) {
+  const fs::path data = testing::testdata_dir();
+  // Who is in each scene (testdata README).
+  const std::map<std::string, std::multiset<std::string>> expected = {
+      {"obama_biden_1.jpg", {"biden", "obama"}}, {"obama_biden_2.jpg", {"obama", "biden"}},
+      {"kit_rose.jpg", {"kit_harington", "rose_leslie"}}, {"kit_test.jpg", {"kit_harington"}},
+      {"obama_partial_face.jpg", {"obama"}}, {"rgba_32bit.png", {"obama"}}};
+  std::vector<std::string> args = {"identify", "--gallery", (data / "faces").string()};
+  for (const auto& [file, people] : expected) args.push_back((data / "scenes" / file).string());
+  const auto result = safelynx_cli(args);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const json out = parse_output(result);
+  ASSERT_EQ(out.size(), expected.size());
+  for (const json& entry : out) {
+    const std::string file = fs::path(entry["image"].get<std::string>()).filename().string();
+    SCOPED_TRACE(file);
+    std::multiset<std::string> named;
+    for (const json& face : entry["faces"]) {
+      ASSERT_FALSE(face["name"].is_null()) << "a face was not recognised; distance " << face["distance"];
+      EXPECT_LE(face["distance"].get<double>(), 0.6);
+      named.insert(face["name"].get<std::string>());
+    }
+    EXPECT_EQ(named, expected.at(file));
+  }
+  // The testdata README says "biden (left), obama (right)", but in image
+  // coordinates obama is on the left: the photo and the reference output agree.
+  for (const json& entry : out) {
+    if (fs::path(entry["image"].get<std::string>()).filename() != "obama_biden_1.jpg") continue;
+    auto faces = entry["faces"];
+    std::sort(faces.begin(), faces.end(), [](const json& a, const json& b) { return a["box"][0] < b["box"][0]; });
+    EXPECT_EQ(faces[0]["name"], "obama");
+    EXPECT_EQ(faces[1]["name"], "biden");
+  }
+}
+
+TEST_F(CliTest, IdentifyLeavesStrangersUnnamed) {
+  // With only obama in the gallery, nobody in kit_rose.jpg may be named.
+  const fs::path gallery = scratch_ / "gallery" / "obama";
+  fs::create_directories(gallery);
+  fs::copy_file(testing::testdata_dir() / "faces/obama/obama.jpg", gallery / "obama.jpg");
+  const auto result = safelynx_cli({"identify", "--gallery", (scratch_ / "gallery").string(),
+                                    (testing::testdata_dir() / "scenes/kit_rose.jpg").string()});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const json out = parse_output(result);
+  ASSERT_EQ(out[0]["faces"].size(), 2u);
+  for (const json& face : out[0]["faces"]) {
+    EXPECT_TRUE(face["name"].is_null());
+    EXPECT_GT(face["distance"].get<double>(), 0.6);
+  }
+}
+
+TEST_F(CliTest, DetectAndEmbedWriteTheDocumentedJson) {
+  const std::string image = (testing::testdata_dir() / "scenes/kit_rose.jpg").string();
+  const json detected = parse_output(safelynx_cli({"detect", "--min-score", "0.5", image}));
+  ASSERT_EQ(detected.size(), 1u);
+  EXPECT_EQ(detected[0]["image"], image);
+  ASSERT_EQ(detected[0]["faces"].size(), 2u);
+  for (const json& face : detected[0]["faces"]) {
+    EXPECT_EQ(face["box"].size(), 4u);
+    EXPECT_GE(face["score"].get<double>(), 0.5);
+    ASSERT_EQ(face["landmarks"].size(), 68u);
+    EXPECT_EQ(face["landmarks"][0].size(), 2u);
+    EXPECT_FALSE(face.contains("descriptor"));
+  }
+  const json embedded = parse_output(safelynx_cli({"embed", "--detector", "tiny", image}));
+  ASSERT_EQ(embedded[0]["faces"].size(), 2u);
+  for (const json& face : embedded[0]["faces"]) {
+    ASSERT_EQ(face["descriptor"].size(), 128u);
+    double norm = 0;
+    for (const json& v : face["descriptor"]) norm += v.get<double>() * v.get<double>();
+    EXPECT_GT(norm, 0.01);  // a real descriptor, not zeros
+  }
+}
+
+TEST_F(CliTest, BadImagesGetAnErrorAndTheOthersAreStillProcessed) {
+  const std::string good = (testing::testdata_dir() / "scenes/kit_test.jpg").string();
+  const std::string jpeg = read_bytes(good);
+  const fs::path missing = scratch_ / "missing.jpg";
+  const fs::path empty = write_file("empty.jpg", "");
+  const fs::path text = write_file("notes.jpg", "these are not the pixels you are looking for");
+  const fs::path truncated = write_file("truncated.jpg", jpeg.substr(0, jpeg.size() / 2));
+  const auto result = safelynx_cli({"detect", missing.string(), empty.string(), good, text.string(), truncated.string()});
+  EXPECT_EQ(result.exit_code, 1);
+  const json out = parse_output(result);
+  ASSERT_EQ(out.size(), 5u);
+  EXPECT_EQ(out[2]["faces"].size(), 1u);
+  EXPECT_FALSE(out[2].contains("error"));
+  for (int i : {0, 1, 3, 4}) {
+    SCOPED_TRACE(out[i]["image"].get<std::string>());
+    ASSERT_TRUE(out[i].contains("error"));
+    EXPECT_NE(out[i]["error"].get<std::string>().find(out[i]["image"].get<std::string>()), std::string::npos);
+    EXPECT_FALSE(out[i].contains("faces"));
+  }
+  EXPECT_NE(out[0]["error"].get<std::string>().find("not found"), std::string::npos);
+  EXPECT_NE(out[1]["error"].get<std::string>().find("empty"), std::string::npos);
+  EXPECT_NE(out[4]["error"].get<std::string>().find("truncated"), std::string::npos);
+}
+
+TEST_F(CliTest, ImagesOverThePixelLimitAreRefused) {
+  const std::string image = (testing::testdata_dir() / "scenes/kit_test.jpg").string();
+  const auto result = safelynx_cli({"detect", "--max-pixels", "10000", image});
+  EXPECT_EQ(result.exit_code, 1);
+  const json out = parse_output(result);
+  ASSERT_TRUE(out[0].contains("error"));
+  EXPECT_NE(out[0]["error"].get<std::string>().find("too large"), std::string::npos);
+}
+
+TEST_F(CliTest, MissingModelsStopWithAMessageNamingThem) {
+  const auto result = run_command(SAFELYNX_CLI_PATH, {"--models", (scratch_ / "nowhere").string(), "detect",
+                                                      (testing::testdata_dir() / "scenes/kit_test.jpg").string()});
+  EXPECT_EQ(result.exit_code, 3);
+  EXPECT_NE(result.err.find("nowhere"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("fetch-models"), std::string::npos) << result.err;
+}
+
+TEST_F(CliTest, ConfigFileChoosesTheDetectorAndBadKeysAreNamed) {
+  const fs::path good = write_file("good.toml", "[detection]\ndetector = \"tiny\"\ntiny_input_size = 416\n");
+  const std::string image = (testing::testdata_dir() / "scenes/kit_test.jpg").string();
+  // The tiny detector finds no face in kit_test.jpg, the SSD finds one (testdata README).
+  const json tiny = parse_output(safelynx_cli({"--config", good.string(), "detect", image}));
+  EXPECT_EQ(tiny[0]["faces"].size(), 0u);
+  const json ssd = parse_output(safelynx_cli({"--config", good.string(), "detect", "--detector", "ssd", image}));
+  EXPECT_EQ(ssd[0]["faces"].size(), 1u);
+
+  const fs::path unknown = write_file("unknown.toml", "[detection]\ndetectr = \"tiny\"\n");
+  auto result = safelynx_cli({"--config", unknown.string(), "detect", image});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("detection.detectr"), std::string::npos) << result.err;
+
+  const fs::path bad = write_file("bad.toml", "[detection]\ntiny_input_size = 100\n");
+  result = safelynx_cli({"--config", bad.string(), "detect", image});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("tiny_input_size"), std::string::npos) << result.err;
+
+  result = safelynx_cli({"detect", "--detector", "yolo", image});
+  EXPECT_EQ(result.exit_code, 2);
+}
+
+}  // namespace
+}  // namespace safelynx
