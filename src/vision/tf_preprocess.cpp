@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 namespace safelynx::vision {
@@ -41,29 +42,58 @@ void square_resize_normalise(const cv::Mat& bgr, int size, SquarePadding padding
 
   const auto row_taps = sampling_taps(side, size);
   const auto col_taps = sampling_taps(side, size);
-  const std::size_t plane = static_cast<std::size_t>(size) * static_cast<std::size_t>(size);
-  float* planes[3] = {dst, dst + plane, dst + 2 * plane};  // R, G, B
+  const std::size_t out_size = static_cast<std::size_t>(size);
+  const std::size_t plane = out_size * out_size;
 
-  // Padded-square pixel (y, x) channel c (RGB order); zero outside the image.
-  auto sample = [&](int y, int x, int c) -> float {
-    y -= offset_y;
-    x -= offset_x;
-    if (y < 0 || y >= rows || x < 0 || x >= cols) return 0.0f;
-    return static_cast<float>(bgr.ptr<cv::Vec3b>(y)[x][2 - c]);
+  // Rows of the padded square are interpolated horizontally once each and
+  // kept, since neighbouring output rows usually read the same source rows.
+  std::vector<std::uint8_t> padded_row(static_cast<std::size_t>(side) * 3);
+  struct InterpolatedRow {
+    int source = -1;
+    std::vector<float> values;  // size x 3, BGR interleaved
+  };
+  InterpolatedRow cache[2];
+  for (auto& c : cache) c.values.resize(out_size * 3);
+  int next_slot = 0;
+  auto interpolated_row = [&](int source) -> const std::vector<float>& {
+    for (int i = 0; i < 2; ++i) {
+      if (cache[i].source == source) {
+        next_slot = i ^ 1;  // never evict the row just handed out
+        return cache[i].values;
+      }
+    }
+    InterpolatedRow& slot = cache[next_slot];
+    next_slot ^= 1;
+    slot.source = source;
+    std::fill(padded_row.begin(), padded_row.end(), std::uint8_t{0});
+    const int y = source - offset_y;
+    if (y >= 0 && y < rows)
+      std::copy_n(bgr.ptr<std::uint8_t>(y), static_cast<std::size_t>(cols) * 3,
+                  padded_row.begin() + static_cast<std::ptrdiff_t>(offset_x) * 3);
+    for (std::size_t ox = 0; ox < out_size; ++ox) {
+      const Tap& t = col_taps[ox];
+      const std::uint8_t* left = &padded_row[static_cast<std::size_t>(t.lo) * 3];
+      const std::uint8_t* right = &padded_row[static_cast<std::size_t>(t.hi) * 3];
+      for (int c = 0; c < 3; ++c) {
+        const float l = left[c], r = right[c];
+        slot.values[ox * 3 + static_cast<std::size_t>(c)] = l + (r - l) * t.frac;
+      }
+    }
+    return slot.values;
   };
 
-  for (int oy = 0; oy < size; ++oy) {
-    const Tap& ty = row_taps[static_cast<std::size_t>(oy)];
-    for (int ox = 0; ox < size; ++ox) {
-      const Tap& tx = col_taps[static_cast<std::size_t>(ox)];
-      const std::size_t at = static_cast<std::size_t>(oy) * static_cast<std::size_t>(size) + static_cast<std::size_t>(ox);
-      for (int c = 0; c < 3; ++c) {
-        const float top_left = sample(ty.lo, tx.lo, c), top_right = sample(ty.lo, tx.hi, c);
-        const float bottom_left = sample(ty.hi, tx.lo, c), bottom_right = sample(ty.hi, tx.hi, c);
-        const float top = top_left + (top_right - top_left) * tx.frac;
-        const float bottom = bottom_left + (bottom_right - bottom_left) * tx.frac;
-        const float value = top + (bottom - top) * ty.frac;
-        planes[c][at] = (value - norm.mean_rgb[static_cast<std::size_t>(c)]) * norm.scale;
+  for (std::size_t oy = 0; oy < out_size; ++oy) {
+    const Tap& ty = row_taps[oy];
+    const std::vector<float>& top = interpolated_row(ty.lo);
+    const std::vector<float>& bottom = interpolated_row(ty.hi);
+    for (int c = 0; c < 3; ++c) {
+      // Output planes are RGB; the interleaved rows are BGR.
+      const std::size_t channel = static_cast<std::size_t>(2 - c);
+      float* out = dst + static_cast<std::size_t>(c) * plane + oy * out_size;
+      const float mean = norm.mean_rgb[static_cast<std::size_t>(c)];
+      for (std::size_t ox = 0; ox < out_size; ++ox) {
+        const float t = top[ox * 3 + channel], b = bottom[ox * 3 + channel];
+        out[ox] = (t + (b - t) * ty.frac - mean) * norm.scale;
       }
     }
   }
