@@ -24,6 +24,7 @@ readonly PACKAGES=(
   libgmock-dev
   libbenchmark-dev
   libopencv-dev
+  libjpeg62-turbo-dev    # JPEG decoded directly so pixels match the reference decoder
   nlohmann-json3-dev
   libcli11-dev
   libtomlplusplus-dev

@@ -22,22 +22,46 @@
 namespace safelynx::app {
 namespace {
 
-using nlohmann::json;
+// Ordered, so that "image" comes first and each face reads box, score, landmarks.
+using json = nlohmann::ordered_json;
 namespace fs = std::filesystem;
 
-double rounded(double value, double unit) { return std::round(value / unit) * unit; }
+// Rounds to `decimals` places; dividing by a power of ten (rather than
+// multiplying by 0.01) gives the double that prints as the short decimal.
+double rounded(double value, int decimals) {
+  const double scale = std::pow(10.0, decimals);
+  return std::round(value * scale) / scale;
+}
+
+// One image per entry and one face per line: readable, and still one JSON document.
+void print_results(const json& results) {
+  std::cout << "[";
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const json& entry = results[i];
+    std::cout << (i ? ",\n" : "\n") << "  {\"image\": " << entry["image"].dump();
+    if (entry.contains("error")) {
+      std::cout << ", \"error\": " << entry["error"].dump() << "}";
+      continue;
+    }
+    std::cout << ", \"faces\": [";
+    const json& faces = entry["faces"];
+    for (std::size_t f = 0; f < faces.size(); ++f) std::cout << (f ? ",\n    " : "\n    ") << faces[f].dump();
+    std::cout << (faces.empty() ? "]}" : "\n  ]}");
+  }
+  std::cout << (results.empty() ? "]" : "\n]") << std::endl;
+}
 
 json face_json(const Face& face, bool with_descriptor) {
   const Box& b = face.detection.box;
   json landmarks = json::array();
-  for (const Point& p : face.landmarks) landmarks.push_back({rounded(p.x, 0.01), rounded(p.y, 0.01)});
-  json out = {{"box", {rounded(b.x, 0.01), rounded(b.y, 0.01), rounded(b.width, 0.01), rounded(b.height, 0.01)}},
-              {"score", rounded(face.detection.score, 1e-6)},
+  for (const Point& p : face.landmarks) landmarks.push_back({rounded(p.x, 2), rounded(p.y, 2)});
+  json out = {{"box", {rounded(b.x, 2), rounded(b.y, 2), rounded(b.width, 2), rounded(b.height, 2)}},
+              {"score", rounded(face.detection.score, 6)},
               {"landmarks", landmarks}};
   if (with_descriptor) {
     if (face.descriptor) {
       json d = json::array();
-      for (float v : *face.descriptor) d.push_back(rounded(v, 1e-7));
+      for (float v : *face.descriptor) d.push_back(rounded(v, 7));
       out["descriptor"] = d;
     } else {
       out["descriptor"] = nullptr;  // the aligned face lies outside the image
@@ -87,7 +111,7 @@ int for_each_image(const std::vector<std::string>& images, PerImage&& per_image)
     if (entry.contains("error")) std::cerr << "error: " << entry["error"].get<std::string>() << "\n";
     results.push_back(entry);
   }
-  std::cout << results.dump(2) << std::endl;
+  print_results(results);
   return status;
 }
 
@@ -213,7 +237,7 @@ int run_cli(int argc, char** argv) {
         json entry = face_json(f, false);
         const auto match = f.descriptor ? gallery.nearest(*f.descriptor) : std::nullopt;
         entry["name"] = match && match->distance <= config.match_threshold ? json(match->name) : json(nullptr);
-        entry["distance"] = match ? json(rounded(match->distance, 1e-6)) : json(nullptr);
+        entry["distance"] = match ? json(rounded(match->distance, 6)) : json(nullptr);
         faces.push_back(entry);
       }
       return faces;

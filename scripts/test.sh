@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Run every test: a release build with warnings as errors, then the same tests
+# again under AddressSanitizer and UndefinedBehaviorSanitizer.
+# Installs what is missing and fetches the models first.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+bash scripts/install-deps.sh
+bash scripts/fetch-models.sh
+jobs="$(nproc 2>/dev/null || echo 2)"
+
+bash scripts/build.sh release
+echo "test: release build" >&2
+ctest --test-dir build/release --output-on-failure -j "$jobs"
+
+bash scripts/build.sh asan
+echo "test: ASan/UBSan build" >&2
+# The fuzz test already ran (with its own sanitizers) in the release pass.
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build/asan --output-on-failure -j "$jobs" -LE fuzz
