@@ -238,14 +238,15 @@ void check_pixel_count(std::uint64_t width, std::uint64_t height, const ImageRea
 // --- JPEG decoding with libjpeg, matching jpeg-js ----------------------------
 //
 // Face descriptors must agree with the reference pipeline, which decodes JPEGs
-// with jpeg-js. jpeg-js replicates chroma samples (no "fancy" upsampling),
-// uses an exact integer IDCT like libjpeg's ISLOW, and converts YCbCr to RGB in
-// double precision, truncating to 8 bits. libjpeg does everything up to the
-// colour conversion identically; the conversion is done here.
+// with jpeg-js (OpenCV's decoding moves them by up to 0.12). jpeg-js
+// replicates chroma samples (no "fancy" upsampling) and converts YCbCr to RGB
+// in double precision, truncating to 8 bits; libjpeg is told to upsample the
+// same way and the conversion is done here. jpeg-js's integer IDCT (from
+// pdf.js) is not libjpeg's ISLOW, the closest one libjpeg has: samples still
+// differ now and then by a step or two.
 
-// Refuses progressive files with absurd scan counts, which cost minutes of CPU
-// while staying small and within the pixel limit (libjpeg-turbo's own
-// documentation suggests a limit of this order).
+// Real progressive files have about ten scans; a crafted one with thousands
+// costs minutes of CPU while staying small and within the pixel limit.
 constexpr int max_jpeg_scans = 500;
 
 enum class JpegFailure { none, error, warning, too_many_scans };
@@ -384,8 +385,8 @@ void jpegjs_ycbcr_to_bgr(std::uint8_t* pixel, std::size_t width, const JpegJsCol
   }
 }
 
-// Decodes a YCbCr or grayscale JPEG to BGR pixels equal to jpeg-js's (before
-// EXIF orientation). Returns nothing for other colour spaces (CMYK, YCCK,
+// Decodes a YCbCr or grayscale JPEG to BGR pixels as jpeg-js does (up to IDCT
+// rounding), before EXIF orientation. Returns nothing for other colour spaces (CMYK, YCCK,
 // RGB-coded), which the caller leaves to OpenCV; throws ImageError for
 // corrupt data, including what libjpeg only warns about.
 std::optional<cv::Mat> decode_jpeg_like_jpegjs(Bytes bytes, const std::string& label, const ImageReadOptions& options) {
@@ -412,7 +413,7 @@ std::optional<cv::Mat> decode_jpeg_like_jpegjs(Bytes bytes, const std::string& l
   info.out_color_space = is_ycbcr ? JCS_YCbCr : JCS_EXT_BGR;
   info.do_fancy_upsampling = FALSE;  // jpeg-js replicates chroma samples
   info.do_block_smoothing = FALSE;   // jpeg-js has none
-  info.dct_method = JDCT_ISLOW;      // exact integer IDCT, as jpeg-js
+  info.dct_method = JDCT_ISLOW;      // integer IDCT, the closest to jpeg-js's
   if (!run_guarded(errors, [&] { jpeg_start_decompress(&info); })) fail_jpeg(errors, label);
   if (info.output_components != 3) fail(label, "unexpected JPEG output layout");
 
@@ -430,7 +431,7 @@ std::optional<cv::Mat> decode_jpeg_like_jpegjs(Bytes bytes, const std::string& l
           if (is_ycbcr)
             for (JDIMENSION i = 0; i < got; ++i) jpegjs_ycbcr_to_bgr(rows[i], width, tables);
         }
-        jpeg_finish_decompress(&info);  // reads to EOI: warns about data left in the last scan
+        jpeg_finish_decompress(&info);  // reads the markers up to EOI, which may warn too
       }))
     fail_jpeg(errors, label);
   return image;
