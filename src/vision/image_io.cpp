@@ -10,12 +10,15 @@
 #include <memory>
 #include <optional>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
 #include <jerror.h>
 #include <jpeglib.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+
+#include "vision/jpeg_js_compatible_decoder.hpp"
 
 namespace safelynx::vision {
 namespace {
@@ -235,15 +238,15 @@ void check_pixel_count(std::uint64_t width, std::uint64_t height, const ImageRea
                     std::to_string(options.max_pixels));
 }
 
-// --- JPEG decoding with libjpeg, matching jpeg-js ----------------------------
+// --- JPEG decoding: libjpeg's entropy decoding, jpeg-js's arithmetic --------
 //
 // Face descriptors must agree with the reference pipeline, which decodes JPEGs
-// with jpeg-js (OpenCV's decoding moves them by up to 0.12). jpeg-js
-// replicates chroma samples (no "fancy" upsampling) and converts YCbCr to RGB
-// in double precision, truncating to 8 bits; libjpeg is told to upsample the
-// same way and the conversion is done here. jpeg-js's integer IDCT (from
-// pdf.js) is not libjpeg's ISLOW, the closest one libjpeg has: samples still
-// differ now and then by a step or two.
+// with jpeg-js: OpenCV's decoding moves them by up to 0.12, and even libjpeg's
+// ISLOW IDCT, which differs from jpeg-js's by a step or two in one sample out
+// of ten, by up to 0.086. So libjpeg only reads the file into quantised DCT
+// coefficients (its transcoding interface, jpeg_read_coefficients), and the
+// IDCT, chroma upsampling and colour conversion are jpeg-js's own
+// (jpeg_js_compatible_decoder.hpp): the pixels are bit-identical to jpeg-js's.
 
 // Real progressive files have about ten scans; a crafted one with thousands
 // costs minutes of CPU while staying small and within the pixel limit.
@@ -331,8 +334,8 @@ struct JpegDecompressor {
   fail(label, "corrupt or unsupported JPEG data " + libjpeg_says);
 }
 
-// libjpeg's cap on its whole-image buffers, which only progressive and
-// multi-scan files need: all DCT coefficients, 2 bytes per sample, at most 3
+// libjpeg's cap on its whole-image buffers, which jpeg_read_coefficients
+// always uses: all DCT coefficients, 2 bytes per sample, at most 3
 // full-resolution components. Setting it also overrides any JPEGMEM
 // environment variable, which could otherwise make good photos fail.
 long jpeg_memory_limit(const ImageReadOptions& options) {
@@ -343,51 +346,62 @@ long jpeg_memory_limit(const ImageReadOptions& options) {
   return static_cast<long>(headroom + options.max_pixels * bytes_per_pixel);
 }
 
-// jpeg-js's YCbCr -> RGB products, per Cb or Cr value, in double exactly as it
-// computes them, so that each sum below rounds exactly as in jpeg-js.
-struct JpegJsColourTables {
-  std::array<double, 256> red_from_cr;
-  std::array<double, 256> green_from_cb;
-  std::array<double, 256> green_from_cr;
-  std::array<double, 256> blue_from_cb;
+// libjpeg's blocks and quantisers, read through std::span of these types.
+static_assert(std::is_same_v<JCOEF, std::int16_t> && std::is_same_v<UINT16, std::uint16_t>);
+static_assert(DCTSIZE2 == jpegjs::block_size);
+
+// One component of the image being decoded: its coefficients, and the samples
+// of the block row decoded last. jpeg-js decodes every block into a plane and
+// then reads it through nearest-neighbour upsampling, whose lines only go
+// down; so one block row at a time gives the same samples, and blocks that no
+// pixel reads (the padding beyond the image) are not decoded at all.
+struct JpegComponentDecoder {
+  jvirt_barray_ptr coefficients = nullptr;
+  const std::uint16_t* quantizers = nullptr;  // natural order, 64 of them
+  int vertical_sampling = 1;
+  std::vector<int> sample_column_of_x;          // the sample each image column reads
+  bool full_width = true;                       // sample_column_of_x[x] == x
+  std::size_t blocks_across = 0;                // the blocks that hold those samples
+  std::vector<std::uint8_t> block_row_samples;  // 8 lines of blocks_across * 8 samples
+  std::optional<JDIMENSION> decoded_block_row;
+  std::vector<std::uint8_t> upsampled_line;     // one image row's samples, if not full_width
+
+  // The samples of an image row that reads `line` of this component, one per
+  // image column.
+  std::span<const std::uint8_t> upsampled(const std::uint8_t* line) {
+    if (full_width) return {line, sample_column_of_x.size()};
+    for (std::size_t x = 0; x < upsampled_line.size(); ++x) upsampled_line[x] = line[sample_column_of_x[x]];
+    return upsampled_line;
+  }
 };
 
-const JpegJsColourTables& jpegjs_colour_tables() {
-  static const JpegJsColourTables tables = [] {
-    JpegJsColourTables built{};
-    for (int value = 0; value < 256; ++value) {
-      const auto index = static_cast<std::size_t>(value);
-      const double centred = value - 128;
-      built.red_from_cr[index] = 1.402 * centred;
-      built.green_from_cb[index] = 0.3441363 * centred;
-      built.green_from_cr[index] = 0.71413636 * centred;
-      built.blue_from_cb[index] = 1.772 * centred;
+// The samples of `line` of a component, decoding its block row if needed.
+const std::uint8_t* jpeg_component_line(JpegDecompressor& decompressor, JpegComponentDecoder& component, int line,
+                                        const std::string& label) {
+  const std::size_t line_stride = component.blocks_across * jpegjs::block_side;
+  const auto block_row = static_cast<JDIMENSION>(line) / jpegjs::block_side;
+  if (component.decoded_block_row != block_row) {
+    JBLOCKARRAY blocks = nullptr;
+    if (!run_guarded(decompressor.errors, [&] {
+          blocks = (*decompressor.info.mem->access_virt_barray)(reinterpret_cast<j_common_ptr>(&decompressor.info),
+                                                                component.coefficients, block_row, 1, FALSE);
+        }))
+      fail_jpeg(decompressor.errors, label);
+    const std::span<const std::uint16_t, jpegjs::block_size> quantizers(component.quantizers, jpegjs::block_size);
+    for (std::size_t block = 0; block < component.blocks_across; ++block) {
+      const auto samples = jpegjs::dequantize_and_inverse_dct(blocks[0][block], quantizers);
+      for (std::size_t row = 0; row < jpegjs::block_side; ++row)
+        std::memcpy(component.block_row_samples.data() + row * line_stride + block * jpegjs::block_side,
+                    samples.data() + row * jpegjs::block_side, jpegjs::block_side);
     }
-    return built;
-  }();
-  return tables;
-}
-
-// jpeg-js clamps to [0, 255] and stores into a Uint8Array, which truncates.
-std::uint8_t clamp_and_truncate(double value) {
-  return value < 0 ? std::uint8_t{0} : value > 255 ? std::uint8_t{255} : static_cast<std::uint8_t>(value);
-}
-
-// Converts a row of Y, Cb, Cr triples to B, G, R in place.
-void jpegjs_ycbcr_to_bgr(std::uint8_t* pixel, std::size_t width, const JpegJsColourTables& tables) {
-  for (std::uint8_t* const end = pixel + 3 * width; pixel != end; pixel += 3) {
-    const double luma = pixel[0];
-    const std::size_t cb = pixel[1], cr = pixel[2];
-    // Same operands, same order as jpeg-js: Y - a * (Cb - 128) - b * (Cr - 128).
-    pixel[0] = clamp_and_truncate(luma + tables.blue_from_cb[cb]);
-    pixel[1] = clamp_and_truncate(luma - tables.green_from_cb[cb] - tables.green_from_cr[cr]);
-    pixel[2] = clamp_and_truncate(luma + tables.red_from_cr[cr]);
+    component.decoded_block_row = block_row;
   }
+  return component.block_row_samples.data() + static_cast<std::size_t>(line) % jpegjs::block_side * line_stride;
 }
 
-// Decodes a YCbCr or grayscale JPEG to BGR pixels as jpeg-js does (up to IDCT
-// rounding), before EXIF orientation. Returns nothing for other colour spaces (CMYK, YCCK,
-// RGB-coded), which the caller leaves to OpenCV; throws ImageError for
+// Decodes a YCbCr or grayscale JPEG to BGR pixels exactly as jpeg-js does,
+// before EXIF orientation. Returns nothing for other colour spaces (CMYK,
+// YCCK, RGB-coded), which the caller leaves to OpenCV; throws ImageError for
 // corrupt data, including what libjpeg only warns about.
 std::optional<cv::Mat> decode_jpeg_like_jpegjs(Bytes bytes, const std::string& label, const ImageReadOptions& options) {
   JpegDecompressor decompressor;
@@ -409,31 +423,59 @@ std::optional<cv::Mat> decode_jpeg_like_jpegjs(Bytes bytes, const std::string& l
   const bool is_gray = info.jpeg_color_space == JCS_GRAYSCALE && info.num_components == 1;
   if (!is_ycbcr && !is_gray) return std::nullopt;
 
-  // Grayscale needs no conversion: libjpeg replicates it into BGR exactly.
-  info.out_color_space = is_ycbcr ? JCS_YCbCr : JCS_EXT_BGR;
-  info.do_fancy_upsampling = FALSE;  // jpeg-js replicates chroma samples
-  info.do_block_smoothing = FALSE;   // jpeg-js has none
-  info.dct_method = JDCT_ISLOW;      // integer IDCT, the closest to jpeg-js's
-  if (!run_guarded(errors, [&] { jpeg_start_decompress(&info); })) fail_jpeg(errors, label);
-  if (info.output_components != 3) fail(label, "unexpected JPEG output layout");
+  // Every scan, entropy-decoded into one array of coefficient blocks per component.
+  jvirt_barray_ptr* coefficient_arrays = nullptr;
+  if (!run_guarded(errors, [&] { coefficient_arrays = jpeg_read_coefficients(&info); })) fail_jpeg(errors, label);
+  if (coefficient_arrays == nullptr) fail(label, "corrupt JPEG data: the decoder stopped before the end of the image");
 
-  cv::Mat image(static_cast<int>(info.output_height), static_cast<int>(info.output_width), CV_8UC3);
-  const JpegJsColourTables& tables = jpegjs_colour_tables();
-  const std::size_t width = info.output_width;
-  if (!run_guarded(errors, [&] {
-        constexpr JDIMENSION max_rows_per_read = 16;  // libjpeg yields up to 4 rows a call
-        std::array<JSAMPROW, max_rows_per_read> rows;
-        while (info.output_scanline < info.output_height) {
-          const JDIMENSION first = info.output_scanline;
-          const JDIMENSION wanted = std::min(max_rows_per_read, info.output_height - first);
-          for (JDIMENSION i = 0; i < wanted; ++i) rows[i] = image.ptr<std::uint8_t>(static_cast<int>(first + i));
-          const JDIMENSION got = jpeg_read_scanlines(&info, rows.data(), wanted);
-          if (is_ycbcr)
-            for (JDIMENSION i = 0; i < got; ++i) jpegjs_ycbcr_to_bgr(rows[i], width, tables);
-        }
-        jpeg_finish_decompress(&info);  // reads the markers up to EOI, which may warn too
-      }))
-    fail_jpeg(errors, label);
+  const int width = static_cast<int>(info.image_width);
+  const int height = static_cast<int>(info.image_height);
+  std::vector<JpegComponentDecoder> components(static_cast<std::size_t>(info.num_components));
+  for (std::size_t index = 0; index < components.size(); ++index) {
+    const jpeg_component_info& component_info = info.comp_info[index];
+    JpegComponentDecoder& component = components[index];
+    component.coefficients = coefficient_arrays[index];
+    // The table as last defined in the file, as jpeg-js takes it (libjpeg's
+    // component_info.quant_table is the one in force at the component's first
+    // scan); the two differ only in a file that redefines a table in use.
+    // libjpeg checks the table number only for components that some scan codes.
+    const int table_number = component_info.quant_tbl_no;
+    const JQUANT_TBL* table =
+        table_number >= 0 && table_number < NUM_QUANT_TBLS ? info.quant_tbl_ptrs[table_number] : nullptr;
+    if (table == nullptr) fail(label, "corrupt JPEG: a component's quantisation table is not defined");
+    component.quantizers = table->quantval;
+    component.vertical_sampling = component_info.v_samp_factor;
+    component.full_width = component_info.h_samp_factor == info.max_h_samp_factor;
+    if (!component.full_width) component.upsampled_line.resize(static_cast<std::size_t>(width));
+    component.sample_column_of_x.resize(static_cast<std::size_t>(width));
+    for (int x = 0; x < width; ++x)
+      component.sample_column_of_x[static_cast<std::size_t>(x)] =
+          jpegjs::sampled_index(x, component_info.h_samp_factor, info.max_h_samp_factor);
+    component.blocks_across = static_cast<std::size_t>(component.sample_column_of_x.back()) / jpegjs::block_side + 1;
+    // Holds for any sampling factors; checked because the blocks are read unchecked.
+    if (component.blocks_across > component_info.width_in_blocks) fail(label, "unsupported JPEG sampling factors");
+    component.block_row_samples.resize(component.blocks_across * jpegjs::block_size);
+  }
+
+  cv::Mat image(height, width, CV_8UC3);
+  const std::size_t pixels_across = static_cast<std::size_t>(width);
+  for (int y = 0; y < height; ++y) {
+    std::array<std::span<const std::uint8_t>, 3> samples;  // Y (Cb, Cr), one per pixel
+    for (std::size_t index = 0; index < components.size(); ++index) {
+      JpegComponentDecoder& component = components[index];
+      const int line = jpegjs::sampled_index(y, component.vertical_sampling, info.max_v_samp_factor);
+      samples[index] = component.upsampled(jpeg_component_line(decompressor, component, line, label));
+    }
+    const std::span<std::uint8_t> bgr(image.ptr<std::uint8_t>(y), 3 * pixels_across);
+    if (is_ycbcr) {
+      jpegjs::ycbcr_to_bgr(samples[0], samples[1], samples[2], bgr);
+    } else {  // jpeg-js copies the luma into R, G and B
+      for (std::size_t x = 0; x < pixels_across; ++x) bgr[3 * x] = bgr[3 * x + 1] = bgr[3 * x + 2] = samples[0][x];
+    }
+  }
+  // Everything up to EOI has been read; this checks nothing more, but ends the
+  // decompression as libjpeg documents it.
+  if (!run_guarded(errors, [&] { jpeg_finish_decompress(&info); })) fail_jpeg(errors, label);
   return image;
 }
 

@@ -28,11 +28,12 @@ struct ImageReadOptions {
 // image in error messages. Returns an 8-bit, 3-channel BGR image:
 // grayscale is replicated, alpha is dropped (not composited), 16-bit samples
 // are scaled by 1/257 and rounded, and a JPEG's EXIF orientation is applied.
-// YCbCr and grayscale JPEGs are decoded with libjpeg the way the reference
-// decoder, jpeg-js, decodes them (chroma replicated, its YCbCr -> RGB formula
-// truncated to 8 bits), and anything libjpeg only warns about (corrupt data,
-// a premature end) is an ImageError quoting libjpeg. Other JPEGs (CMYK, YCCK,
-// RGB-coded) and other formats are decoded by OpenCV.
+// YCbCr and grayscale JPEGs are decoded bit-identically to the reference
+// decoder, jpeg-js 0.4.4: libjpeg's entropy decoding, then jpeg-js's own IDCT,
+// chroma replication and YCbCr -> RGB formula (jpeg_js_compatible_decoder.hpp);
+// anything libjpeg only warns about (corrupt data, a premature end) is an
+// ImageError quoting libjpeg. Other JPEGs (CMYK, YCCK, RGB-coded) and other
+// formats are decoded by OpenCV.
 cv::Mat decode_image(std::span<const std::uint8_t> bytes, const std::string& label,
                      const ImageReadOptions& options = {});
 

@@ -2,11 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include "vision/jpeg_js_compatible_decoder.hpp"
+
 #include <stdlib.h>  // setenv, unsetenv
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -288,6 +291,297 @@ double mean_abs_difference(const cv::Mat& a, const cv::Mat& b) {
   return cv::mean(difference.reshape(1))[0];
 }
 
+// --- jpeg-js's arithmetic, written out from its source --------------------
+//
+// jpeg-js 0.4.4 (lib/decoder.js) computes in doubles; `>>` and `<<` first
+// reduce a number to a signed 32-bit integer (ToInt32), as does storing into
+// an Int32Array. These helpers follow that literally, independently of the
+// integer port in jpeg_js_compatible_decoder.cpp.
+
+double js_to_int32(double value) {
+  double modulo = std::fmod(value, 4294967296.0);
+  if (modulo < 0) modulo += 4294967296.0;
+  return modulo >= 2147483648.0 ? modulo - 4294967296.0 : modulo;
+}
+
+double js_shift_right(double value, int bits) { return std::floor(js_to_int32(value) / std::ldexp(1.0, bits)); }
+
+double js_shift_left(double value, int bits) { return js_to_int32(js_to_int32(value) * std::ldexp(1.0, bits)); }
+
+using Block = std::array<int, 64>;  // natural (row by row) order
+
+// jpeg-js's quantizeAndInverse, line by line.
+std::array<std::uint8_t, 64> jpegjs_quantize_and_inverse(const Block& zz, const Block& qt) {
+  const double dctCos1 = 4017, dctSin1 = 799, dctCos3 = 3406, dctSin3 = 2276, dctCos6 = 1567, dctSin6 = 3784,
+               dctSqrt2 = 5793, dctSqrt1d2 = 2896;
+  std::array<double, 64> p;  // the Int32Array: every store goes through js_to_int32
+  double v0, v1, v2, v3, v4, v5, v6, v7, t;
+  for (std::size_t i = 0; i < 64; i++) p[i] = js_to_int32(static_cast<double>(zz[i]) * qt[i]);
+
+  const auto pass = [&](auto at, bool rows) {
+    // rows: `row = 8 * i` and shifts by 8 or 10; columns: `col = i` and shifts by 12 or 14
+    const int input_shift = rows ? 8 : 12, dc_shift = rows ? 10 : 14;
+    const double input_round = rows ? 128 : 2048, dc_round = rows ? 512 : 8192;
+    for (int i = 0; i < 8; ++i) {
+      if (at(i, 1) == 0 && at(i, 2) == 0 && at(i, 3) == 0 && at(i, 4) == 0 && at(i, 5) == 0 && at(i, 6) == 0 &&
+          at(i, 7) == 0) {
+        t = js_shift_right(dctSqrt2 * at(i, 0) + dc_round, dc_shift);
+        for (int k = 0; k < 8; ++k) at(i, k) = js_to_int32(t);
+        continue;
+      }
+      // stage 4
+      v0 = js_shift_right(dctSqrt2 * at(i, 0) + input_round, input_shift);
+      v1 = js_shift_right(dctSqrt2 * at(i, 4) + input_round, input_shift);
+      v2 = at(i, 2);
+      v3 = at(i, 6);
+      v4 = js_shift_right(dctSqrt1d2 * (at(i, 1) - at(i, 7)) + input_round, input_shift);
+      v7 = js_shift_right(dctSqrt1d2 * (at(i, 1) + at(i, 7)) + input_round, input_shift);
+      v5 = rows ? js_shift_left(at(i, 3), 4) : at(i, 3);
+      v6 = rows ? js_shift_left(at(i, 5), 4) : at(i, 5);
+      // stage 3
+      t = js_shift_right(v0 - v1 + 1, 1);
+      v0 = js_shift_right(v0 + v1 + 1, 1);
+      v1 = t;
+      t = js_shift_right(v2 * dctSin6 + v3 * dctCos6 + input_round, input_shift);
+      v2 = js_shift_right(v2 * dctCos6 - v3 * dctSin6 + input_round, input_shift);
+      v3 = t;
+      t = js_shift_right(v4 - v6 + 1, 1);
+      v4 = js_shift_right(v4 + v6 + 1, 1);
+      v6 = t;
+      t = js_shift_right(v7 + v5 + 1, 1);
+      v5 = js_shift_right(v7 - v5 + 1, 1);
+      v7 = t;
+      // stage 2
+      t = js_shift_right(v0 - v3 + 1, 1);
+      v0 = js_shift_right(v0 + v3 + 1, 1);
+      v3 = t;
+      t = js_shift_right(v1 - v2 + 1, 1);
+      v1 = js_shift_right(v1 + v2 + 1, 1);
+      v2 = t;
+      t = js_shift_right(v4 * dctSin3 + v7 * dctCos3 + 2048, 12);
+      v4 = js_shift_right(v4 * dctCos3 - v7 * dctSin3 + 2048, 12);
+      v7 = t;
+      t = js_shift_right(v5 * dctSin1 + v6 * dctCos1 + 2048, 12);
+      v5 = js_shift_right(v5 * dctCos1 - v6 * dctSin1 + 2048, 12);
+      v6 = t;
+      // stage 1
+      at(i, 0) = js_to_int32(v0 + v7);
+      at(i, 7) = js_to_int32(v0 - v7);
+      at(i, 1) = js_to_int32(v1 + v6);
+      at(i, 6) = js_to_int32(v1 - v6);
+      at(i, 2) = js_to_int32(v2 + v5);
+      at(i, 5) = js_to_int32(v2 - v5);
+      at(i, 3) = js_to_int32(v3 + v4);
+      at(i, 4) = js_to_int32(v3 - v4);
+    }
+  };
+  pass([&](int i, int k) -> double& { return p[static_cast<std::size_t>(8 * i + k)]; }, true);   // rows
+  pass([&](int i, int k) -> double& { return p[static_cast<std::size_t>(k * 8 + i)]; }, false);  // columns
+
+  std::array<std::uint8_t, 64> data_out;
+  for (std::size_t i = 0; i < 64; ++i) {
+    const double sample = 128 + js_shift_right(p[i] + 8, 4);
+    data_out[i] = static_cast<std::uint8_t>(sample < 0 ? 0 : sample > 0xFF ? 0xFF : sample);
+  }
+  return data_out;
+}
+
+// The port under test, on the same int inputs.
+std::array<std::uint8_t, 64> ported_quantize_and_inverse(const Block& zz, const Block& qt) {
+  std::array<std::int16_t, 64> coefficients;
+  std::array<std::uint16_t, 64> quantizers;
+  for (std::size_t i = 0; i < 64; ++i) {
+    coefficients[i] = static_cast<std::int16_t>(zz[i]);
+    quantizers[i] = static_cast<std::uint16_t>(qt[i]);
+  }
+  return safelynx::vision::jpegjs::dequantize_and_inverse_dct(coefficients, quantizers);
+}
+
+// jpeg-js's dctZigZag: the natural index of each zigzag position.
+constexpr std::array<std::size_t, 64> natural_of_zigzag = {
+    0,  1,  8,  16, 9,  2,  3,  10, 17, 24, 32, 25, 18, 11, 4,  5,  12, 19, 26, 33, 40, 48,
+    41, 34, 27, 20, 13, 6,  7,  14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23,
+    30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63};
+
+// The JPEG standard's example luminance quantisers (Annex K), in natural order.
+constexpr Block standard_luma_quantizers = {16, 11, 10, 16, 24,  40,  51,  61,  12, 12, 14, 19, 26,  58,  60,  55,
+                                            14, 13, 16, 24, 40,  57,  69,  56,  14, 17, 22, 29, 51,  87,  80,  62,
+                                            18, 22, 37, 56, 68,  109, 103, 77,  24, 35, 55, 64, 81,  104, 113, 92,
+                                            49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99};
+
+// --- JPEGs of arbitrary coefficients, written by hand ------------------------
+
+// One component of a hand-written baseline JPEG: sampling factors, which
+// quantisation table, and its quantised blocks (natural order), row by row
+// over the whole block grid, MCU padding included.
+struct CodedComponent {
+  int h = 1, v = 1, table = 0;
+  int blocks_across = 0;
+  std::vector<Block> blocks;
+  const Block& block(int row, int column) const {
+    return blocks[static_cast<std::size_t>(row * blocks_across + column)];
+  }
+};
+
+// The AC Huffman table used below: every symbol (EOB, ZRL and each run/size
+// pair with sizes up to 10) gets the 8-bit code equal to its index here.
+std::vector<std::uint8_t> ac_symbols() {
+  std::vector<std::uint8_t> symbols = {0x00, 0xF0};
+  for (int run = 0; run < 16; ++run)
+    for (int size = 1; size <= 10; ++size) symbols.push_back(static_cast<std::uint8_t>(run << 4 | size));
+  return symbols;
+}
+
+int magnitude_category(int value) {
+  int category = 0;
+  while ((std::abs(value) >> category) != 0) ++category;
+  return category;
+}
+
+// A baseline JPEG (interleaved if it has several components) holding exactly
+// the given coefficients; quantisation tables in natural order, 1 to 255.
+Bytes coefficient_jpeg(int width, int height, const std::vector<Block>& quantization_tables,
+                       const std::vector<CodedComponent>& components) {
+  Bytes jpeg = {0xFF, 0xD8};
+  for (std::size_t table = 0; table < quantization_tables.size(); ++table) {
+    Bytes payload = {static_cast<std::uint8_t>(table)};  // 8-bit values
+    for (const std::size_t natural : natural_of_zigzag)
+      payload.push_back(static_cast<std::uint8_t>(quantization_tables[table][natural]));
+    append_segment(jpeg, 0xDB, payload);
+  }
+  Bytes dc_table = {0x00, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};  // twelve 4-bit codes
+  for (std::uint8_t category = 0; category < 12; ++category) dc_table.push_back(category);
+  append_segment(jpeg, 0xC4, dc_table);
+  const std::vector<std::uint8_t> symbols = ac_symbols();
+  Bytes ac_table = {0x10, 0, 0, 0, 0, 0, 0, 0, static_cast<std::uint8_t>(symbols.size()), 0, 0, 0, 0, 0, 0, 0, 0};
+  ac_table.insert(ac_table.end(), symbols.begin(), symbols.end());
+  append_segment(jpeg, 0xC4, ac_table);
+  Bytes sampling;
+  for (std::size_t index = 0; index < components.size(); ++index) {
+    const CodedComponent& component = components[index];
+    sampling.insert(sampling.end(),
+                    {static_cast<std::uint8_t>(index + 1), static_cast<std::uint8_t>(component.h << 4 | component.v),
+                     static_cast<std::uint8_t>(component.table)});
+  }
+  append_segment(jpeg, 0xC0, frame_header(width, height, sampling));
+  Bytes scan = {static_cast<std::uint8_t>(components.size())};
+  for (std::size_t index = 0; index < components.size(); ++index)
+    scan.insert(scan.end(), {static_cast<std::uint8_t>(index + 1), 0x00});
+  scan.insert(scan.end(), {0, 63, 0});
+  append_segment(jpeg, 0xDA, scan);
+
+  EntropyWriter entropy;
+  const auto put_magnitude = [&](int value, int category) {
+    if (category > 0)
+      entropy.put(static_cast<std::uint32_t>(value >= 0 ? value : value + (1 << category) - 1), category);
+  };
+  const auto ac_code = [&](int run, int category) {
+    const auto symbol = static_cast<std::uint8_t>(run << 4 | category);
+    return static_cast<std::uint32_t>(std::find(symbols.begin(), symbols.end(), symbol) - symbols.begin());
+  };
+  std::vector<int> previous_dc(components.size(), 0);
+  const auto put_block = [&](std::size_t index, const Block& block) {
+    entropy.put_dc_difference(block[0] - previous_dc[index]);
+    previous_dc[index] = block[0];
+    int run = 0;
+    for (std::size_t zigzag = 1; zigzag < 64; ++zigzag) {
+      const int value = block[natural_of_zigzag[zigzag]];
+      if (value == 0) {
+        ++run;
+        continue;
+      }
+      for (; run > 15; run -= 16) entropy.put(ac_code(15, 0), 8);  // ZRL
+      const int category = magnitude_category(value);
+      entropy.put(ac_code(run, category), 8);
+      put_magnitude(value, category);
+      run = 0;
+    }
+    if (run > 0) entropy.put(ac_code(0, 0), 8);  // EOB
+  };
+  if (components.size() == 1) {  // non-interleaved: the blocks covering the image, row by row
+    const CodedComponent& only = components[0];
+    for (int row = 0; row < (height + 7) / 8; ++row)
+      for (int column = 0; column < (width + 7) / 8; ++column) put_block(0, only.block(row, column));
+  } else {
+    int max_h = 1, max_v = 1;
+    for (const CodedComponent& component : components)
+      max_h = std::max(max_h, component.h), max_v = std::max(max_v, component.v);
+    const int mcus_across = (width + 8 * max_h - 1) / (8 * max_h), mcus_down = (height + 8 * max_v - 1) / (8 * max_v);
+    for (int mcu_row = 0; mcu_row < mcus_down; ++mcu_row)
+      for (int mcu_column = 0; mcu_column < mcus_across; ++mcu_column)
+        for (std::size_t index = 0; index < components.size(); ++index) {
+          const CodedComponent& component = components[index];
+          for (int j = 0; j < component.v; ++j)
+            for (int k = 0; k < component.h; ++k)
+              put_block(index, component.block(mcu_row * component.v + j, mcu_column * component.h + k));
+        }
+  }
+  const Bytes data = entropy.finish();
+  jpeg.insert(jpeg.end(), data.begin(), data.end());
+  jpeg.insert(jpeg.end(), {0xFF, 0xD9});
+  return jpeg;
+}
+
+// What jpeg-js decodes from those coefficients, as BGR: buildComponentData
+// (every block of blocksPerLine x blocksPerColumn through quantizeAndInverse)
+// and getData (nearest-neighbour sampling, then the YCbCr -> RGB formula, or
+// luma copied into R, G and B).
+cv::Mat jpegjs_decoding_of(int width, int height, const std::vector<Block>& quantization_tables,
+                           const std::vector<CodedComponent>& components) {
+  int max_h = 1, max_v = 1;
+  for (const CodedComponent& component : components)
+    max_h = std::max(max_h, component.h), max_v = std::max(max_v, component.v);
+  std::vector<cv::Mat> planes;
+  for (const CodedComponent& component : components) {
+    const int blocks_per_line = static_cast<int>(std::ceil(std::ceil(width / 8.0) * component.h / max_h));
+    const int blocks_per_column = static_cast<int>(std::ceil(std::ceil(height / 8.0) * component.v / max_v));
+    cv::Mat plane(8 * blocks_per_column, 8 * blocks_per_line, CV_8UC1);
+    for (int row = 0; row < blocks_per_column; ++row)
+      for (int column = 0; column < blocks_per_line; ++column) {
+        const auto samples = jpegjs_quantize_and_inverse(
+            component.block(row, column), quantization_tables[static_cast<std::size_t>(component.table)]);
+        for (int j = 0; j < 8; ++j)
+          for (int i = 0; i < 8; ++i)
+            plane.at<std::uint8_t>(8 * row + j, 8 * column + i) = samples[static_cast<std::size_t>(8 * j + i)];
+      }
+    planes.push_back(plane);
+  }
+  cv::Mat image(height, width, CV_8UC3);
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x) {
+      std::array<int, 3> values{};
+      for (std::size_t index = 0; index < components.size(); ++index) {
+        const double scale_x = static_cast<double>(components[index].h) / max_h;
+        const double scale_y = static_cast<double>(components[index].v) / max_v;
+        values[index] = planes[index].at<std::uint8_t>(static_cast<int>(y * scale_y), static_cast<int>(x * scale_x));
+      }
+      image.at<cv::Vec3b>(y, x) =
+          components.size() == 1 ? cv::Vec3b(static_cast<std::uint8_t>(values[0]), static_cast<std::uint8_t>(values[0]),
+                                             static_cast<std::uint8_t>(values[0]))
+                                 : jpegjs_bgr(values[0], values[1], values[2]);
+    }
+  return image;
+}
+
+// Random sparse blocks, as in a photo: a DC coefficient and a few AC ones.
+std::vector<Block> random_blocks(std::mt19937& generator, int count) {
+  std::uniform_int_distribution<int> dc(-120, 120), ac(-40, 40), position(1, 63), how_many(0, 10);
+  std::vector<Block> blocks(static_cast<std::size_t>(count));
+  for (Block& block : blocks) {
+    block.fill(0);
+    block[0] = dc(generator);
+    for (int n = how_many(generator); n > 0; --n) block[static_cast<std::size_t>(position(generator))] = ac(generator);
+  }
+  return blocks;
+}
+
+Block random_quantization_table(std::mt19937& generator) {
+  std::uniform_int_distribution<int> quantizer(1, 40);  // no two positions alike: a transposed table shows
+  Block table;
+  for (int& value : table) value = quantizer(generator);
+  return table;
+}
+
 class ImageIoTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -341,9 +635,10 @@ TEST_F(ImageIoTest, GrayscaleJpegBecomesBgr) {
   EXPECT_TRUE(near(image.at<cv::Vec3b>(8, 8), cv::Vec3b(100, 100, 100), 2));
 }
 
-TEST_F(ImageIoTest, GrayscaleJpegIsReplicatedExactly) {
-  // jpeg-js copies the decoded luma into R, G and B; OpenCV's grayscale
-  // reading decodes the same luma with the same libjpeg IDCT.
+TEST_F(ImageIoTest, GrayscaleJpegIsReplicatedIntoEveryChannel) {
+  // jpeg-js copies the decoded luma into R, G and B. OpenCV's grayscale
+  // reading decodes the same luma with libjpeg's IDCT, which rounds a little
+  // differently from jpeg-js's.
   const cv::Mat gray = noise_image(40, 56, CV_8UC1);
   const Bytes jpeg = encode(".jpg", gray, {cv::IMWRITE_JPEG_QUALITY, 80});
   const cv::Mat image = decode_image(jpeg, "gray.jpg");
@@ -352,7 +647,9 @@ TEST_F(ImageIoTest, GrayscaleJpegIsReplicatedExactly) {
   ASSERT_EQ(image.size(), luma.size());
   std::vector<cv::Mat> channels;
   cv::split(image, channels);
-  for (const cv::Mat& channel : channels) EXPECT_EQ(cv::norm(channel, luma, cv::NORM_INF), 0);
+  EXPECT_EQ(cv::norm(channels[0], channels[1], cv::NORM_INF), 0);
+  EXPECT_EQ(cv::norm(channels[0], channels[2], cv::NORM_INF), 0);
+  EXPECT_LE(cv::norm(channels[0], luma, cv::NORM_INF), 3);
 }
 
 TEST_F(ImageIoTest, JpegjsConversionHelperTruncates) {
@@ -362,7 +659,7 @@ TEST_F(ImageIoTest, JpegjsConversionHelperTruncates) {
   EXPECT_EQ(jpegjs_bgr(0, 0, 0), cv::Vec3b(0, 135, 0));            // G = 44.049 + 91.409
 }
 
-TEST_F(ImageIoTest, ColourJpegMatchesJpegjsConversionOfLibjpegSamples) {
+TEST_F(ImageIoTest, ColourJpegOfFlatBlocksMatchesJpegjsConversion) {
   // Flat 16x16 MCUs whose Y, Cb and Cr are known exactly. Chroma changes from
   // MCU to MCU, so interpolating ("fancy") upsampling would blend the pixels
   // along every MCU edge, where jpeg-js replicates chroma samples.
@@ -393,6 +690,186 @@ TEST_F(ImageIoTest, ColourJpegMatchesJpegjsConversionOfLibjpegSamples) {
     }
   }
   EXPECT_EQ(mismatches, 0);
+}
+
+// --- jpeg-js's arithmetic ---------------------------------------------------
+
+TEST(ImageIoJpegjsArithmetic, DcOnlyBlocksMatchHandWorkedValues) {
+  Block quantizers;
+  quantizers.fill(16);
+  const auto flat_block_of = [&](int dc) {
+    Block zz{};
+    zz[0] = dc;
+    return ported_quantize_and_inverse(zz, quantizers);
+  };
+  // DC 10 * 16 = 160: rows (5793 * 160 + 512) >> 10 = 905, columns
+  // (5793 * 905 + 8192) >> 14 = 320, sample 128 + ((320 + 8) >> 4) = 148.
+  std::array<std::uint8_t, 64> all_148;
+  all_148.fill(148);
+  EXPECT_EQ(flat_block_of(10), all_148);
+  // -48: -277552 >> 10 = -272 (an arithmetic shift, rounding down),
+  // -1567504 >> 14 = -96, 128 + (-88 >> 4) = 128 - 6 = 122.
+  EXPECT_EQ(flat_block_of(-3)[37], 122);
+  EXPECT_EQ(flat_block_of(0)[0], 128);
+  EXPECT_EQ(flat_block_of(100)[63], 255);  // clamped above
+  EXPECT_EQ(flat_block_of(-100)[12], 0);   // and below
+}
+
+TEST(ImageIoJpegjsArithmetic, BlocksWithAcCoefficientsMatchJpegjsItself) {
+  // Computed by jpeg-js 0.4.4's own quantizeAndInverse (lib/decoder.js, run in
+  // node) on these coefficients and the standard luminance quantisers.
+  struct Case {
+    std::vector<std::pair<std::size_t, int>> coefficients;  // natural index, value
+    std::array<std::uint8_t, 64> samples;
+  };
+  const std::vector<Case> cases = {
+      {{{0, -12}, {1, 5}, {8, -3}, {9, 2}, {2, -1}, {16, 1}},
+       {114, 112, 109, 105, 99,  92,  86,  83,  113, 111, 109, 104, 98,  92,  87,  84,  111, 110, 108, 104, 99,  93,
+        88,  85,  110, 109, 107, 104, 100, 95,  91,  88,  110, 109, 108, 106, 103, 99,  95,  93,  111, 111, 111, 110,
+        107, 104, 101, 99,  113, 114, 114, 113, 111, 108, 106, 104, 115, 115, 115, 115, 113, 111, 109, 107}},
+      {{{0, 40}, {1, -15}, {8, 12}, {3, 6}, {24, -5}, {63, 2}},  // clamped at 255 in places
+       {210, 190, 198, 198, 247, 248, 255, 235, 212, 219, 176, 244, 220, 255, 244, 252, 228, 184, 236, 179, 255, 233,
+        255, 241, 196, 219, 147, 252, 187, 255, 221, 244, 191, 142, 204, 133, 255, 189, 251, 201, 159, 177, 115, 207,
+        157, 249, 187, 204, 175, 142, 174, 142, 227, 194, 227, 194, 177, 171, 152, 188, 199, 234, 216, 210}},
+      {{{7, 3}, {56, -4}, {36, 2}},  // no DC, the last row and column
+       {141, 83,  128, 103, 167, 74,  119, 129, 146, 155, 200, 108, 171, 146, 191, 133, 75,  85, 130, 37,  100, 76,
+        121, 62,  201, 143, 188, 163, 227, 134, 179, 189, 101, 43,  88,  63,  127, 34,  79,  89, 160, 169, 214, 122,
+        185, 160, 205, 147, 89,  99,  144, 51,  114, 90,  135, 76,  161, 103, 148, 123, 187, 94, 139, 149}},
+  };
+  for (const Case& known : cases) {
+    Block zz{};
+    for (const auto& [index, value] : known.coefficients) zz[index] = value;
+    EXPECT_EQ(ported_quantize_and_inverse(zz, standard_luma_quantizers), known.samples);
+    EXPECT_EQ(jpegjs_quantize_and_inverse(zz, standard_luma_quantizers), known.samples);  // the transcription too
+  }
+}
+
+TEST(ImageIoJpegjsArithmetic, RandomBlocksMatchTheTranscribedSource) {
+  std::mt19937 generator(7);
+  int compared = 0;
+  const auto compare = [&](const Block& zz, const Block& qt) {
+    ++compared;
+    const auto ported = ported_quantize_and_inverse(zz, qt);
+    const auto expected = jpegjs_quantize_and_inverse(zz, qt);
+    if (ported != expected) {
+      ADD_FAILURE() << "block " << compared << " differs; first coefficients " << zz[0] << " " << zz[1] << " " << zz[8]
+                    << ", quantisers " << qt[0] << " " << qt[1] << " " << qt[8];
+      return false;
+    }
+    return true;
+  };
+  // Photo-like blocks: sparse, small coefficients, 8-bit quantisers.
+  for (int n = 0; n < 2000; ++n)
+    if (!compare(random_blocks(generator, 1)[0], random_quantization_table(generator))) return;
+  // Dense blocks, every value at one magnitude with random signs: the largest
+  // an 8-bit JPEG's DCT gives, and 16-bit extremes whose sums pass 2^31.
+  std::bernoulli_distribution negative(0.5), present(0.7);
+  for (const auto& [magnitude, quantizer] : {std::pair{2047, 1}, std::pair{32767, 1}, std::pair{32767, 65535}}) {
+    for (int n = 0; n < 300; ++n) {
+      Block zz, qt;
+      qt.fill(quantizer);
+      for (int& value : zz) value = present(generator) ? (negative(generator) ? -magnitude : magnitude) : 0;
+      if (!compare(zz, qt)) return;
+    }
+  }
+  // Hostile files: any 16-bit coefficient and quantiser, where jpeg-js's
+  // 32-bit wrap-arounds decide the result.
+  std::uniform_int_distribution<int> coefficient(-32768, 32767), quantizer(0, 65535), position(0, 63);
+  for (int n = 0; n < 2000; ++n) {
+    Block zz{}, qt;
+    for (int& value : qt) value = quantizer(generator);
+    const int how_many = n % 3 == 0 ? 64 : n % 5 + 1;
+    for (int k = 0; k < how_many; ++k)
+      zz[static_cast<std::size_t>(how_many == 64 ? k : position(generator))] = coefficient(generator);
+    if (!compare(zz, qt)) return;
+  }
+  EXPECT_EQ(compared, 2000 + 900 + 2000);
+}
+
+TEST(ImageIoJpegjsArithmetic, ColourConversionMatchesTheFormulaForEveryInput) {
+  // jpeg_js_compatible_decoder computes jpeg-js's double formula with integer
+  // tables; this is the check that they agree on all 2^24 inputs.
+  Bytes luma(65536), cb(65536), cr(65536), bgr(3 * 65536);
+  for (std::size_t i = 0; i < cb.size(); ++i) {
+    cb[i] = static_cast<std::uint8_t>(i >> 8);
+    cr[i] = static_cast<std::uint8_t>(i & 0xFF);
+  }
+  int mismatches = 0;
+  for (int y = 0; y < 256; ++y) {
+    std::fill(luma.begin(), luma.end(), static_cast<std::uint8_t>(y));
+    safelynx::vision::jpegjs::ycbcr_to_bgr(luma, cb, cr, bgr);
+    for (std::size_t i = 0; i < cb.size(); ++i) {
+      const cv::Vec3b expected = jpegjs_bgr(y, cb[i], cr[i]);
+      if ((bgr[3 * i] != expected[0] || bgr[3 * i + 1] != expected[1] || bgr[3 * i + 2] != expected[2]) &&
+          ++mismatches <= 5)
+        ADD_FAILURE() << "Y " << y << " Cb " << int{cb[i]} << " Cr " << int{cr[i]} << " gives " << int{bgr[3 * i]}
+                      << " " << int{bgr[3 * i + 1]} << " " << int{bgr[3 * i + 2]} << ", expected " << expected;
+    }
+  }
+  EXPECT_EQ(mismatches, 0);
+}
+
+TEST(ImageIoJpegjsArithmetic, UpsamplingTakesTheNearestSampleBelow) {
+  using safelynx::vision::jpegjs::sampled_index;
+  for (int position = 0; position < 100; ++position) {
+    EXPECT_EQ(sampled_index(position, 2, 2), position);
+    EXPECT_EQ(sampled_index(position, 1, 2), position / 2);
+    EXPECT_EQ(sampled_index(position, 1, 4), position / 4);
+    EXPECT_EQ(sampled_index(position, 3, 4), static_cast<int>(position * 0.75));
+  }
+  EXPECT_EQ(sampled_index(3, 1, 3), 1);  // 3 * (1 / 3) is exactly 1 in double
+}
+
+TEST_F(ImageIoTest, ColourJpegDecodesExactlyAsJpegjs) {
+  // Sizes that are no multiple of the MCU: chroma upsampling (including a
+  // fractional 1/3), partial blocks and MCU padding, zigzag order and both
+  // quantisation tables (random, so that a transposed or mixed-up table shows)
+  // all matter.
+  std::mt19937 generator(11);
+  constexpr int width = 37, height = 29;
+  for (const auto& [luma_h, luma_v] :
+       {std::pair{2, 2}, std::pair{2, 1}, std::pair{1, 2}, std::pair{1, 1}, std::pair{3, 2}}) {
+    SCOPED_TRACE("luma sampling " + std::to_string(luma_h) + "x" + std::to_string(luma_v));
+    const int mcus_across = (width + 8 * luma_h - 1) / (8 * luma_h),
+              mcus_down = (height + 8 * luma_v - 1) / (8 * luma_v);
+    const std::vector<Block> tables = {random_quantization_table(generator), random_quantization_table(generator)};
+    std::vector<CodedComponent> components = {
+        {.h = luma_h,
+         .v = luma_v,
+         .table = 0,
+         .blocks_across = mcus_across * luma_h,
+         .blocks = random_blocks(generator, mcus_across * luma_h * mcus_down * luma_v)},
+        {.h = 1,
+         .v = 1,
+         .table = 1,
+         .blocks_across = mcus_across,
+         .blocks = random_blocks(generator, mcus_across * mcus_down)},
+        {.h = 1,
+         .v = 1,
+         .table = 1,
+         .blocks_across = mcus_across,
+         .blocks = random_blocks(generator, mcus_across * mcus_down)}};
+    const cv::Mat image = decode_image(coefficient_jpeg(width, height, tables, components), "coefficients.jpg");
+    const cv::Mat expected = jpegjs_decoding_of(width, height, tables, components);
+    ASSERT_EQ(image.size(), expected.size());
+    EXPECT_EQ(cv::norm(image, expected, cv::NORM_INF), 0);
+    // Not a vacuous match: the blocks make a varied picture.
+    cv::Scalar mean, deviation;
+    cv::meanStdDev(image.reshape(1), mean, deviation);
+    EXPECT_GT(deviation[0], 20);
+  }
+}
+
+TEST_F(ImageIoTest, GrayscaleJpegDecodesExactlyAsJpegjs) {
+  std::mt19937 generator(12);
+  constexpr int width = 21, height = 18;  // 3 x 3 blocks, partial ones at the edges
+  const std::vector<Block> tables = {random_quantization_table(generator)};
+  const std::vector<CodedComponent> components = {
+      {.h = 1, .v = 1, .table = 0, .blocks_across = 3, .blocks = random_blocks(generator, 3 * 3)}};
+  const cv::Mat image = decode_image(coefficient_jpeg(width, height, tables, components), "gray-coefficients.jpg");
+  const cv::Mat expected = jpegjs_decoding_of(width, height, tables, components);
+  ASSERT_EQ(image.size(), expected.size());
+  EXPECT_EQ(cv::norm(image, expected, cv::NORM_INF), 0);
 }
 
 TEST_F(ImageIoTest, NaturalColourJpegIsCloseToOpenCvsDecoding) {
@@ -811,6 +1288,52 @@ TEST(ImageIoTestData, SharedPhotosReadAsUprightBgr) {
     }
   }
   EXPECT_EQ(images, 21);
+#endif
+}
+
+TEST(ImageIoTestData, SharedJpegsDecodeBitIdenticallyToJpegjs) {
+#ifndef SAFELYNX_TESTDATA_DIR
+  GTEST_SKIP() << "SAFELYNX_TESTDATA_DIR is not defined";
+#else
+  const fs::path root = SAFELYNX_TESTDATA_DIR;
+  if (!fs::is_directory(root / "faces") || !fs::is_directory(root / "scenes"))
+    GTEST_SKIP() << "shared test data not found at " << root << " (faces/ and scenes/)";
+  // FNV-1a (64-bit) of the R, G, B bytes, row by row, of jpeg-js 0.4.4's
+  // decoding of each photo (`jpeg.decode(data, {useTArray: true})`, alpha
+  // dropped). Two of them are progressive: rose1.jpg and obama_biden_2.jpg.
+  const std::vector<std::pair<std::string, std::uint64_t>> jpegjs_hashes = {
+      {"faces/alex_lacamoire/alex1.jpg", 0x9b48dc93678339d7},
+      {"faces/alex_lacamoire/alex3.jpg", 0x918af271e6a4dd77},
+      {"faces/biden/biden.jpg", 0xd94e13f6e17cdbc8},
+      {"faces/biden/biden2.jpg", 0xad73c2b2d73fbb42},
+      {"faces/kit_harington/kit1.jpg", 0xb42496c91be2ad90},
+      {"faces/kit_harington/kit2.jpg", 0xc84caa351f9071b5},
+      {"faces/obama/obama-480p.jpg", 0xe077e1dd6d91e834},
+      {"faces/obama/obama.jpg", 0x2a725c5a8c202cad},
+      {"faces/obama/obama2.jpg", 0xd7d3eb5bb0834726},
+      {"faces/obama/obama3.jpg", 0x0fc3ebc30b1033bf},
+      {"faces/obama/obama_small.jpg", 0xb625bade4354c1fb},
+      {"faces/rose_leslie/rose1.jpg", 0x80a9bb14ac6f5877},
+      {"faces/rose_leslie/rose2.jpg", 0xc6f319c6069fe7d5},
+      {"scenes/kit_rose.jpg", 0x657d058c1957dd8e},
+      {"scenes/kit_test.jpg", 0xc9dc1374174fa438},
+      {"scenes/obama_biden_1.jpg", 0x009d149110dde511},
+      {"scenes/obama_biden_2.jpg", 0x8ac7a037c4b57c87},
+      {"scenes/obama_partial_face.jpg", 0x6f7e19931f17ddb2},
+  };
+  for (const auto& [name, expected_hash] : jpegjs_hashes) {
+    SCOPED_TRACE(name);
+    const cv::Mat image = read_image(root / name);
+    ASSERT_EQ(image.type(), CV_8UC3);
+    std::uint64_t hash = 14695981039346656037ULL;
+    for (int y = 0; y < image.rows; ++y)
+      for (int x = 0; x < image.cols; ++x)
+        for (const int channel : {2, 1, 0}) {  // R, G, B
+          hash ^= image.at<cv::Vec3b>(y, x)[channel];
+          hash *= 1099511628211ULL;
+        }
+    EXPECT_EQ(hash, expected_hash) << "pixels differ from jpeg-js's";
+  }
 #endif
 }
 
