@@ -25,6 +25,7 @@ readonly PACKAGES=(
   libbenchmark-dev
   libopencv-dev
   libjpeg62-turbo-dev    # JPEG decoded directly so pixels match the reference decoder
+  libopenblas0-pthread   # sgemm for convolutions, loaded at run time (dlopen); optional at run time
   nlohmann-json3-dev
   libcli11-dev
   libtomlplusplus-dev

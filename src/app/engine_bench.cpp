@@ -13,6 +13,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "app/cli_commands.hpp"
+#include "vision/blas.hpp"
 #include "vision/face_alignment.hpp"
 #include "vision/face_engine.hpp"
 #include "vision/face_landmark_net.hpp"
@@ -111,6 +112,13 @@ json run_reference(const EngineBenchOptions& o, const fs::path& models, const st
   }
 }
 
+std::string convolution_backend() {
+  const char* forced = std::getenv("SAFELYNX_GEMM_CONV");
+  if (forced && std::string(forced) == "0") return "OpenCV DNN (SAFELYNX_GEMM_CONV=0)";
+  if (!vision::blas::available()) return "OpenCV DNN (" + vision::blas::description() + ")";
+  return "im2col + " + vision::blas::description();
+}
+
 }  // namespace
 
 void add_engine_bench_flags(CLI::App& command, EngineBenchOptions& o) {
@@ -129,7 +137,8 @@ int run_engine_bench(const EngineConfig& config, const EngineBenchOptions& o) {
   std::vector<cv::Mat> decoded;
   for (const auto& path : images) decoded.push_back(vision::read_image(path, {config.max_image_pixels}));
   std::cerr << "bench engine: " << images.size() << " images, " << o.repeat << " runs each, OpenCV "
-            << CV_VERSION << ", " << cv::getNumThreads() << " threads\n";
+            << CV_VERSION << ", " << cv::getNumThreads() << " threads\n"
+            << "convolutions: " << convolution_backend() << "\n";
 
   // A 640x480 frame: the first image scaled to fill it, or noise without test data.
   cv::Mat frame(480, 640, CV_8UC3);

@@ -10,22 +10,22 @@
 namespace safelynx::vision {
 namespace {
 
-// Separable convolution with bias and no activation (face-api's common depthwiseSeparableConv).
-int separable(NetBuilder& b, const WeightMap& w, int input, const std::string& prefix, int in, int out, int stride) {
+// Separable convolution with bias (face-api's common depthwiseSeparableConv), then `activation`.
+int separable(NetBuilder& b, const WeightMap& w, int input, const std::string& prefix, int in, int out, int stride,
+              Activation activation = Activation::none()) {
   const int dw = b.conv(input, depthwise_weights(w.require(prefix + "/depthwise_filter", {3, 3, in, 1}), nullptr),
                         stride, Padding::Same, "dw");
   return b.conv(dw, conv_weights(w.require(prefix + "/pointwise_filter", {1, 1, in, out}), &w.require(prefix + "/bias", {out})),
-                1, Padding::Same, "pw");
+                1, Padding::Same, "pw", activation);
 }
 
 // face-api's denseBlock4: each layer sees the sum of all earlier outputs.
 int dense_block(NetBuilder& b, const WeightMap& w, int input, const std::string& prefix, int in, int out, bool first) {
-  const int conv0 = first ? b.conv(input,
-                                   conv_weights(w.require(prefix + "/conv0/filters", {3, 3, in, out}),
-                                                &w.require(prefix + "/conv0/bias", {out})),
-                                   2, Padding::Same, "conv0")
-                          : separable(b, w, input, prefix + "/conv0", in, out, 2);
-  const int out1 = b.relu(conv0);
+  const int out1 = first ? b.conv(input,
+                                  conv_weights(w.require(prefix + "/conv0/filters", {3, 3, in, out}),
+                                               &w.require(prefix + "/conv0/bias", {out})),
+                                  2, Padding::Same, "conv0", Activation::relu())
+                         : separable(b, w, input, prefix + "/conv0", in, out, 2, Activation::relu());
   const int out2 = separable(b, w, out1, prefix + "/conv1", out, out, 1);
   const int sum12 = b.add(out1, out2);
   const int out3 = separable(b, w, b.relu(sum12), prefix + "/conv2", out, out, 1);

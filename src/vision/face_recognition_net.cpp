@@ -19,7 +19,8 @@ ConvWeights scaled_conv(const WeightMap& w, const std::string& prefix, std::vect
 }
 
 int residual(NetBuilder& b, const WeightMap& w, int input, const std::string& prefix, int channels) {
-  const int conv1 = b.relu(b.conv(input, scaled_conv(w, prefix + "/conv1", {3, 3, channels, channels}), 1, Padding::Same, "c1"));
+  const int conv1 = b.conv(input, scaled_conv(w, prefix + "/conv1", {3, 3, channels, channels}), 1, Padding::Same, "c1",
+                           Activation::relu());
   const int conv2 = b.conv(conv1, scaled_conv(w, prefix + "/conv2", {3, 3, channels, channels}), 1, Padding::Same, "c2");
   return b.relu(b.add(conv2, input));
 }
@@ -29,7 +30,8 @@ int residual(NetBuilder& b, const WeightMap& w, int input, const std::string& pr
 // strided convolution leaves it one row/column short (face-api's residualDown).
 int residual_down(NetBuilder& b, const WeightMap& w, int input, const std::string& prefix, int in, int out,
                   int input_side) {
-  const int conv1 = b.relu(b.conv(input, scaled_conv(w, prefix + "/conv1", {3, 3, in, out}), 2, Padding::Valid, "c1"));
+  const int conv1 = b.conv(input, scaled_conv(w, prefix + "/conv1", {3, 3, in, out}), 2, Padding::Valid, "c1",
+                           Activation::relu());
   int conv2 = b.conv(conv1, scaled_conv(w, prefix + "/conv2", {3, 3, out, out}), 1, Padding::Same, "c2");
   const int conv_side = (input_side - 3) / 2 + 1;
   const int pooled_side = input_side / 2;
@@ -46,7 +48,7 @@ FaceRecognitionNet::FaceRecognitionNet(const std::filesystem::path& models_dir)
 
 FaceRecognitionNet::FaceRecognitionNet(const WeightMap& w) {
   NetBuilder b;
-  int x = b.relu(b.conv(NetBuilder::kInput, scaled_conv(w, "conv32_down", {7, 7, 3, 32}), 2, Padding::Valid, "c"));
+  int x = b.conv(NetBuilder::kInput, scaled_conv(w, "conv32_down", {7, 7, 3, 32}), 2, Padding::Valid, "c", Activation::relu());
   x = b.max_pool(x, 3, 2, Padding::Valid);
   int side = ((kInputSize - 7) / 2 + 1 - 3) / 2 + 1;  // 35
   for (const char* block : {"conv32_1", "conv32_2", "conv32_3"}) x = residual(b, w, x, block, 32);

@@ -1,9 +1,29 @@
 #include "vision/net_builder.hpp"
 
+#include <cstdlib>
 #include <stdexcept>
+#include <string_view>
+
+#include "vision/blas.hpp"
 
 namespace safelynx::vision {
 namespace {
+
+bool gemm_convolution_disabled_by_environment() {
+  const char* value = std::getenv("SAFELYNX_GEMM_CONV");
+  return value && std::string_view(value) == "0";
+}
+
+bool use_gemm_convolution(ConvImplementation implementation) {
+  switch (implementation) {
+    case ConvImplementation::OpenCv: return false;
+    case ConvImplementation::Gemm:
+      if (!blas::available()) throw std::runtime_error("OpenBLAS convolution requested: " + blas::description());
+      return true;
+    case ConvImplementation::Automatic: return !gemm_convolution_disabled_by_environment() && blas::available();
+  }
+  return false;
+}
 
 std::vector<float> bias_values(const Tensor* bias, int channels, const std::string& what) {
   if (!bias) return {};
@@ -61,7 +81,11 @@ ConvWeights depthwise_weights(const Tensor& filters, const Tensor* bias) {
   return w;
 }
 
-NetBuilder::NetBuilder() { names_.push_back("_input"); }
+NetBuilder::NetBuilder(ConvImplementation conv_implementation)
+    : gemm_conv_(use_gemm_convolution(conv_implementation)) {
+  if (gemm_conv_) register_gemm_convolution_layer();
+  names_.push_back("_input");
+}
 
 int NetBuilder::add_layer(const std::string& type, cv::dnn::LayerParams& params, const std::vector<int>& inputs,
                           const std::string& prefix) {
@@ -75,7 +99,12 @@ int NetBuilder::add_layer(const std::string& type, cv::dnn::LayerParams& params,
   return id;
 }
 
-int NetBuilder::conv(int input, const ConvWeights& w, int stride, Padding padding, const std::string& name) {
+int NetBuilder::conv(int input, const ConvWeights& w, int stride, Padding padding, const std::string& name,
+                     Activation activation) {
+  if (gemm_conv_ && w.groups == 1) {
+    cv::dnn::LayerParams p = gemm_convolution_params(w.filters, w.bias, stride, padding, activation);
+    return add_layer(kGemmConvolutionLayerType, p, {input}, name);
+  }
   cv::dnn::LayerParams p;
   p.set("kernel_h", w.filters.size[2]);
   p.set("kernel_w", w.filters.size[3]);
@@ -86,7 +115,17 @@ int NetBuilder::conv(int input, const ConvWeights& w, int stride, Padding paddin
   p.set("bias_term", !w.bias.empty());
   p.blobs.push_back(w.filters.clone());
   if (!w.bias.empty()) p.blobs.push_back(cv::Mat(w.bias, true).reshape(1, 1));
-  return add_layer("Convolution", p, {input}, name);
+  return activate(add_layer("Convolution", p, {input}, name), activation);
+}
+
+int NetBuilder::activate(int input, Activation activation) {
+  switch (activation.kind) {
+    case Activation::Kind::None: return input;
+    case Activation::Kind::Relu: return relu(input);
+    case Activation::Kind::Relu6: return relu6(input);
+    case Activation::Kind::LeakyRelu: return leaky_relu(input, activation.negative_slope);
+  }
+  throw std::invalid_argument("unknown activation");
 }
 
 int NetBuilder::relu(int input) {

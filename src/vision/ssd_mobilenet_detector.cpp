@@ -27,7 +27,7 @@ int pointwise_layer(NetBuilder& b, const WeightMap& w, int input, const std::str
   const int out = filter_shape[3];
   const Tensor& filters = w.require(prefix + "/weights", filter_shape);
   const Tensor& offset = w.require(prefix + "/convolution_bn_offset", {out});
-  return b.relu6(b.conv(input, conv_weights(filters, &offset), stride, Padding::Same, "pw"));
+  return b.conv(input, conv_weights(filters, &offset), stride, Padding::Same, "pw", Activation::relu6());
 }
 
 // Depthwise convolution with its batch norm folded in, then ReLU6.
@@ -44,7 +44,7 @@ int depthwise_layer(NetBuilder& b, const WeightMap& w, int input, const std::str
     shift[c] = beta[c] - mean[c] * scale[c];
   }
   dw.fold_affine(scale, shift);
-  return b.relu6(b.conv(input, dw, stride, Padding::Same, "dw"));
+  return b.conv(input, dw, stride, Padding::Same, "dw", Activation::relu6());
 }
 
 float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }

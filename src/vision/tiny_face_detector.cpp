@@ -23,10 +23,8 @@ float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 int separable_layer(NetBuilder& b, const WeightMap& w, int input, const std::string& prefix, int in, int out) {
   const int dw = b.conv(input, depthwise_weights(w.require(prefix + "/depthwise_filter", {3, 3, in, 1}), nullptr), 1,
                         Padding::Same, "dw");
-  const int pw = b.conv(dw, conv_weights(w.require(prefix + "/pointwise_filter", {1, 1, in, out}),
-                                         &w.require(prefix + "/bias", {out})),
-                        1, Padding::Same, "pw");
-  return b.leaky_relu(pw, kLeakySlope);
+  return b.conv(dw, conv_weights(w.require(prefix + "/pointwise_filter", {1, 1, in, out}), &w.require(prefix + "/bias", {out})),
+                1, Padding::Same, "pw", Activation::leaky_relu(kLeakySlope));
 }
 
 }  // namespace
@@ -43,10 +41,8 @@ TinyFaceDetector::TinyFaceDetector(const std::filesystem::path& models_dir, int 
 TinyFaceDetector::TinyFaceDetector(const WeightMap& w, int input_size) : input_size_(input_size) {
   validate_tiny_input_size(input_size);
   NetBuilder b;
-  int x = b.leaky_relu(b.conv(NetBuilder::kInput,
-                              conv_weights(w.require("conv0/filters", {3, 3, 3, 16}), &w.require("conv0/bias", {16})),
-                              1, Padding::Valid, "conv0"),
-                       kLeakySlope);
+  int x = b.conv(NetBuilder::kInput, conv_weights(w.require("conv0/filters", {3, 3, 3, 16}), &w.require("conv0/bias", {16})),
+                 1, Padding::Valid, "conv0", Activation::leaky_relu(kLeakySlope));
   const int channels[] = {16, 32, 64, 128, 256, 512};
   for (int i = 1; i <= 5; ++i) {
     x = b.max_pool(x, 2, 2, Padding::Same);

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -167,6 +168,49 @@ TEST_F(CliTest, MissingModelsStopWithAMessageNamingThem) {
   EXPECT_EQ(result.exit_code, 3);
   EXPECT_NE(result.err.find("nowhere"), std::string::npos) << result.err;
   EXPECT_NE(result.err.find("fetch-models"), std::string::npos) << result.err;
+}
+
+TEST_F(CliTest, TruncatedOrMalformedModelFilesAreNamed) {
+  const fs::path models = scratch_ / "models";
+  fs::create_directories(models);
+  for (const auto& entry : fs::directory_iterator(testing::models_dir()))
+    fs::copy_file(entry.path(), models / entry.path().filename());
+  const std::string image = (testing::testdata_dir() / "scenes/kit_test.jpg").string();
+
+  const std::string weights = read_bytes(models / "face_recognition_model.bin");
+  std::ofstream(models / "face_recognition_model.bin", std::ios::binary | std::ios::trunc)
+      << weights.substr(0, weights.size() / 3);
+  auto result = run_command(SAFELYNX_CLI_PATH, {"--models", models.string(), "embed", image});
+  EXPECT_EQ(result.exit_code, 3);
+  EXPECT_NE(result.err.find("face_recognition_model"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("truncated"), std::string::npos) << result.err;
+
+  std::ofstream(models / "face_recognition_model.bin", std::ios::binary | std::ios::trunc) << weights;
+  std::ofstream(models / "face_landmark_68_model-weights_manifest.json", std::ios::trunc) << "[{\"paths\": [";
+  result = run_command(SAFELYNX_CLI_PATH, {"--models", models.string(), "detect", image});
+  EXPECT_EQ(result.exit_code, 3);
+  EXPECT_NE(result.err.find("face_landmark_68_model-weights_manifest.json"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("malformed JSON"), std::string::npos) << result.err;
+}
+
+TEST_F(CliTest, BenchEngineReportsEveryStage) {
+  const auto result = safelynx_cli({"bench", "engine", "--repeat", "2", "--warmup", "0", "--no-reference", "--images",
+                                    (testing::testdata_dir() / "scenes/kit_test.jpg").string()});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  std::set<std::string> stages;
+  std::istringstream lines(result.out);
+  for (std::string line; std::getline(lines, line);) {
+    const json j = json::parse(line);
+    if (j.contains("stage")) {
+      stages.insert(j["stage"].get<std::string>());
+      EXPECT_GT(j["median_ms"].get<double>(), 0.0) << line;
+      EXPECT_GE(j["p95_ms"].get<double>(), j["median_ms"].get<double>()) << line;
+    }
+  }
+  for (const char* stage : {"detection_ssd_640x480", "detection_tiny_640x480", "landmarks_per_face",
+                            "descriptor_per_face_batch1", "descriptor_per_face_batch8", "whole_image_ssd",
+                            "whole_image_tiny"})
+    EXPECT_TRUE(stages.count(stage)) << stage;
 }
 
 TEST_F(CliTest, ConfigFileChoosesTheDetectorAndBadKeysAreNamed) {
