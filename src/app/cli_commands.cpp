@@ -104,7 +104,7 @@ int for_each_image(const std::vector<std::string>& images, PerImage&& per_image)
     } catch (const vision::ImageError& e) {
       entry["error"] = e.what();
       status = kExitImageFailed;
-    } catch (const cv::Exception& e) {
+    } catch (const std::exception& e) {  // e.g. cv::Exception: this image fails, the others go on
       entry["error"] = path + ": processing failed: " + e.what();
       status = kExitImageFailed;
     }
@@ -252,6 +252,9 @@ int run_cli(int argc, char** argv) {
     std::cerr << "error: cannot load the face models: " << e.what()
               << "\n(fetch them with scripts/fetch-models.sh, or point --models / SAFELYNX_MODELS at them)\n";
     return kExitModels;
+  } catch (const std::exception& e) {  // e.g. an unreadable gallery directory
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitImageFailed;
   }
 }
 
