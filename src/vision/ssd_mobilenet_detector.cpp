@@ -96,6 +96,8 @@ SsdMobilenetDetector::SsdMobilenetDetector(const WeightMap& w, int max_results) 
     box_outputs_.push_back(b.layer_name(box));
     class_outputs_.push_back(b.layer_name(cls));
   }
+  output_names_ = box_outputs_;
+  output_names_.insert(output_names_.end(), class_outputs_.begin(), class_outputs_.end());
   anchors_ = w.require("Output/extra_dim", {1, kAnchorCount, 4}).values;
   net_ = b.net();
   configure_cpu_net(net_);
@@ -108,10 +110,8 @@ std::vector<FaceDetection> SsdMobilenetDetector::detect(const cv::Mat& bgr, floa
   square_resize_normalise(bgr, kInputSize, SquarePadding::End, {{127.5f, 127.5f, 127.5f}, 1.0f / 127.5f},
                           input_.ptr<float>());
   net_.setInput(input_);
-  std::vector<std::string> names = box_outputs_;
-  names.insert(names.end(), class_outputs_.begin(), class_outputs_.end());
   std::vector<cv::Mat> outs;
-  net_.forward(outs, names);
+  net_.forward(outs, output_names_);
 
   // Decode every anchor in face-api's order: predictor, then row, column, anchor.
   std::vector<float> scores;

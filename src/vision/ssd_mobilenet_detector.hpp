@@ -28,6 +28,7 @@ class SsdMobilenetDetector final : public FaceDetector {
   cv::dnn::Net net_;
   std::vector<std::string> box_outputs_;    // one per predictor, NCHW [1, anchors*4, h, w]
   std::vector<std::string> class_outputs_;  // one per predictor, NCHW [1, anchors*3, h, w]
+  std::vector<std::string> output_names_;  // box outputs, then class outputs
   std::vector<float> anchors_;              // 5118 x [ymin, xmin, ymax, xmax]
   int max_results_;
   cv::Mat input_;
