@@ -149,7 +149,10 @@ index::LinearGallery load_gallery(const fs::path& dir, vision::FaceEngine& engin
         ++skipped;
       }
     }
-    if (enrolled == 0) std::cerr << "warning: no usable photo for '" << name << "' in " << person.string() << "\n";
+    if (enrolled == 0)
+      std::cerr << "warning: no usable photo for '" << name << "' in " << person.string() << "\n";
+    else
+      std::cerr << "gallery: enrolled '" << name << "' from " << enrolled << " photo" << (enrolled == 1 ? "" : "s") << "\n";
   }
   std::cerr << "gallery: " << gallery.names().size() << " people from " << photos << " photos (" << skipped
             << " skipped)\n";
