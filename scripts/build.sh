@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
 # Configure and build one flavour of Safelynx.
 #
-# Usage: scripts/build.sh release|asan
+# Usage: scripts/build.sh release|asan|tsan
 #   release  optimised build, warnings are errors      -> build/release
 #   asan     AddressSanitizer + UBSan, warnings errors -> build/asan
+#   tsan     ThreadSanitizer, only the embedding index and its tests
+#            (the concurrent part; OpenCV is not built for TSan) -> build/tsan
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 flavour="${1:-release}"
+targets=()
 case "$flavour" in
   release) flags=(-DCMAKE_BUILD_TYPE=Release -DSAFELYNX_WERROR=ON) ;;
   asan) flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSAFELYNX_WERROR=ON -DSAFELYNX_SANITIZE=ON) ;;
-  *) echo "usage: $0 release|asan" >&2; exit 2 ;;
+  tsan) flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSAFELYNX_WERROR=ON -DSAFELYNX_TSAN=ON)
+        targets=(--target safelynx_index_tests) ;;
+  *) echo "usage: $0 release|asan|tsan" >&2; exit 2 ;;
 esac
 jobs="$(nproc 2>/dev/null || echo 2)"
 echo "build: configuring $flavour in build/$flavour" >&2
 cmake -S "$root" -B "$root/build/$flavour" "${flags[@]}" >/dev/null
 echo "build: compiling with $jobs jobs" >&2
-cmake --build "$root/build/$flavour" -j "$jobs"
+cmake --build "$root/build/$flavour" -j "$jobs" "${targets[@]}"

@@ -30,6 +30,9 @@ readonly PACKAGES=(
   libcli11-dev
   libtomlplusplus-dev
   libspdlog-dev
+  libhnswlib-dev         # HNSW graph for large galleries (header-only)
+  python3-faiss          # `safelynx bench index` compares with FAISS
+  python3-numpy
   ca-certificates
 )
 

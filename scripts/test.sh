@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every test: a release build with warnings as errors, then the same tests
-# again under AddressSanitizer and UndefinedBehaviorSanitizer.
+# again under AddressSanitizer and UndefinedBehaviorSanitizer, then the
+# embedding index tests (the multi-threaded part) under ThreadSanitizer.
 # Installs what is missing and fetches the models first.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,3 +19,8 @@ echo "test: ASan/UBSan build" >&2
 # The fuzz test already ran (with its own sanitizers) in the release pass.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build/asan --output-on-failure -j "$jobs" -LE fuzz
+
+bash scripts/build.sh tsan
+echo "test: ThreadSanitizer build (embedding index)" >&2
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  ctest --test-dir build/tsan --output-on-failure -j "$jobs" -L index

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <iostream>
+#include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,7 +15,7 @@
 
 #include "app/config.hpp"
 #include "app/engine_bench.hpp"
-#include "index/linear_gallery.hpp"
+#include "index/exact_index.hpp"
 #include "vision/face_engine.hpp"
 #include "vision/image_io.hpp"
 #include "vision/model_paths.hpp"
@@ -123,13 +125,20 @@ std::vector<fs::path> sorted_entries(const fs::path& dir, bool directories) {
   return out;
 }
 
+// The people of a gallery directory: profile id = position in `names`.
+struct Gallery {
+  std::vector<std::string> names;
+  index::ExactIndex index;
+};
+
 // Enrols DIR/<person>/<photo>: each photo must show exactly one face.
-index::LinearGallery load_gallery(const fs::path& dir, vision::FaceEngine& engine, const EngineConfig& config) {
+std::unique_ptr<Gallery> load_gallery(const fs::path& dir, vision::FaceEngine& engine, const EngineConfig& config) {
   if (!fs::is_directory(dir)) throw ConfigError("gallery " + dir.string() + " is not a directory");
-  index::LinearGallery gallery;
+  auto gallery = std::make_unique<Gallery>();
   std::size_t photos = 0, skipped = 0;
   for (const fs::path& person : sorted_entries(dir, true)) {
     const std::string name = person.filename().string();
+    const index::ProfileId profile = gallery->names.size();
     std::size_t enrolled = 0;
     for (const fs::path& photo : sorted_entries(person, false)) {
       try {
@@ -141,7 +150,7 @@ index::LinearGallery load_gallery(const fs::path& dir, vision::FaceEngine& engin
           ++skipped;
           continue;
         }
-        gallery.add(name, *faces.front().descriptor);
+        gallery->index.add(profile, photos, *faces.front().descriptor);
         ++enrolled;
         ++photos;
       } catch (const vision::ImageError& e) {
@@ -149,14 +158,16 @@ index::LinearGallery load_gallery(const fs::path& dir, vision::FaceEngine& engin
         ++skipped;
       }
     }
-    if (enrolled == 0)
+    if (enrolled == 0) {
       std::cerr << "warning: no usable photo for '" << name << "' in " << person.string() << "\n";
-    else
-      std::cerr << "gallery: enrolled '" << name << "' from " << enrolled << " photo" << (enrolled == 1 ? "" : "s") << "\n";
+      continue;
+    }
+    gallery->names.push_back(name);
+    std::cerr << "gallery: enrolled '" << name << "' from " << enrolled << " photo" << (enrolled == 1 ? "" : "s") << "\n";
   }
-  std::cerr << "gallery: " << gallery.names().size() << " people from " << photos << " photos (" << skipped
+  std::cerr << "gallery: " << gallery->names.size() << " people from " << photos << " photos (" << skipped
             << " skipped)\n";
-  if (gallery.size() == 0) throw ConfigError("gallery " + dir.string() + " has no usable photo (expected DIR/<person>/<photos>)");
+  if (gallery->index.size() == 0) throw ConfigError("gallery " + dir.string() + " has no usable photo (expected DIR/<person>/<photos>)");
   return gallery;
 }
 
@@ -232,15 +243,19 @@ int run_cli(int argc, char** argv) {
       });
     }
     // identify
-    const index::LinearGallery gallery = load_gallery(gallery_dir, engine, config);
+    const std::unique_ptr<Gallery> gallery = load_gallery(gallery_dir, engine, config);
     return for_each_image(images, [&](const std::string& path) {
       const cv::Mat image = vision::read_image(path, read_options);
       json faces = json::array();
       for (const Face& f : engine.analyse(image, config.min_score, true)) {
         json entry = face_json(f, false);
-        const auto match = f.descriptor ? gallery.nearest(*f.descriptor) : std::nullopt;
-        entry["name"] = match && match->distance <= config.match_threshold ? json(match->name) : json(nullptr);
-        entry["distance"] = match ? json(rounded(match->distance, 6)) : json(nullptr);
+        // The nearest person whatever the distance: the output shows how far off a stranger is.
+        const auto nearest = f.descriptor
+                                 ? gallery->index.search(*f.descriptor, 1, std::numeric_limits<float>::infinity())
+                                 : std::vector<index::Match>{};
+        const bool known = !nearest.empty() && nearest[0].distance <= config.match_threshold;
+        entry["name"] = known ? json(gallery->names[nearest[0].profile]) : json(nullptr);
+        entry["distance"] = nearest.empty() ? json(nullptr) : json(rounded(nearest[0].distance, 6));
         faces.push_back(entry);
       }
       return faces;

@@ -1,7 +1,6 @@
 #include <gtest/gtest.h>
 
 #include "domain/face.hpp"
-#include "index/linear_gallery.hpp"
 #include "vision/face_alignment.hpp"
 
 namespace safelynx {
@@ -40,24 +39,6 @@ TEST(FaceAlignment, DlibBoxIsCentredOnEyesAndMouth) {
   EXPECT_FLOAT_EQ(box.y, 18);
   EXPECT_FLOAT_EQ(box.width, 109);
   EXPECT_FLOAT_EQ(box.height, 109);
-}
-
-TEST(LinearGallery, FindsTheNearestPerson) {
-  index::LinearGallery gallery;
-  EXPECT_FALSE(gallery.nearest(FaceDescriptor{}).has_value());
-  FaceDescriptor ann{}, bob{}, bob2{}, query{};
-  ann[0] = 1;
-  bob[1] = 1;
-  bob2[1] = 0.8f;
-  query[1] = 0.7f;
-  gallery.add("ann", ann);
-  gallery.add("bob", bob);
-  gallery.add("bob", bob2);
-  const auto match = gallery.nearest(query);
-  ASSERT_TRUE(match.has_value());
-  EXPECT_EQ(match->name, "bob");
-  EXPECT_NEAR(match->distance, 0.1f, 1e-6);
-  EXPECT_EQ(gallery.names(), (std::vector<std::string>{"ann", "bob"}));
 }
 
 }  // namespace
