@@ -15,6 +15,7 @@
 
 #include "app/config.hpp"
 #include "app/engine_bench.hpp"
+#include "app/index_benchmark.hpp"
 #include "index/exact_index.hpp"
 #include "vision/face_engine.hpp"
 #include "vision/image_io.hpp"
@@ -214,6 +215,10 @@ int run_cli(int argc, char** argv) {
   EngineBenchOptions bench_options;
   auto* bench_engine = bench->add_subcommand("engine", "Per-stage latency of the face engine, compared with the reference");
   add_engine_bench_flags(*bench_engine, bench_options);
+  IndexBenchOptions index_bench_options;
+  auto* bench_index =
+      bench->add_subcommand("index", "Latency, recall and memory of the embedding indexes, compared with FAISS");
+  add_index_bench_flags(*bench_index, index_bench_options);
 
   try {
     app.parse(argc, argv);
@@ -228,6 +233,7 @@ int run_cli(int argc, char** argv) {
     if (threshold) config.match_threshold = *threshold;
     validate(config);
 
+    if (*bench_index) return run_index_bench(index_bench_options);
     if (*bench_engine) return run_engine_bench(config, bench_options);
 
     vision::FaceEngine engine = make_engine(config);

@@ -20,6 +20,7 @@
 #include "vision/face_recognition_net.hpp"
 #include "vision/image_io.hpp"
 #include "vision/model_paths.hpp"
+#include "app/subprocess.hpp"
 
 namespace safelynx::app {
 namespace {
@@ -75,12 +76,6 @@ std::vector<std::string> default_images(const std::string& testdata) {
   return images;
 }
 
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 // Runs bench/reference.js and returns its JSON result, or null (with a reason on stderr).
 json run_reference(const EngineBenchOptions& o, const fs::path& models, const std::string& detector, int input_size,
                    const std::vector<std::string>& images) {
@@ -93,19 +88,15 @@ json run_reference(const EngineBenchOptions& o, const fs::path& models, const st
                     std::to_string(std::max(3, o.repeat / 4)) + " --warmup " + std::to_string(std::min(o.warmup, 2));
   for (const auto& image : images) cmd += " " + shell_quote(image);
   std::cerr << "reference: timing face-api 1.7.15 (tfjs wasm) with the " << detector << " detector...\n";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) return nullptr;
-  std::string output;
-  char buffer[4096];
-  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
-  const int status = pclose(pipe);
-  if (status != 0) {
-    std::cerr << "reference: " << o.reference_script << " failed (exit " << status
+  const auto run = run_and_capture(cmd);
+  if (!run) return nullptr;
+  if (run->exit_code != 0) {
+    std::cerr << "reference: " << o.reference_script << " failed (exit " << run->exit_code
               << "); is bench/node_modules installed (npm ci --prefix bench)?\n";
     return nullptr;
   }
   try {
-    return json::parse(output);
+    return json::parse(run->stdout_text);
   } catch (const json::exception& e) {
     std::cerr << "reference: unreadable output: " << e.what() << "\n";
     return nullptr;
