@@ -8,6 +8,7 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <ostream>
 #include <random>
 #include <set>
 #include <string>
@@ -37,6 +38,9 @@ struct Kind {
   std::function<std::unique_ptr<EmbeddingIndex>()> make;
   bool approximate;
 };
+
+// Names the kind in test listings instead of dumping the struct's bytes.
+void PrintTo(const Kind& kind, std::ostream* out) { *out << kind.name; }
 
 std::vector<Kind> kinds() {
   return {
