@@ -131,12 +131,10 @@ std::size_t EmbeddingCatalog::reassign(ProfileId from, ProfileId into) {
 }
 
 std::size_t EmbeddingCatalog::memory_bytes() const {
-  // Node-based maps: one allocation per entry (key, value, next pointer and
-  // the allocator's header) plus one bucket pointer.
-  constexpr std::size_t kNodeOverhead = 2 * sizeof(void*) + 16;
-  std::size_t bytes = slot_of_.size() * (sizeof(EmbeddingId) + sizeof(Slot) + kNodeOverhead) +
+  // Node-based maps: one allocation per entry plus one bucket pointer.
+  std::size_t bytes = slot_of_.size() * (sizeof(EmbeddingId) + sizeof(Slot) + kHashNodeOverheadBytes) +
                       slot_of_.bucket_count() * sizeof(void*);
-  bytes += by_profile_.size() * (sizeof(ProfileId) + sizeof(std::vector<EmbeddingId>) + kNodeOverhead) +
+  bytes += by_profile_.size() * (sizeof(ProfileId) + sizeof(std::vector<EmbeddingId>) + kHashNodeOverheadBytes) +
            by_profile_.bucket_count() * sizeof(void*);
   for (const auto& [profile, ids] : by_profile_) bytes += ids.capacity() * sizeof(EmbeddingId) + 16;
   bytes += profile_at_.capacity() * sizeof(ProfileId) + embedding_at_.capacity() * sizeof(EmbeddingId);

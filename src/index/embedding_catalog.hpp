@@ -25,6 +25,10 @@ void prepare_embedding(std::span<const float> values, Metric metric, std::span<f
 std::vector<float> prepare_query(std::span<const float> query, std::size_t dimension, Metric metric, std::size_t k,
                                  float max_distance);
 
+// What one std::unordered_map node costs beyond its key and value: the next
+// pointer and the allocator's header and rounding (memory_bytes estimates).
+inline constexpr std::size_t kHashNodeOverheadBytes = 2 * sizeof(void*) + 16;
+
 class EmbeddingCatalog {
  public:
   using Slot = std::uint32_t;

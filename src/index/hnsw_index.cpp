@@ -26,9 +26,6 @@ constexpr std::size_t kInitialCapacity = 1024;
 // Below this many rows per thread, starting threads costs more than it saves.
 constexpr std::size_t kMinRowsPerBuildThread = 64;
 constexpr std::size_t kMaxM = 10'000;  // hnswlib caps M here (link counts are 16-bit)
-// Rough cost of one node of a std::unordered_map beyond its key and value:
-// the next pointer and the allocator's header and rounding.
-constexpr std::size_t kHashNodeOverhead = 2 * sizeof(void*) + 16;
 
 // hnswlib passes this to the distance functions as their third argument. Its
 // own helpers (getDataByLabel) read the dimension from the front.
@@ -395,7 +392,7 @@ std::size_t HnswIndex::memory_bytes() const {
   for (std::size_t i = 0; i < h.cur_element_count; ++i)
     if (const int level = h.element_levels_[i]; level > 0)
       bytes += round_up(graph_->upper_links_bytes(level) + sizeof(void*), 16);
-  bytes += h.label_lookup_.size() * (sizeof(std::pair<const hnswlib::labeltype, hnswlib::tableint>) + kHashNodeOverhead) +
+  bytes += h.label_lookup_.size() * (sizeof(std::pair<const hnswlib::labeltype, hnswlib::tableint>) + kHashNodeOverheadBytes) +
            h.label_lookup_.bucket_count() * sizeof(void*);
   bytes += graph_->visited_lists.load(std::memory_order_relaxed) * h.max_elements_ * sizeof(hnswlib::vl_type);
   return bytes + catalog_.memory_bytes();

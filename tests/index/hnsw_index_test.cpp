@@ -57,7 +57,6 @@ std::size_t brute_force_nearest_row(const EmbeddingBatch& batch, std::span<const
   return best;
 }
 
-
 TEST(HnswIndex, RecallAtOneAgainstBruteForceIsHigh) {
   std::mt19937_64 rng(1);
   const EmbeddingBatch batch = random_batch(rng, sized(3000, 600), kDim);
