@@ -1,0 +1,42 @@
+// The JPEG files that go with the database: profile thumbnails and sighting
+// snapshots under the data dir. Files are written to a temporary name,
+// fsynced and renamed, so a crash leaves either the old file or the new one.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "domain/uuid.hpp"
+
+namespace safelynx::storage {
+
+enum class MediaKind { Thumbnail, FaceSnapshot, FrameSnapshot };
+
+class MediaStore {
+ public:
+  // Creates the folders (thumbnails/, snapshots/, recordings/) if needed;
+  // throws StorageError naming a folder it cannot create.
+  explicit MediaStore(std::filesystem::path data_dir);
+
+  std::filesystem::path path(MediaKind kind, const Uuid& id) const;
+  void write(MediaKind kind, const Uuid& id, std::string_view bytes);  // throws StorageError
+  std::string read(MediaKind kind, const Uuid& id) const;              // "" when absent
+  bool exists(MediaKind kind, const Uuid& id) const;
+  void remove(MediaKind kind, const Uuid& id);  // absent is fine
+  const std::filesystem::path& recordings_dir() const { return recordings_dir_; }
+  const std::filesystem::path& data_dir() const { return data_dir_; }
+
+  // Bytes on disk by kind: "thumbnails", "snapshots", "recordings".
+  std::map<std::string, std::uint64_t> usage() const;
+
+ private:
+  std::filesystem::path data_dir_;
+  std::filesystem::path thumbnails_dir_;
+  std::filesystem::path snapshots_dir_;
+  std::filesystem::path recordings_dir_;
+};
+
+}  // namespace safelynx::storage

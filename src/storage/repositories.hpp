@@ -1,0 +1,189 @@
+// What the API and the pipeline need from durable storage, behind small
+// interfaces so that a PostgreSQL backend can follow without touching them.
+// Every write is durable when it returns (it survives a kill -9 of the
+// process). All implementations are safe to call from many threads.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "domain/entities.hpp"
+#include "domain/settings.hpp"
+
+namespace safelynx::storage {
+
+// The database could not be opened, migrated, read or written. The message
+// names the database and what failed.
+class StorageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A write that breaks a uniqueness rule (e.g. a username taken twice).
+class ConflictError : public StorageError {
+ public:
+  using StorageError::StorageError;
+};
+
+// A write that names a row that does not exist (e.g. merging into an unknown
+// profile, a sighting of an unknown profile).
+class NotFoundError : public StorageError {
+ public:
+  using StorageError::StorageError;
+};
+
+struct Page {
+  std::uint64_t page = 1;      // 1-based
+  std::uint64_t per_page = 50;
+};
+
+template <typename T>
+struct PageOf {
+  std::vector<T> items;
+  std::uint64_t total = 0;  // matching rows over all pages
+};
+
+enum class ProfileSort { CreatedDesc, CreatedAsc, LastSeenDesc, NameAsc, SightingsDesc };
+
+struct ProfileFilter {
+  std::optional<Classification> classification;
+  std::optional<std::string> tag;  // exact tag
+  std::optional<std::string> query;  // case-insensitive substring of the name or notes
+  ProfileSort sort = ProfileSort::CreatedDesc;
+};
+
+class ProfileRepository {
+ public:
+  virtual ~ProfileRepository() = default;
+  // Inserts the profile and its embeddings in one transaction. Assigns
+  // profile.key and every embedding's id and profile_key.
+  virtual void create(Profile& profile, std::vector<StoredEmbedding>& embeddings) = 0;
+  virtual std::optional<Profile> find(const Uuid& id) = 0;
+  virtual PageOf<Profile> list(const ProfileFilter& filter, const Page& page) = 0;
+  // Name, classification, tags, notes, has_thumbnail and updated_at (seen
+  // times and counts change only through sightings and merges); returns
+  // false if the profile does not exist.
+  virtual bool update(const Profile& profile) = 0;
+  // Deletes the profile, its embeddings and its sightings; false if absent.
+  virtual bool remove(const Uuid& id) = 0;
+  // Adds embeddings to an existing profile and removes `evict` ids, in one
+  // transaction. Assigns the new embeddings' ids.
+  virtual void add_embeddings(const Uuid& profile_id, std::vector<StoredEmbedding>& embeddings,
+                              const std::vector<std::uint64_t>& evict) = 0;
+  virtual std::vector<StoredEmbedding> embeddings_of(const Uuid& profile_id) = 0;
+  // Every embedding of every profile, in id order, in chunks (for the index
+  // rebuild at start); `progress` gets (done, total).
+  virtual void for_each_embedding(const std::function<void(const StoredEmbedding&)>& visit,
+                                  const std::function<void(std::uint64_t, std::uint64_t)>& progress = {}) = 0;
+  // Moves embeddings and sightings of `sources` to `into`, adds their
+  // sighting counts, widens first/last seen, deletes the sources: one
+  // transaction. Returns the merged profile.
+  virtual Profile merge(const Uuid& into, const std::vector<Uuid>& sources) = 0;
+  virtual std::optional<Profile> find_by_key(std::uint64_t key) = 0;
+  virtual std::uint64_t count() = 0;
+  virtual std::vector<std::pair<Classification, std::uint64_t>> count_by_classification() = 0;
+  virtual std::uint64_t count_created_since(TimePoint since) = 0;
+};
+
+class CameraRepository {
+ public:
+  virtual ~CameraRepository() = default;
+  virtual void create(const Camera& camera) = 0;
+  virtual std::optional<Camera> find(const Uuid& id) = 0;
+  virtual PageOf<Camera> list(const Page& page) = 0;
+  virtual bool update(const Camera& camera) = 0;
+  virtual bool remove(const Uuid& id) = 0;
+};
+
+struct SightingFilter {
+  std::optional<Uuid> profile_id;
+  std::optional<Uuid> camera_id;
+  std::optional<Classification> classification;  // of the sighted profile
+  std::optional<TimePoint> from;                 // inclusive
+  std::optional<TimePoint> to;                   // exclusive
+};
+
+class SightingRepository {
+ public:
+  virtual ~SightingRepository() = default;
+  // Also bumps the profile's sighting_count and first/last seen.
+  virtual void create(const Sighting& sighting) = 0;
+  virtual std::optional<Sighting> find(const Uuid& id) = 0;
+  // Newest first.
+  virtual PageOf<Sighting> list(const SightingFilter& filter, const Page& page) = 0;
+  // Sightings per hour from `from` to `to` (one entry per hour, oldest first).
+  virtual std::vector<std::uint64_t> count_per_hour(TimePoint from, TimePoint to) = 0;
+  // 7 x 24 counts: [day of week, 0 = Monday][hour], UTC, over [from, to).
+  virtual std::vector<std::vector<std::uint64_t>> heatmap(TimePoint from, TimePoint to) = 0;
+  // The profiles with the most sightings in [from, to): (profile id, count).
+  virtual std::vector<std::pair<Uuid, std::uint64_t>> most_seen(TimePoint from, TimePoint to, std::size_t limit) = 0;
+};
+
+struct RecordingFilter {
+  std::optional<Uuid> camera_id;
+  std::optional<TimePoint> from;  // recordings that end at or after
+  std::optional<TimePoint> to;    // recordings that start before
+};
+
+class RecordingRepository {
+ public:
+  virtual ~RecordingRepository() = default;
+  virtual void create(const Recording& recording) = 0;
+  virtual bool update(const Recording& recording) = 0;
+  virtual std::optional<Recording> find(const Uuid& id) = 0;
+  virtual PageOf<Recording> list(const RecordingFilter& filter, const Page& page) = 0;
+  virtual std::vector<Uuid> sightings_of(const Uuid& recording_id) = 0;
+  virtual bool remove(const Uuid& id) = 0;
+};
+
+class SettingsRepository {
+ public:
+  virtual ~SettingsRepository() = default;
+  // The stored settings, or the defaults if none were saved yet.
+  virtual Settings load() = 0;
+  virtual void save(const Settings& settings) = 0;
+};
+
+class UserRepository {
+ public:
+  virtual ~UserRepository() = default;
+  // Throws ConflictError if the username exists. Assigns user.id.
+  virtual void create(User& user) = 0;
+  virtual std::optional<User> find_by_name(const std::string& username) = 0;
+  virtual std::optional<User> find(std::uint64_t id) = 0;
+  virtual std::uint64_t count() = 0;
+};
+
+class TokenRepository {
+ public:
+  virtual ~TokenRepository() = default;
+  virtual void create(const ApiToken& token) = 0;
+  virtual std::optional<ApiToken> find_by_hash(const std::string& secret_hash) = 0;
+  virtual std::vector<ApiToken> list(std::uint64_t user_id, TokenKind kind) = 0;
+  virtual bool remove(const Uuid& id) = 0;
+  virtual void touch(const Uuid& id, TimePoint used_at) = 0;
+  // Deletes tokens whose expiry is before `now`; returns how many.
+  virtual std::size_t remove_expired(TimePoint now) = 0;
+};
+
+// One open database: the repositories share its connections.
+class Database {
+ public:
+  virtual ~Database() = default;
+  virtual ProfileRepository& profiles() = 0;
+  virtual CameraRepository& cameras() = 0;
+  virtual SightingRepository& sightings() = 0;
+  virtual RecordingRepository& recordings() = 0;
+  virtual SettingsRepository& settings() = 0;
+  virtual UserRepository& users() = 0;
+  virtual TokenRepository& tokens() = 0;
+  virtual std::uint64_t size_bytes() = 0;  // on disk, including the WAL
+  virtual int schema_version() = 0;
+};
+
+}  // namespace safelynx::storage
