@@ -1,0 +1,885 @@
+// Boost.Beast implementation of HttpServer. One io_context run by N threads;
+// every connection lives on its own strand, so a session's state is only
+// touched by one thread at a time. Handlers run on the io threads (they block
+// that thread, not the others).
+#include "server/http_server.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <cmath>
+#include <deque>
+#include <iostream>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <type_traits>
+#include <unordered_map>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+#include "server/multipart.hpp"  // media_type()
+
+namespace safelynx::server {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+
+namespace {
+
+// One write per line so concurrent threads do not interleave their output.
+void log_line(const std::string& line) {
+  std::cerr << ("[safelynx http] " + line + "\n") << std::flush;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decodes; false on a malformed escape or an encoded NUL (which could
+// truncate paths handed to C APIs).
+bool percent_decode(std::string_view in, bool plus_is_space, std::string& out) {
+  out.clear();
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= in.size()) return false;
+      const int high = hex_value(in[i + 1]);
+      const int low = hex_value(in[i + 2]);
+      if (high < 0 || low < 0) return false;
+      const char decoded = static_cast<char>(high * 16 + low);
+      if (decoded == '\0') return false;
+      out += decoded;
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return true;
+}
+
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// Fills method, path, query, headers and client address from a Beast request
+// (not the body). Throws ApiError(400) for a target it cannot decode.
+HttpRequest to_http_request(const http::request<http::string_body>& req, const std::string& client_address) {
+  HttpRequest request;
+  request.method = std::string(req.method_string());
+  request.client_address = client_address;
+  const std::string_view target(req.target().data(), req.target().size());
+  if (target.empty() || target.front() != '/') {
+    throw ApiError(400, "bad_request", "the request target must be an absolute path");
+  }
+  const std::size_t question = target.find('?');
+  if (!percent_decode(target.substr(0, question), false, request.path)) {
+    throw ApiError(400, "bad_request", "the request path has an invalid percent escape");
+  }
+  if (question != std::string_view::npos) {
+    std::string_view rest = target.substr(question + 1);
+    const std::size_t hash = rest.find('#');
+    if (hash != std::string_view::npos) rest = rest.substr(0, hash);
+    while (!rest.empty()) {
+      const std::size_t amp = rest.find('&');
+      const std::string_view pair = rest.substr(0, amp);
+      rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+      if (pair.empty()) continue;
+      const std::size_t equals = pair.find('=');
+      std::string name;
+      std::string value;
+      if (!percent_decode(pair.substr(0, equals), true, name) ||
+          (equals != std::string_view::npos && !percent_decode(pair.substr(equals + 1), true, value))) {
+        throw ApiError(400, "bad_request", "the query string has an invalid percent escape");
+      }
+      request.query.emplace(std::move(name), std::move(value));
+    }
+  }
+  for (const auto& field : req) {
+    std::string name = lowercase(std::string_view(field.name_string().data(), field.name_string().size()));
+    const std::string value(field.value());
+    // Repeated headers are combined as RFC 9110 section 5.3 allows.
+    auto [it, inserted] = request.headers.emplace(std::move(name), value);
+    if (!inserted) it->second += ", " + value;
+  }
+  return request;
+}
+
+// A body type that streams [offset, offset + length) of a file, for 206
+// responses (http::file_body always sends the whole file).
+struct FileRangeBody {
+  struct value_type {
+    beast::file file;
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+  };
+
+  static std::uint64_t size(const value_type& body) { return body.length; }
+
+  class writer {
+   public:
+    using const_buffers_type = net::const_buffer;
+
+    template <bool isRequest, class Fields>
+    writer(http::header<isRequest, Fields>&, value_type& body) : body_(body), remain_(body.length) {}
+
+    void init(beast::error_code& ec) { body_.file.seek(body_.offset, ec); }
+
+    boost::optional<std::pair<const_buffers_type, bool>> get(beast::error_code& ec) {
+      ec = {};
+      if (remain_ == 0) return boost::none;
+      const auto amount = static_cast<std::size_t>(std::min<std::uint64_t>(remain_, sizeof buffer_));
+      const std::size_t read = body_.file.read(buffer_, amount, ec);
+      if (ec) return boost::none;
+      if (read == 0) {  // the file shrank under us
+        ec = net::error::eof;
+        return boost::none;
+      }
+      remain_ -= read;
+      return {{const_buffers_type(buffer_, read), remain_ > 0}};
+    }
+
+   private:
+    value_type& body_;
+    std::uint64_t remain_;
+    char buffer_[16 * 1024];
+  };
+};
+
+enum class RangeKind { kNone, kSatisfiable, kUnsatisfiable };
+
+bool parse_u64(std::string_view text, std::uint64_t& value) {
+  if (text.empty()) return false;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return error == std::errc{} && end == text.data() + text.size();
+}
+
+// A single "bytes=a-b", "bytes=a-" or "bytes=-n" range. Several ranges or an
+// invalid header are ignored (a full 200 answer), as RFC 9110 allows.
+RangeKind parse_range(std::string_view header, std::uint64_t size, std::uint64_t& first, std::uint64_t& last) {
+  constexpr std::string_view kPrefix = "bytes=";
+  if (header.size() <= kPrefix.size() || lowercase(header.substr(0, kPrefix.size())) != kPrefix) {
+    return RangeKind::kNone;
+  }
+  const std::string_view spec = header.substr(kPrefix.size());
+  if (spec.find(',') != std::string_view::npos) return RangeKind::kNone;
+  const std::size_t dash = spec.find('-');
+  if (dash == std::string_view::npos) return RangeKind::kNone;
+  const std::string_view a = spec.substr(0, dash);
+  const std::string_view b = spec.substr(dash + 1);
+  if (a.empty()) {
+    std::uint64_t suffix = 0;
+    if (!parse_u64(b, suffix)) return RangeKind::kNone;
+    if (suffix == 0 || size == 0) return RangeKind::kUnsatisfiable;
+    first = size - std::min(suffix, size);
+    last = size - 1;
+    return RangeKind::kSatisfiable;
+  }
+  if (!parse_u64(a, first)) return RangeKind::kNone;
+  if (b.empty()) {
+    last = size == 0 ? 0 : size - 1;
+  } else if (!parse_u64(b, last) || last < first) {
+    return RangeKind::kNone;
+  }
+  if (first >= size) return RangeKind::kUnsatisfiable;
+  last = std::min(last, size - 1);
+  return RangeKind::kSatisfiable;
+}
+
+// A per-address token bucket. Memory is bounded: a bucket that has refilled
+// completely is equivalent to no bucket, so such entries are dropped when the
+// map grows large.
+class RateLimiter {
+ public:
+  RateLimiter(double rate, double burst)
+      : rate_(rate), burst_(rate > 0 ? std::max(1.0, burst > 0 ? burst : rate) : 0) {}
+
+  // 0 when the request may proceed, else the seconds to wait (>= 1).
+  int acquire(const std::string& key) {
+    if (rate_ <= 0) return 0;
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mutex_);
+    auto it = buckets_.find(key);
+    if (it == buckets_.end()) {
+      if (buckets_.size() >= kMaxBuckets) evict(now);
+      it = buckets_.emplace(key, Bucket{burst_, now}).first;
+    }
+    Bucket& bucket = it->second;
+    bucket.tokens = refilled(bucket, now);
+    bucket.last = now;
+    if (bucket.tokens >= 1.0) {
+      bucket.tokens -= 1.0;
+      return 0;
+    }
+    return std::max(1, static_cast<int>(std::ceil((1.0 - bucket.tokens) / rate_)));
+  }
+
+ private:
+  struct Bucket {
+    double tokens;
+    std::chrono::steady_clock::time_point last;
+  };
+  static constexpr std::size_t kMaxBuckets = 10000;
+
+  double refilled(const Bucket& bucket, std::chrono::steady_clock::time_point now) const {
+    const double elapsed = std::chrono::duration<double>(now - bucket.last).count();
+    return std::min(burst_, bucket.tokens + elapsed * rate_);
+  }
+
+  void evict(std::chrono::steady_clock::time_point now) {
+    for (auto it = buckets_.begin(); it != buckets_.end();) {
+      it = refilled(it->second, now) >= burst_ ? buckets_.erase(it) : std::next(it);
+    }
+    // Still full: that many addresses are all active at once (a distributed
+    // flood). Forgetting them is better than unbounded memory.
+    if (buckets_.size() >= kMaxBuckets) buckets_.clear();
+  }
+
+  const double rate_;
+  const double burst_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, Bucket> buckets_;
+};
+
+class WsBase {
+ public:
+  virtual ~WsBase() = default;
+  virtual void deliver(std::shared_ptr<const std::string> message) = 0;
+};
+
+// The server's state. Not HttpServer::Impl itself because the session
+// classes below (in this anonymous namespace) could not name a private nested
+// class; Impl just derives from it.
+class ServerCore {
+ public:
+  ServerCore(HttpServerOptions opts, std::shared_ptr<const Router> r)
+      : options(std::move(opts)),
+        router(std::move(r)),
+        limiter(options.rate_limit_per_second, options.rate_limit_burst) {}
+
+  void start();
+  void stop();
+  void broadcast(const std::string& text);
+  std::size_t websocket_client_count() const;
+
+  void register_ws(const std::shared_ptr<WsBase>& session) {
+    std::lock_guard lock(hub_mutex_);
+    hub_[session.get()] = session;
+  }
+  void unregister_ws(const WsBase* session) {
+    std::lock_guard lock(hub_mutex_);
+    hub_.erase(session);
+  }
+
+  const HttpServerOptions options;
+  const std::shared_ptr<const Router> router;
+  std::string websocket_path;
+  WebSocketAuthorizer websocket_authorize;
+  RateLimiter limiter;
+  std::atomic<std::uint16_t> bound_port{0};
+
+ private:
+  void do_accept();
+
+  // Everything tied to one start()..stop(); destroyed in stop() (the acceptor
+  // before the io_context, which destroys the sessions' pending handlers).
+  struct Runtime {
+    explicit Runtime(int concurrency) : ioc(concurrency) {}
+    net::io_context ioc;
+    tcp::acceptor acceptor{ioc};
+    std::vector<std::thread> threads;
+  };
+
+  std::mutex lifecycle_mutex_;
+  std::unique_ptr<ssl::context> tls_;
+  // The hub holds weak references; sessions remove themselves when they end,
+  // and broadcast() prunes any that expired without doing so.
+  mutable std::mutex hub_mutex_;
+  std::unordered_map<const WsBase*, std::weak_ptr<WsBase>> hub_;
+  std::unique_ptr<Runtime> runtime_;
+};
+
+using Impl = ServerCore;
+
+template <class Stream>
+constexpr bool kIsTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+template <class Stream>
+class WsSession : public WsBase, public std::enable_shared_from_this<WsSession<Stream>> {
+ public:
+  WsSession(Impl& server, Stream&& stream, std::string client_address)
+      : server_(server), ws_(std::move(stream)), client_address_(std::move(client_address)) {}
+
+  void run(http::request<http::string_body>&& request) {
+    upgrade_request_ = std::move(request);  // must outlive async_accept
+    // The websocket stream has its own timeouts (handshake, idle pings).
+    beast::get_lowest_layer(ws_).expires_never();
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& response) { response.set(http::field::server, "safelynx"); }));
+    ws_.read_message_max(64 * 1024);  // clients have nothing large to say
+    ws_.async_accept(upgrade_request_, beast::bind_front_handler(&WsSession::on_accept, this->shared_from_this()));
+  }
+
+  void deliver(std::shared_ptr<const std::string> message) override {
+    net::post(ws_.get_executor(), [self = this->shared_from_this(), message = std::move(message)]() mutable {
+      self->on_deliver(std::move(message));
+    });
+  }
+
+ private:
+  void on_accept(beast::error_code ec) {
+    if (ec) return;
+    server_.register_ws(this->shared_from_this());
+    do_read();
+  }
+
+  // Client messages are ignored, but reading keeps pings, pongs and the
+  // close handshake working and notices disconnects.
+  void do_read() {
+    ws_.async_read(read_buffer_, beast::bind_front_handler(&WsSession::on_read, this->shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec) {
+      shut(false);
+      return;
+    }
+    read_buffer_.consume(read_buffer_.size());
+    do_read();
+  }
+
+  void on_deliver(std::shared_ptr<const std::string> message) {
+    if (closed_) return;
+    if (queue_.size() >= std::max<std::size_t>(1, server_.options.websocket_max_queued_messages)) {
+      log_line("websocket client " + client_address_ + " is " + std::to_string(queue_.size()) +
+               " messages behind; disconnecting it");
+      shut(true);
+      return;
+    }
+    queue_.push_back(std::move(message));
+    if (!writing_) do_write();
+  }
+
+  void do_write() {
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(net::buffer(*queue_.front()),
+                    beast::bind_front_handler(&WsSession::on_write, this->shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, std::size_t) {
+    writing_ = false;
+    queue_.pop_front();
+    if (ec) {
+      shut(true);
+      return;
+    }
+    if (!closed_ && !queue_.empty()) do_write();
+  }
+
+  // Leaves the hub; with `close_socket`, also drops the connection (pending
+  // operations complete with errors and release the session).
+  void shut(bool close_socket) {
+    if (!closed_) server_.unregister_ws(this);
+    closed_ = true;
+    // The message being written must stay alive until its write completes.
+    while (queue_.size() > (writing_ ? 1U : 0U)) queue_.pop_back();
+    if (close_socket) beast::get_lowest_layer(ws_).close();
+  }
+
+  Impl& server_;
+  websocket::stream<Stream> ws_;
+  std::string client_address_;
+  http::request<http::string_body> upgrade_request_;
+  beast::flat_buffer read_buffer_;
+  std::deque<std::shared_ptr<const std::string>> queue_;
+  bool writing_ = false;
+  bool closed_ = false;
+};
+
+template <class Stream>
+class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
+ public:
+  template <class... StreamArgs>
+  HttpSession(Impl& server, std::string client_address, StreamArgs&&... args)
+      : server_(server), stream_(std::forward<StreamArgs>(args)...), client_address_(std::move(client_address)) {}
+
+  void run() {
+    // The socket was accepted onto this session's strand; start there.
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->on_run(); });
+  }
+
+ private:
+  using Request = http::request<http::string_body>;
+
+  void on_run() {
+    if constexpr (kIsTls<Stream>) {
+      beast::get_lowest_layer(stream_).expires_after(server_.options.request_timeout);
+      stream_.async_handshake(ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+        if (!ec) self->do_read();
+      });
+    } else {
+      do_read();
+    }
+  }
+
+  void do_read() {
+    parser_.emplace();
+    parser_->body_limit(server_.options.max_body_bytes);
+    parser_->header_limit(16 * 1024);
+    // Bounds the whole request (headers and body): slow clients are dropped.
+    beast::get_lowest_layer(stream_).expires_after(server_.options.request_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&HttpSession::on_header, this->shared_from_this()));
+  }
+
+  // curl sends "Expect: 100-continue" before bodies over 1 KiB and waits a
+  // second for the interim answer; give it at once. (A body over the limit
+  // already failed in the header read, so that client gets 413 instead.)
+  void on_header(beast::error_code ec, std::size_t bytes) {
+    if (ec) {
+      on_read(ec, bytes);
+      return;
+    }
+    if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+      auto interim = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
+                                                                         parser_->get().version());
+      http::async_write(stream_, *interim,
+                        [self = this->shared_from_this(), interim](beast::error_code write_ec, std::size_t) {
+                          if (!write_ec) self->read_body();
+                        });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&HttpSession::on_read, this->shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream) {
+      do_close(false);
+      return;
+    }
+    if (ec == http::error::body_limit) {
+      send_error(413, "payload_too_large",
+                 "the request body exceeds the limit of " + std::to_string(server_.options.max_body_bytes) + " bytes");
+      return;
+    }
+    if (ec == http::error::header_limit) {
+      send_error(431, "headers_too_large", "the request headers exceed 16384 bytes");
+      return;
+    }
+    if (ec && ec.category() == make_error_code(http::error::bad_target).category()) {
+      send_error(400, "bad_request", "malformed HTTP request: " + ec.message());
+      return;
+    }
+    if (ec) return;  // timeout, reset, TLS truncation: drop the connection
+    try {
+      handle_request();
+    } catch (const std::exception& e) {
+      // Building the response failed (not the handler: that is caught below).
+      log_line(std::string("error while answering a request: ") + e.what());
+    }
+  }
+
+  void handle_request() {
+    Request& req = parser_->get();
+    if (const int wait = server_.limiter.acquire(client_address_); wait > 0) {
+      auto response = error_response(429, "rate_limited", "too many requests; retry in " + std::to_string(wait) + " s");
+      response.headers.emplace_back("Retry-After", std::to_string(wait));
+      send_response(std::move(response), req, false);
+      return;
+    }
+    HttpRequest request;
+    try {
+      request = to_http_request(req, client_address_);
+    } catch (const ApiError& e) {
+      send_error(e.status(), e.code(), e.what());
+      return;
+    }
+    if (websocket::is_upgrade(req)) {
+      handle_upgrade(request);
+      return;
+    }
+    request.body = std::move(req.body());
+    HttpResponse response;
+    try {
+      response = server_.router->dispatch(request);
+    } catch (const ApiError& e) {
+      response = error_response(e.status(), e.code(), e.what());
+    } catch (const std::exception& e) {
+      log_line("handler for " + request.method + " " + request.path + " failed: " + e.what());
+      response = error_response(500, "internal_error", "internal server error");
+    } catch (...) {
+      log_line("handler for " + request.method + " " + request.path + " failed with a non-standard exception");
+      response = error_response(500, "internal_error", "internal server error");
+    }
+    send_response(std::move(response), req, false);
+  }
+
+  void handle_upgrade(const HttpRequest& request) {
+    if (server_.websocket_path.empty() || request.path != server_.websocket_path) {
+      send_error(404, "not_found", "no WebSocket endpoint at " + request.path);
+      return;
+    }
+    try {
+      if (server_.websocket_authorize) server_.websocket_authorize(request);
+    } catch (const ApiError& e) {
+      send_error(e.status(), e.code(), e.what());
+      return;
+    } catch (const std::exception& e) {
+      log_line(std::string("WebSocket authorizer failed: ") + e.what());
+      send_error(500, "internal_error", "internal server error");
+      return;
+    }
+    // The connection now belongs to the WebSocket session; this one ends.
+    std::make_shared<WsSession<Stream>>(server_, std::move(stream_), client_address_)->run(parser_->release());
+  }
+
+  // Errors the server itself detects: answered, then the connection closes
+  // (the rest of the request may be unread or unparseable).
+  void send_error(int status, const std::string& code, const std::string& message) {
+    Request dummy;
+    dummy.version(parser_ && parser_->is_header_done() ? parser_->get().version() : 11);
+    send_response(error_response(status, code, message), dummy, true);
+  }
+
+  template <class Message>
+  void apply_headers(Message& message, const HttpResponse& response) {
+    for (const auto& [name, value] : response.headers) {
+      if (beast::iequals(name, "content-length") || beast::iequals(name, "transfer-encoding")) continue;
+      message.insert(name, value);
+    }
+    message.set(http::field::server, "safelynx");
+    if (!response.content_type.empty() && message.find(http::field::content_type) == message.end()) {
+      message.set(http::field::content_type, response.content_type);
+    }
+    // API answers are per-user, per-moment data: never cache them.
+    if (media_type(response.content_type) == "application/json" &&
+        message.find(http::field::cache_control) == message.end()) {
+      message.set(http::field::cache_control, "no-store");
+    }
+  }
+
+  void send_response(HttpResponse&& response, const Request& req, bool force_close) {
+    const bool close = force_close || !req.keep_alive();
+    const bool head = req.method() == http::verb::head;
+    if (response.status < 100 || response.status > 599) response = error_response(500, "internal_error", "bad status");
+    if (response.file) {
+      send_file(std::move(response), req, close, head);
+      return;
+    }
+    if (response.status < 200 || response.status == 204 || response.status == 304) response.body.clear();
+    if (head) {
+      http::response<http::empty_body> message{static_cast<http::status>(response.status), req.version()};
+      apply_headers(message, response);
+      message.content_length(response.body.size());
+      message.keep_alive(!close);
+      write(std::move(message), close, false);
+      return;
+    }
+    http::response<http::string_body> message{static_cast<http::status>(response.status), req.version()};
+    apply_headers(message, response);
+    message.body() = std::move(response.body);
+    message.prepare_payload();
+    message.keep_alive(!close);
+    write(std::move(message), close, force_close);
+  }
+
+  void send_file(HttpResponse&& response, const Request& req, bool close, bool head) {
+    const std::filesystem::path path = *response.file;
+    std::error_code fs_error;
+    beast::error_code ec;
+    http::file_body::value_type file;
+    if (std::filesystem::is_regular_file(path, fs_error)) file.open(path.c_str(), beast::file_mode::scan, ec);
+    if (!file.is_open()) {
+      send_response(error_response(404, "not_found", "file not found"), req, close);
+      return;
+    }
+    const std::uint64_t size = file.size();
+    std::uint64_t first = 0;
+    std::uint64_t last = 0;
+    const auto range = req.find(http::field::range);
+    const RangeKind kind = (range == req.end() || response.status != 200)
+                               ? RangeKind::kNone
+                               : parse_range(std::string_view(range->value().data(), range->value().size()), size,
+                                             first, last);
+    if (kind == RangeKind::kUnsatisfiable) {
+      auto error = error_response(416, "range_not_satisfiable",
+                                  "the requested range is outside the file of " + std::to_string(size) + " bytes");
+      error.headers.emplace_back("Content-Range", "bytes */" + std::to_string(size));
+      send_response(std::move(error), req, close);
+      return;
+    }
+    response.headers.emplace_back("Accept-Ranges", "bytes");
+    if (kind == RangeKind::kSatisfiable) {
+      response.status = 206;
+      response.headers.emplace_back(
+          "Content-Range", "bytes " + std::to_string(first) + "-" + std::to_string(last) + "/" + std::to_string(size));
+    }
+    const std::uint64_t length = kind == RangeKind::kSatisfiable ? last - first + 1 : size;
+    if (head) {
+      http::response<http::empty_body> message{static_cast<http::status>(response.status), req.version()};
+      apply_headers(message, response);
+      message.content_length(length);
+      message.keep_alive(!close);
+      write(std::move(message), close, false);
+    } else if (kind == RangeKind::kSatisfiable) {
+      http::response<FileRangeBody> message{static_cast<http::status>(response.status), req.version()};
+      apply_headers(message, response);
+      message.body().file = std::move(file.file());
+      message.body().offset = first;
+      message.body().length = length;
+      message.content_length(length);
+      message.keep_alive(!close);
+      write(std::move(message), close, false, file_timeout(length));
+    } else {
+      http::response<http::file_body> message{static_cast<http::status>(response.status), req.version()};
+      apply_headers(message, response);
+      message.body() = std::move(file);
+      message.prepare_payload();
+      message.keep_alive(!close);
+      const std::uint64_t bytes = message.body().size();
+      write(std::move(message), close, false, file_timeout(bytes));
+    }
+  }
+
+  // A file may take longer than request_timeout to send (a recording to a
+  // phone): allow for a client that reads at least 64 KiB/s.
+  std::chrono::seconds file_timeout(std::uint64_t bytes) const {
+    return server_.options.request_timeout + std::chrono::seconds(bytes / (64 * 1024));
+  }
+
+  template <class Body>
+  void write(http::response<Body>&& message, bool close, bool linger,
+             std::optional<std::chrono::seconds> timeout = std::nullopt) {
+    // The message must outlive the write; the completion handler owns it.
+    auto owned = std::make_shared<http::response<Body>>(std::move(message));
+    beast::get_lowest_layer(stream_).expires_after(timeout.value_or(server_.options.request_timeout));
+    http::async_write(stream_, *owned,
+                      [self = this->shared_from_this(), owned, close, linger](beast::error_code ec, std::size_t) {
+                        if (ec) return;  // the client went away
+                        if (close) {
+                          self->do_close(linger);
+                        } else {
+                          self->do_read();
+                        }
+                      });
+  }
+
+  // Ends the connection. With `linger`, unread request bytes are drained for
+  // a moment first: closing a socket with unread data sends a TCP reset,
+  // which can destroy the error response before the client reads it.
+  void do_close(bool linger) {
+    auto& lowest = beast::get_lowest_layer(stream_);
+    if constexpr (kIsTls<Stream>) {
+      (void)linger;
+      lowest.expires_after(std::chrono::seconds(2));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
+    } else {
+      beast::error_code ignored;
+      lowest.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      if (linger) {
+        lowest.expires_after(std::chrono::seconds(2));
+        drain();
+      }
+    }
+  }
+
+  void drain() {
+    stream_.async_read_some(net::buffer(drain_buffer_), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+      if (!ec) self->drain();
+    });
+  }
+
+  Impl& server_;
+  Stream stream_;
+  std::string client_address_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  char drain_buffer_[4096];
+};
+
+void ServerCore::start() {
+  std::lock_guard lock(lifecycle_mutex_);
+  if (runtime_) return;
+  if (options.tls_certificate.has_value() != options.tls_private_key.has_value()) {
+    throw std::runtime_error("TLS needs both a certificate and a private key; only one is configured");
+  }
+  if (options.tls_certificate) {
+    auto context = std::make_unique<ssl::context>(ssl::context::tls_server);
+    context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                         ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+    beast::error_code ec;
+    context->use_certificate_chain_file(options.tls_certificate->string(), ec);
+    if (ec) {
+      throw std::runtime_error("cannot load TLS certificate " + options.tls_certificate->string() + ": " + ec.message());
+    }
+    context->use_private_key_file(options.tls_private_key->string(), ssl::context::pem, ec);
+    if (ec) {
+      throw std::runtime_error("cannot load TLS private key " + options.tls_private_key->string() + ": " + ec.message());
+    }
+    if (SSL_CTX_check_private_key(context->native_handle()) != 1) {
+      throw std::runtime_error("TLS private key " + options.tls_private_key->string() +
+                               " does not match certificate " + options.tls_certificate->string());
+    }
+    tls_ = std::move(context);
+  }
+
+  const std::size_t thread_count = std::max<std::size_t>(1, options.threads);
+  auto runtime = std::make_unique<Runtime>(static_cast<int>(thread_count));
+  const std::string where = options.host + ":" + std::to_string(options.port);
+  beast::error_code ec;
+  tcp::endpoint endpoint;
+  const auto address = net::ip::make_address(options.host, ec);
+  if (!ec) {
+    endpoint = tcp::endpoint(address, options.port);
+  } else {
+    tcp::resolver resolver(runtime->ioc);
+    const auto results = resolver.resolve(options.host, std::to_string(options.port), ec);
+    if (ec || results.empty()) throw std::runtime_error("cannot resolve " + where + ": " + ec.message());
+    endpoint = results.begin()->endpoint();
+  }
+  auto& acceptor = runtime->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
+  bound_port = acceptor.local_endpoint().port();
+
+  runtime_ = std::move(runtime);
+  do_accept();
+  for (std::size_t i = 0; i < thread_count; ++i) {
+    runtime_->threads.emplace_back([ioc = &runtime_->ioc] {
+      // A handler that throws must not take the thread (and the server) down.
+      for (;;) {
+        try {
+          ioc->run();
+          return;
+        } catch (const std::exception& e) {
+          log_line(std::string("uncaught exception on an I/O thread: ") + e.what());
+        }
+      }
+    });
+  }
+}
+
+void ServerCore::do_accept() {
+  // Each connection gets its own strand: its handlers never run concurrently.
+  runtime_->acceptor.async_accept(net::make_strand(runtime_->ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !runtime_->acceptor.is_open()) return;
+    if (ec) {
+      log_line("accept failed: " + ec.message());
+    } else {
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);  // small responses on kept-alive connections
+      auto remote = socket.remote_endpoint(ignored).address();
+      if (remote.is_v6() && remote.to_v6().is_v4_mapped()) {
+        remote = net::ip::make_address_v4(net::ip::v4_mapped, remote.to_v6());
+      }
+      if (tls_) {
+        std::make_shared<HttpSession<beast::ssl_stream<beast::tcp_stream>>>(*this, remote.to_string(),
+                                                                             std::move(socket), *tls_)
+            ->run();
+      } else {
+        std::make_shared<HttpSession<beast::tcp_stream>>(*this, remote.to_string(), std::move(socket))->run();
+      }
+    }
+    do_accept();
+  });
+}
+
+void ServerCore::stop() {
+  std::lock_guard lock(lifecycle_mutex_);
+  if (!runtime_) return;
+  for (const auto& thread : runtime_->threads) {
+    // It would join itself and destroy the io_context it is running.
+    if (thread.get_id() == std::this_thread::get_id()) {
+      throw std::logic_error("HttpServer::stop() must not be called from a handler");
+    }
+  }
+  runtime_->ioc.stop();
+  for (auto& thread : runtime_->threads) thread.join();
+  {
+    // After this, broadcast() finds no session, so nothing posts to the
+    // io_context that is destroyed next.
+    std::lock_guard hub_lock(hub_mutex_);
+    hub_.clear();
+  }
+  // Destroys the acceptor, then the io_context with every pending handler,
+  // which releases (and closes) all sessions.
+  runtime_.reset();
+  tls_.reset();
+}
+
+void ServerCore::broadcast(const std::string& text) {
+  auto message = std::make_shared<const std::string>(text);  // shared by every session's queue
+  // Posting under the lock keeps stop() from destroying the io_context in
+  // between; deliver() only posts, so this never blocks on a client.
+  std::lock_guard lock(hub_mutex_);
+  for (auto it = hub_.begin(); it != hub_.end();) {
+    if (auto session = it->second.lock()) {
+      session->deliver(message);
+      ++it;
+    } else {
+      it = hub_.erase(it);
+    }
+  }
+}
+
+std::size_t ServerCore::websocket_client_count() const {
+  std::lock_guard lock(hub_mutex_);
+  return static_cast<std::size_t>(
+      std::count_if(hub_.begin(), hub_.end(), [](const auto& entry) { return !entry.second.expired(); }));
+}
+
+}  // namespace
+
+class HttpServer::Impl : public ServerCore {
+ public:
+  using ServerCore::ServerCore;
+};
+
+HttpServer::HttpServer(HttpServerOptions options, std::shared_ptr<const Router> router)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(router))) {
+  if (!impl_->router) throw std::invalid_argument("HttpServer needs a router");
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::enable_websocket(const std::string& path, WebSocketAuthorizer authorize) {
+  impl_->websocket_path = path;
+  impl_->websocket_authorize = std::move(authorize);
+}
+
+void HttpServer::start() { impl_->start(); }
+void HttpServer::stop() { impl_->stop(); }
+std::uint16_t HttpServer::port() const { return impl_->bound_port; }
+void HttpServer::broadcast(const std::string& text) { impl_->broadcast(text); }
+std::size_t HttpServer::websocket_client_count() const { return impl_->websocket_client_count(); }
+
+}  // namespace safelynx::server

@@ -1,0 +1,89 @@
+// The HTTP/1.1 + WebSocket server (Boost.Beast on Asio, TLS via OpenSSL when a
+// certificate is configured). It knows nothing about the API: it parses
+// requests, enforces the size and rate limits, routes to handlers, turns
+// ApiError into JSON errors, serves files with Range support, and keeps the
+// WebSocket clients.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "server/http_types.hpp"
+
+namespace safelynx::server {
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 7889;            // 0: any free port (see HttpServer::port())
+  std::size_t threads = 4;              // I/O + handler threads
+  std::size_t max_body_bytes = 32u << 20;  // larger bodies: 413
+  std::chrono::seconds request_timeout{30};
+  // Per client address: a token bucket; 0 disables. Over the limit: 429.
+  double rate_limit_per_second = 0;
+  double rate_limit_burst = 0;
+  std::optional<std::filesystem::path> tls_certificate;  // PEM; both set: HTTPS and WSS only
+  std::optional<std::filesystem::path> tls_private_key;
+  std::size_t websocket_max_queued_messages = 1024;  // a client further behind is disconnected
+};
+
+using Handler = std::function<HttpResponse(HttpRequest&)>;
+
+// Routes by method and path pattern; "{name}" matches one path segment and is
+// put into HttpRequest::path_params. Literal segments win over parameters
+// ("/profiles/export" before "/profiles/{id}"). An unknown path is 404; a known
+// path with another method is 405 with an Allow header.
+class Router {
+ public:
+  // HEAD falls back to the GET route (the server sends no body).
+  void add(const std::string& method, const std::string& pattern, Handler handler);
+  // An ApiError thrown by the handler becomes its JSON error response here;
+  // any other exception propagates (the server answers 500 internal_error).
+  HttpResponse dispatch(HttpRequest& request) const;
+
+ private:
+  struct Route;
+  std::vector<std::shared_ptr<Route>> routes_;
+};
+
+// Decides whether a WebSocket upgrade request may connect: returns to
+// accept, throws ApiError (e.g. 401) to refuse with that error.
+using WebSocketAuthorizer = std::function<void(const HttpRequest&)>;
+
+class HttpServer {
+ public:
+  HttpServer(HttpServerOptions options, std::shared_ptr<const Router> router);
+  ~HttpServer();  // stops
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Accept WebSocket upgrades on `path` (e.g. "/ws") after `authorize` has
+  // accepted the upgrade request (it throws ApiError to refuse). Call before
+  // start(). Upgrade requests to other paths get 404.
+  void enable_websocket(const std::string& path, WebSocketAuthorizer authorize);
+
+  // Binds and starts the threads; throws std::runtime_error naming the
+  // address when it cannot bind, or naming the file when the TLS certificate
+  // or key cannot be loaded (or only one of them is configured).
+  void start();
+  // Closes the listener and every connection, joins the threads. Idempotent;
+  // start() may be called again. Must not be called from a handler (throws
+  // std::logic_error: it would join its own thread).
+  void stop();
+  std::uint16_t port() const;  // the bound port (after start)
+
+  // Sends a text message to every connected WebSocket client. Thread-safe,
+  // never blocks on a slow client.
+  void broadcast(const std::string& text);
+  std::size_t websocket_client_count() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace safelynx::server
