@@ -31,6 +31,12 @@ readonly PACKAGES=(
   libtomlplusplus-dev
   libspdlog-dev
   libhnswlib-dev         # HNSW graph for large galleries (header-only)
+  libboost-dev           # Boost.Beast/Asio: the HTTP and WebSocket server (header-only)
+  libssl-dev             # TLS for the server
+  libsqlite3-dev         # the embedded database
+  libsodium-dev          # argon2id password hashes, tokens, random UUIDs
+  wrk                    # bench/api_load.sh
+  curl                   # bench/api_load.sh
   python3-faiss          # `safelynx bench index` compares with FAISS
   python3-numpy
   ca-certificates

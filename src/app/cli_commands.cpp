@@ -16,6 +16,7 @@
 #include "app/config.hpp"
 #include "app/engine_bench.hpp"
 #include "app/index_benchmark.hpp"
+#include "app/serve_command.hpp"
 #include "index/exact_index.hpp"
 #include "vision/face_engine.hpp"
 #include "vision/image_io.hpp"
@@ -186,10 +187,12 @@ int run_cli(int argc, char** argv) {
   cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);
   CLI::App app{"Safelynx: local-first face recognition"};
   app.require_subcommand(1);
+  // `safelynx serve --config F` as well as `safelynx --config F serve`.
+  app.fallthrough();
   app.set_version_flag("--version", std::string("safelynx ") + SAFELYNX_VERSION);
   std::optional<std::string> models_dir, config_file;
   app.add_option("--models", models_dir, "Models directory (default: $SAFELYNX_MODELS, else ./models)");
-  app.add_option("--config", config_file, "TOML configuration file ([detection], [recognition], [models])");
+  app.add_option("--config", config_file, "TOML configuration file (docs/CONFIG.md)");
 
   std::vector<std::string> images;
   EngineFlags engine_flags;
@@ -220,6 +223,10 @@ int run_cli(int argc, char** argv) {
       bench->add_subcommand("index", "Latency, recall and memory of the embedding indexes, compared with FAISS");
   add_index_bench_flags(*bench_index, index_bench_options);
 
+  ServeOptions serve_options;
+  auto* serve = app.add_subcommand("serve", "Run the server: REST API, WebSocket events, web UI");
+  add_serve_flags(*serve, serve_options);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -227,7 +234,8 @@ int run_cli(int argc, char** argv) {
   }
 
   try {
-    EngineConfig config = config_file ? load_engine_config(*config_file) : EngineConfig{};
+    if (*serve) return run_serve(config_file, models_dir, serve_options);
+    EngineConfig config = load_config(config_file, process_environment()).engine;
     if (models_dir) config.models_dir = fs::path(*models_dir);
     engine_flags.apply(config);
     if (threshold) config.match_threshold = *threshold;

@@ -1,29 +1,272 @@
 #include "app/config.hpp"
 
-#include <set>
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <variant>
+#include <vector>
 
 #include <toml++/toml.h>
 
 #include "vision/tiny_face_detector.hpp"
 
+extern char** environ;
+
 namespace safelynx::app {
 namespace {
 
-[[noreturn]] void fail(const std::filesystem::path& file, const std::string& key, const std::string& what) {
-  throw ConfigError(file.string() + ": " + key + ": " + what);
+using Value = std::variant<std::int64_t, double, bool, std::string>;
+enum class Type { Integer, Number, Boolean, Text };
+
+struct Key {
+  const char* name;  // "section.key"
+  Type type;
+  std::function<void(Config&, const Value&)> apply;
+  bool is_setting = false;  // also a run-time setting (Settings)
+};
+
+std::int64_t as_integer(const Value& v) { return std::get<std::int64_t>(v); }
+double as_number(const Value& v) {
+  return std::holds_alternative<double>(v) ? std::get<double>(v) : static_cast<double>(std::get<std::int64_t>(v));
 }
+bool as_bool(const Value& v) { return std::get<bool>(v); }
+const std::string& as_text(const Value& v) { return std::get<std::string>(v); }
 
 template <typename T>
-T read_number(const toml::node& node, const std::filesystem::path& file, const std::string& key) {
-  if constexpr (std::is_floating_point_v<T>) {
-    if (auto v = node.value<double>()) return static_cast<T>(*v);
-    fail(file, key, "must be a number");
-  } else {
-    if (auto v = node.value<std::int64_t>()) {
-      if (*v < 0) fail(file, key, "must not be negative");
-      return static_cast<T>(*v);
+T in_range(std::int64_t v, std::int64_t low, std::int64_t high, const char* key) {
+  if (v < low || v > high)
+    throw ConfigError(std::string(key) + ": must be in [" + std::to_string(low) + ", " + std::to_string(high) +
+                      "], got " + std::to_string(v));
+  return static_cast<T>(v);
+}
+
+std::vector<Key> make_keys() {
+  constexpr auto kMax = std::numeric_limits<std::int64_t>::max();
+  return {
+      {"models.dir", Type::Text, [](Config& c, const Value& v) { c.engine.models_dir = as_text(v); }},
+      {"detection.detector", Type::Text,
+       [](Config& c, const Value& v) {
+         try {
+           c.engine.detector = vision::parse_detector_kind(as_text(v));
+         } catch (const std::invalid_argument& e) {
+           throw ConfigError(std::string("detection.detector: ") + e.what());
+         }
+       }},
+      {"detection.tiny_input_size", Type::Integer,
+       [](Config& c, const Value& v) { c.engine.tiny_input_size = in_range<int>(as_integer(v), 0, 4096, "detection.tiny_input_size"); }},
+      {"detection.min_score", Type::Number,
+       [](Config& c, const Value& v) {
+         c.engine.min_score = static_cast<float>(as_number(v));
+         c.settings.detection.min_score = c.engine.min_score;
+       },
+       true},
+      {"detection.min_face_size", Type::Integer,
+       [](Config& c, const Value& v) {
+         c.settings.detection.min_face_size = in_range<int>(as_integer(v), 0, 1 << 20, "detection.min_face_size");
+       },
+       true},
+      {"detection.max_image_pixels", Type::Integer,
+       [](Config& c, const Value& v) {
+         c.engine.max_image_pixels = in_range<std::uint64_t>(as_integer(v), 0, kMax, "detection.max_image_pixels");
+       }},
+      {"recognition.match_threshold", Type::Number,
+       [](Config& c, const Value& v) {
+         c.engine.match_threshold = static_cast<float>(as_number(v));
+         c.settings.recognition.match_threshold = c.engine.match_threshold;
+       },
+       true},
+      {"recognition.descriptor_batch_size", Type::Integer,
+       [](Config& c, const Value& v) {
+         c.engine.descriptor_batch_size = in_range<std::size_t>(as_integer(v), 0, 1 << 20, "recognition.descriptor_batch_size");
+       }},
+      {"recognition.sighting_cooldown_s", Type::Integer,
+       [](Config& c, const Value& v) {
+         c.settings.recognition.sighting_cooldown_s = in_range<int>(as_integer(v), -1, 1 << 30, "recognition.sighting_cooldown_s");
+       },
+       true},
+      {"recognition.engines", Type::Integer,
+       [](Config& c, const Value& v) { c.engines = in_range<std::size_t>(as_integer(v), 1, 64, "recognition.engines"); }},
+      {"recognition.gallery_capacity", Type::Integer,
+       [](Config& c, const Value& v) {
+         c.gallery_capacity = in_range<std::size_t>(as_integer(v), 1, 1000, "recognition.gallery_capacity");
+       }},
+      {"recording.pre_buffer_s", Type::Integer,
+       [](Config& c, const Value& v) { c.settings.recording.pre_buffer_s = in_range<int>(as_integer(v), -1, 1 << 30, "recording.pre_buffer_s"); },
+       true},
+      {"recording.post_buffer_s", Type::Integer,
+       [](Config& c, const Value& v) { c.settings.recording.post_buffer_s = in_range<int>(as_integer(v), -1, 1 << 30, "recording.post_buffer_s"); },
+       true},
+      {"recording.max_segment_s", Type::Integer,
+       [](Config& c, const Value& v) { c.settings.recording.max_segment_s = in_range<int>(as_integer(v), -1, 1 << 30, "recording.max_segment_s"); },
+       true},
+      {"storage.data_dir", Type::Text, [](Config& c, const Value& v) { c.data_dir = as_text(v); }},
+      {"storage.quota_bytes", Type::Integer,
+       [](Config& c, const Value& v) { c.settings.storage.quota_bytes = in_range<std::uint64_t>(as_integer(v), 0, kMax, "storage.quota_bytes"); },
+       true},
+      {"storage.auto_cleanup", Type::Boolean, [](Config& c, const Value& v) { c.settings.storage.auto_cleanup = as_bool(v); },
+       true},
+      {"server.host", Type::Text, [](Config& c, const Value& v) { c.server.host = as_text(v); }},
+      {"server.port", Type::Integer,
+       [](Config& c, const Value& v) { c.server.port = in_range<std::uint16_t>(as_integer(v), 0, 65535, "server.port"); }},
+      {"server.threads", Type::Integer,
+       [](Config& c, const Value& v) { c.server.threads = in_range<std::size_t>(as_integer(v), 1, 256, "server.threads"); }},
+      {"server.max_body_bytes", Type::Integer,
+       [](Config& c, const Value& v) {
+         c.server.max_body_bytes = in_range<std::uint64_t>(as_integer(v), 1024, std::int64_t(1) << 32, "server.max_body_bytes");
+       }},
+      {"server.request_timeout_s", Type::Integer,
+       [](Config& c, const Value& v) { c.server.request_timeout_s = in_range<int>(as_integer(v), 1, 3600, "server.request_timeout_s"); }},
+      {"server.rate_limit_per_second", Type::Number,
+       [](Config& c, const Value& v) { c.server.rate_limit_per_second = as_number(v); }},
+      {"server.rate_limit_burst", Type::Number, [](Config& c, const Value& v) { c.server.rate_limit_burst = as_number(v); }},
+      {"server.tls_certificate", Type::Text, [](Config& c, const Value& v) { c.server.tls_certificate = as_text(v); }},
+      {"server.tls_private_key", Type::Text, [](Config& c, const Value& v) { c.server.tls_private_key = as_text(v); }},
+      {"database.backend", Type::Text, [](Config& c, const Value& v) { c.database.backend = as_text(v); }},
+      {"database.max_connections", Type::Integer,
+       [](Config& c, const Value& v) { c.database.max_connections = in_range<int>(as_integer(v), 1, 1000, "database.max_connections"); }},
+      {"database.min_connections", Type::Integer,
+       [](Config& c, const Value& v) { c.database.min_connections = in_range<int>(as_integer(v), 0, 1000, "database.min_connections"); }},
+      {"database.max_lifetime", Type::Integer,
+       [](Config& c, const Value& v) { c.database.max_lifetime_s = in_range<int>(as_integer(v), 1, 1 << 30, "database.max_lifetime"); }},
+      {"database.idle_timeout", Type::Integer,
+       [](Config& c, const Value& v) { c.database.idle_timeout_s = in_range<int>(as_integer(v), 1, 1 << 30, "database.idle_timeout"); }},
+      {"database.acquire_timeout", Type::Integer,
+       [](Config& c, const Value& v) { c.database.acquire_timeout_s = in_range<int>(as_integer(v), 1, 3600, "database.acquire_timeout"); }},
+      {"auth.session_ttl_hours", Type::Integer,
+       [](Config& c, const Value& v) { c.auth.session_ttl_hours = in_range<int>(as_integer(v), 1, 24 * 365, "auth.session_ttl_hours"); }},
+  };
+}
+
+const std::vector<Key>& keys() {
+  static const std::vector<Key> table = make_keys();
+  return table;
+}
+
+std::vector<std::string> sections() {
+  std::vector<std::string> out;
+  for (const Key& key : keys()) {
+    std::string section(key.name, std::string_view(key.name).find('.'));
+    if (std::find(out.begin(), out.end(), section) == out.end()) out.push_back(section);
+  }
+  return out;
+}
+
+const char* type_name(Type type) {
+  switch (type) {
+    case Type::Integer: return "an integer";
+    case Type::Number: return "a number";
+    case Type::Boolean: return "true or false";
+    case Type::Text: return "a string";
+  }
+  return "";
+}
+
+std::optional<Value> from_toml(const toml::node& node, Type type) {
+  switch (type) {
+    case Type::Integer:
+      if (auto v = node.value_exact<std::int64_t>()) return Value(*v);
+      return std::nullopt;
+    case Type::Number:
+      if (node.is_floating_point() || node.is_integer()) {
+        const double d = *node.value<double>();
+        if (std::isfinite(d)) return Value(d);
+      }
+      return std::nullopt;
+    case Type::Boolean:
+      if (auto v = node.value_exact<bool>()) return Value(*v);
+      return std::nullopt;
+    case Type::Text:
+      if (auto v = node.value_exact<std::string>()) return Value(*v);
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+std::optional<Value> from_text(const std::string& text, Type type) {
+  try {
+    std::size_t used = 0;
+    switch (type) {
+      case Type::Integer: {
+        const long long v = std::stoll(text, &used);
+        if (used == text.size()) return Value(static_cast<std::int64_t>(v));
+        return std::nullopt;
+      }
+      case Type::Number: {
+        const double v = std::stod(text, &used);
+        if (used == text.size() && std::isfinite(v)) return Value(v);
+        return std::nullopt;
+      }
+      case Type::Boolean:
+        if (text == "true" || text == "1") return Value(true);
+        if (text == "false" || text == "0") return Value(false);
+        return std::nullopt;
+      case Type::Text: return Value(text);
     }
-    fail(file, key, "must be an integer");
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
+const Key* find_key(const std::string& name) {
+  for (const Key& key : keys())
+    if (name == key.name) return &key;
+  return nullptr;
+}
+
+void apply(Config& config, const Key& key, const Value& value, const std::string& origin) {
+  try {
+    key.apply(config, value);
+  } catch (const ConfigError& e) {
+    throw ConfigError(origin + ": " + e.what());
+  }
+  if (key.is_setting) config.settings_keys.insert(key.name);
+}
+
+void read_file(Config& config, const std::filesystem::path& file) {
+  toml::table root;
+  try {
+    root = toml::parse_file(file.string());
+  } catch (const toml::parse_error& e) {
+    std::string where;
+    if (e.source().begin) where = " (line " + std::to_string(e.source().begin.line) + ")";
+    throw ConfigError(file.string() + ": malformed TOML" + where + ": " + std::string(e.description()));
+  }
+  const auto known_sections = sections();
+  for (const auto& [section_key, section_node] : root) {
+    const std::string section(section_key.str());
+    const auto* table = section_node.as_table();
+    if (!table) throw ConfigError(file.string() + ": " + section + ": expected a [section]");
+    if (std::find(known_sections.begin(), known_sections.end(), section) == known_sections.end()) {
+      std::string list;
+      for (const auto& s : known_sections) list += (list.empty() ? "[" : ", [") + s + "]";
+      throw ConfigError(file.string() + ": " + section + ": unknown section (expected one of " + list + ")");
+    }
+    for (const auto& [key_name, node] : *table) {
+      const std::string full = section + "." + std::string(key_name.str());
+      const Key* key = find_key(full);
+      if (!key) throw ConfigError(file.string() + ": " + full + ": unknown key");
+      const auto value = from_toml(node, key->type);
+      if (!value) throw ConfigError(file.string() + ": " + full + ": must be " + type_name(key->type));
+      apply(config, *key, *value, file.string());
+    }
+  }
+}
+
+void read_environment(Config& config, const std::map<std::string, std::string>& environment) {
+  for (const std::string& section : sections()) {
+    std::string prefix = "SAFELYNX_" + section + "_";
+    std::transform(prefix.begin(), prefix.end(), prefix.begin(), [](unsigned char ch) { return std::toupper(ch); });
+    for (auto it = environment.lower_bound(prefix); it != environment.end() && it->first.starts_with(prefix); ++it) {
+      std::string key_part = it->first.substr(prefix.size());
+      std::transform(key_part.begin(), key_part.end(), key_part.begin(), [](unsigned char ch) { return std::tolower(ch); });
+      const Key* key = find_key(section + "." + key_part);
+      if (!key) throw ConfigError("environment variable " + it->first + ": no such key " + section + "." + key_part);
+      const auto value = from_text(it->second, key->type);
+      if (!value) throw ConfigError("environment variable " + it->first + ": must be " + type_name(key->type) + ", got '" + it->second + "'");
+      apply(config, *key, *value, "environment variable " + it->first);
+    }
   }
 }
 
@@ -43,61 +286,43 @@ void validate(const EngineConfig& c) {
     throw ConfigError("recognition.descriptor_batch_size must be between 1 and 256");
 }
 
-EngineConfig load_engine_config(const std::filesystem::path& file) {
-  toml::table root;
-  try {
-    root = toml::parse_file(file.string());
-  } catch (const toml::parse_error& e) {
-    std::string where;
-    if (e.source().begin) where = " (line " + std::to_string(e.source().begin.line) + ")";
-    throw ConfigError(file.string() + ": malformed TOML" + where + ": " + std::string(e.description()));
-  }
-  EngineConfig config;
-  const std::set<std::string> detection_keys = {"detector", "tiny_input_size", "min_score", "max_image_pixels"};
-  const std::set<std::string> recognition_keys = {"match_threshold", "descriptor_batch_size"};
-  const std::set<std::string> models_keys = {"dir"};
-  for (const auto& [section_key, section_node] : root) {
-    const std::string section(section_key.str());
-    const auto* table = section_node.as_table();
-    if (!table) fail(file, section, "expected a [section]");
-    if (section != "detection" && section != "recognition" && section != "models")
-      fail(file, section, "unknown section (expected [detection], [recognition] or [models])");
-    const auto& allowed = section == "detection" ? detection_keys : section == "recognition" ? recognition_keys : models_keys;
-    for (const auto& [key_name, node] : *table) {
-      const std::string key(key_name.str());
-      const std::string full = section + "." + key;
-      if (!allowed.count(key)) fail(file, full, "unknown key");
-      if (full == "detection.detector") {
-        auto text = node.value<std::string>();
-        if (!text) fail(file, full, "must be a string");
-        try {
-          config.detector = vision::parse_detector_kind(*text);
-        } catch (const std::invalid_argument& e) {
-          fail(file, full, e.what());
-        }
-      } else if (full == "detection.tiny_input_size") {
-        config.tiny_input_size = read_number<int>(node, file, full);
-      } else if (full == "detection.min_score") {
-        config.min_score = read_number<float>(node, file, full);
-      } else if (full == "detection.max_image_pixels") {
-        config.max_image_pixels = read_number<std::uint64_t>(node, file, full);
-      } else if (full == "recognition.match_threshold") {
-        config.match_threshold = read_number<float>(node, file, full);
-      } else if (full == "recognition.descriptor_batch_size") {
-        config.descriptor_batch_size = read_number<std::size_t>(node, file, full);
-      } else if (full == "models.dir") {
-        auto text = node.value<std::string>();
-        if (!text) fail(file, full, "must be a string");
-        config.models_dir = *text;
-      }
-    }
-  }
+void validate(const Config& c) {
+  validate(c.engine);
+  for (const SettingsProblem& problem : validate(c.settings))
+    throw ConfigError(problem.key + " " + problem.message);
+  if (c.database.backend != "sqlite")
+    throw ConfigError("database.backend: '" + c.database.backend + "' is not available in this build (expected sqlite)");
+  if (c.database.min_connections > c.database.max_connections)
+    throw ConfigError("database.min_connections must not exceed database.max_connections");
+  if (c.server.tls_certificate.has_value() != c.server.tls_private_key.has_value())
+    throw ConfigError("server.tls_certificate and server.tls_private_key must be set together");
+  if (c.server.rate_limit_per_second < 0 || c.server.rate_limit_burst < 0)
+    throw ConfigError("server.rate_limit_per_second and server.rate_limit_burst must not be negative");
+  if (c.server.rate_limit_per_second > 0 && c.server.rate_limit_burst < 1)
+    throw ConfigError("server.rate_limit_burst must be at least 1 when rate limiting is on");
+}
+
+Config load_config(const std::optional<std::filesystem::path>& file,
+                   const std::map<std::string, std::string>& environment) {
+  Config config;
+  if (file) read_file(config, *file);
+  read_environment(config, environment);
   try {
     validate(config);
   } catch (const ConfigError& e) {
-    throw ConfigError(file.string() + ": " + e.what());
+    throw ConfigError((file ? file->string() + ": " : std::string()) + e.what());
   }
   return config;
+}
+
+std::map<std::string, std::string> process_environment() {
+  std::map<std::string, std::string> out;
+  for (char** entry = environ; entry && *entry; ++entry) {
+    const std::string_view text(*entry);
+    const auto eq = text.find('=');
+    if (eq != std::string_view::npos) out.emplace(text.substr(0, eq), text.substr(eq + 1));
+  }
+  return out;
 }
 
 }  // namespace safelynx::app

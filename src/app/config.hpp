@@ -1,13 +1,18 @@
-// Settings of the face engine and the command line, from defaults, an
-// optional TOML file and command-line flags (in that order of precedence).
+// Configuration of the command line and of `safelynx serve`: defaults, then
+// an optional TOML file, then SAFELYNX_<SECTION>_<KEY> environment variables,
+// then command-line flags. An unknown key or a bad value stops start-up with
+// the file (or variable) and the key named. docs/CONFIG.md lists every key.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 
+#include "domain/settings.hpp"
 #include "vision/face_engine.hpp"
 
 namespace safelynx::app {
@@ -27,11 +32,58 @@ struct EngineConfig {
   std::size_t descriptor_batch_size = 8;                      // [recognition] descriptor_batch_size
 };
 
-// Reads a TOML file over the defaults. Unknown sections or keys and bad values
-// throw ConfigError naming the file and the key.
-EngineConfig load_engine_config(const std::filesystem::path& file);
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 7889;
+  std::size_t threads = 8;
+  std::uint64_t max_body_bytes = 32u << 20;
+  int request_timeout_s = 30;
+  double rate_limit_per_second = 100;  // per client address; 0 disables (a UI page loads many thumbnails at once)
+  double rate_limit_burst = 200;
+  std::optional<std::filesystem::path> tls_certificate;  // PEM; with tls_private_key: HTTPS only
+  std::optional<std::filesystem::path> tls_private_key;
+};
+
+// [database]: the pool settings are used by the PostgreSQL backend; SQLite
+// keeps one writer and `max_connections` readers.
+struct DatabaseConfig {
+  std::string backend = "sqlite";
+  int max_connections = 8;
+  int min_connections = 1;
+  int max_lifetime_s = 1800;
+  int idle_timeout_s = 600;
+  int acquire_timeout_s = 30;
+};
+
+struct AuthConfig {
+  int session_ttl_hours = 12;
+};
+
+struct Config {
+  EngineConfig engine;
+  ServerConfig server;
+  DatabaseConfig database;
+  AuthConfig auth;
+  std::optional<std::filesystem::path> data_dir;  // [storage] data_dir; unset: ~/.local/share/safelynx
+  std::size_t engines = 2;                        // [recognition] engines: face engines for API requests
+  std::size_t gallery_capacity = 20;              // [recognition] gallery_capacity
+  // The run-time settings (GET/PUT /api/v1/settings) the config sets; the
+  // keys set explicitly (in `settings_keys`, e.g. "recognition.match_threshold")
+  // override the stored value at start.
+  Settings settings;
+  std::set<std::string> settings_keys;
+};
+
+// `environment`: name -> value; only SAFELYNX_<SECTION>_<KEY> names of the
+// known sections are read (SAFELYNX_SERVER_PORT=8080).
+Config load_config(const std::optional<std::filesystem::path>& file,
+                   const std::map<std::string, std::string>& environment);
+
+// The process's environment, for load_config.
+std::map<std::string, std::string> process_environment();
 
 // Throws ConfigError naming the first out-of-range setting.
 void validate(const EngineConfig& config);
+void validate(const Config& config);
 
 }  // namespace safelynx::app

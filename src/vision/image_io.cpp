@@ -234,7 +234,7 @@ void check_pixel_count(std::uint64_t width, std::uint64_t height, const ImageRea
   if (width == 0 || height == 0) fail(label, "image has zero width or height (" + size_text + ")");
   const std::uint64_t pixels = width * height;  // both below 2^32: no overflow
   if (pixels > options.max_pixels)
-    fail(label, "image is too large: " + size_text + " is " + std::to_string(pixels) + " pixels, more than the limit of " +
+    throw ImageTooLargeError(label + ": image is too large: " + size_text + " is " + std::to_string(pixels) + " pixels, more than the limit of " +
                     std::to_string(options.max_pixels));
 }
 

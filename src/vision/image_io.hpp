@@ -18,6 +18,12 @@ class ImageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The image has more pixels than ImageReadOptions::max_pixels allows.
+class ImageTooLargeError : public ImageError {
+ public:
+  using ImageError::ImageError;
+};
+
 struct ImageReadOptions {
   // Images with more pixels than this are refused before they are decoded
   // (JPEG and PNG: from the header; other formats: after decoding).

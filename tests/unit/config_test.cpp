@@ -2,6 +2,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 
 #include "app/config.hpp"
 
@@ -21,7 +23,7 @@ class ConfigTest : public ::testing::Test {
 
 std::string error_of(const std::filesystem::path& file) {
   try {
-    load_engine_config(file);
+    (void)load_config(file, {});
   } catch (const ConfigError& e) {
     return e.what();
   }
@@ -29,7 +31,7 @@ std::string error_of(const std::filesystem::path& file) {
 }
 
 TEST_F(ConfigTest, ReadsEverySetting) {
-  const auto c = load_engine_config(write(R"([detection]
+  const auto c = load_config(write(R"([detection]
 detector = "tiny"
 tiny_input_size = 320
 min_score = 0.7
@@ -39,7 +41,7 @@ match_threshold = 0.55
 descriptor_batch_size = 16
 [models]
 dir = "/opt/models"
-)"));
+)"), {}).engine;
   EXPECT_EQ(c.detector, vision::DetectorKind::Tiny);
   EXPECT_EQ(c.tiny_input_size, 320);
   EXPECT_FLOAT_EQ(c.min_score, 0.7f);
@@ -50,7 +52,7 @@ dir = "/opt/models"
 }
 
 TEST_F(ConfigTest, DefaultsAreDocumentedValues) {
-  const auto c = load_engine_config(write(""));
+  const auto c = load_config(write(""), {}).engine;
   EXPECT_EQ(c.detector, vision::DetectorKind::Ssd);
   EXPECT_FLOAT_EQ(c.match_threshold, 0.6f);
   EXPECT_FLOAT_EQ(c.min_score, 0.5f);
@@ -69,7 +71,7 @@ TEST_F(ConfigTest, ErrorsNameTheFileAndTheKey) {
       {"[detection]\nmin_score = 1.5\n", "min_score"},
       {"[detection]\nmin_score = \"high\"\n", "detection.min_score: must be a number"},
       {"[detection]\ntiny_input_size = 100\n", "tiny_input_size"},
-      {"[detection]\nmax_image_pixels = -1\n", "detection.max_image_pixels: must not be negative"},
+      {"[detection]\nmax_image_pixels = -1\n", "detection.max_image_pixels: must be in [0, "},
       {"[recognition]\nmatch_threshold = 0\n", "match_threshold"},
       {"[recognition]\ndescriptor_batch_size = 0\n", "descriptor_batch_size"},
       {"[detection\n", "malformed TOML"},
@@ -85,6 +87,70 @@ TEST_F(ConfigTest, ErrorsNameTheFileAndTheKey) {
 
 TEST_F(ConfigTest, MissingFileIsAnError) {
   EXPECT_NE(error_of("/nonexistent/safelynx.toml").find("/nonexistent/safelynx.toml"), std::string::npos);
+}
+
+
+TEST_F(ConfigTest, ServeSectionsAndSettingsKeys) {
+  const Config c = load_config(write(R"([server]
+host = "0.0.0.0"
+port = 8080
+rate_limit_per_second = 5.5
+rate_limit_burst = 10
+[database]
+max_connections = 4
+acquire_timeout = 5
+[recording]
+pre_buffer_s = 3
+[storage]
+data_dir = "/srv/safelynx"
+auto_cleanup = false
+[auth]
+session_ttl_hours = 2
+)"),
+                                 {});
+  EXPECT_EQ(c.server.host, "0.0.0.0");
+  EXPECT_EQ(c.server.port, 8080);
+  EXPECT_DOUBLE_EQ(c.server.rate_limit_per_second, 5.5);
+  EXPECT_EQ(c.database.max_connections, 4);
+  EXPECT_EQ(c.database.acquire_timeout_s, 5);
+  EXPECT_EQ(c.settings.recording.pre_buffer_s, 3);
+  EXPECT_FALSE(c.settings.storage.auto_cleanup);
+  EXPECT_EQ(c.data_dir, std::filesystem::path("/srv/safelynx"));
+  EXPECT_EQ(c.auth.session_ttl_hours, 2);
+  EXPECT_EQ(c.settings_keys, (std::set<std::string>{"recording.pre_buffer_s", "storage.auto_cleanup"}));
+}
+
+TEST_F(ConfigTest, EnvironmentOverridesTheFile) {
+  const Config c = load_config(write("[server]\nport = 8080\n[recognition]\nmatch_threshold = 0.5\n"),
+                               {{"SAFELYNX_SERVER_PORT", "9090"},
+                                {"SAFELYNX_RECOGNITION_MATCH_THRESHOLD", "0.45"},
+                                {"SAFELYNX_MODELS", "/elsewhere"},        // not a section: ignored here
+                                {"SAFELYNX_ADMIN_PASSWORD", "secret!!"},  // likewise
+                                {"PATH", "/usr/bin"}});
+  EXPECT_EQ(c.server.port, 9090);
+  EXPECT_FLOAT_EQ(c.engine.match_threshold, 0.45f);
+  EXPECT_FLOAT_EQ(c.settings.recognition.match_threshold, 0.45f);
+  EXPECT_TRUE(c.settings_keys.count("recognition.match_threshold"));
+  EXPECT_FALSE(c.engine.models_dir.has_value());
+}
+
+TEST_F(ConfigTest, BadEnvironmentVariablesAreNamed) {
+  auto message = [](std::map<std::string, std::string> env) {
+    try {
+      (void)load_config(std::nullopt, env);
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(message({{"SAFELYNX_SERVER_PROT", "1"}}).find("SAFELYNX_SERVER_PROT: no such key server.prot"), std::string::npos);
+  EXPECT_NE(message({{"SAFELYNX_SERVER_PORT", "eighty"}}).find("SAFELYNX_SERVER_PORT: must be an integer"), std::string::npos);
+  EXPECT_NE(message({{"SAFELYNX_SERVER_PORT", "70000"}}).find("server.port: must be in [0, 65535]"), std::string::npos);
+  EXPECT_NE(message({{"SAFELYNX_STORAGE_AUTO_CLEANUP", "maybe"}}).find("true or false"), std::string::npos);
+  EXPECT_NE(message({{"SAFELYNX_RECORDING_MAX_SEGMENT_S", "5"}}).find("recording.max_segment_s must be in [10, 3600]"),
+            std::string::npos);
+  EXPECT_NE(message({{"SAFELYNX_DATABASE_BACKEND", "oracle"}}).find("database.backend"), std::string::npos);
+  EXPECT_NE(message({{"SAFELYNX_SERVER_TLS_CERTIFICATE", "/x.pem"}}).find("set together"), std::string::npos);
 }
 
 }  // namespace

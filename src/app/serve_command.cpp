@@ -1,0 +1,198 @@
+#include "app/serve_command.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "app/cli_commands.hpp"
+#include "app/config.hpp"
+#include "app/logging.hpp"
+#include "app/openapi_document.hpp"
+#include "index/tiered_index.hpp"
+#include "server/api/api.hpp"
+#include "server/api/json_mapping.hpp"
+#include "storage/sqlite_database.hpp"
+#include "vision/model_paths.hpp"
+#include "vision/tfjs_weights.hpp"
+
+namespace safelynx::app {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+void add_serve_flags(CLI::App& command, ServeOptions& options) {
+  command.add_option("--data-dir", options.data_dir,
+                     "Where the database, thumbnails, snapshots and recordings live (default ~/.local/share/safelynx)");
+  command.add_option("--host", options.host, "Address to listen on (default 127.0.0.1)");
+  command.add_option("--port", options.port, "Port to listen on (default 7889; 0: any free port)")->check(CLI::Range(0, 65535));
+}
+
+namespace {
+
+fs::path default_data_dir() {
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) return fs::path(xdg) / "safelynx";
+  if (const char* home = std::getenv("HOME"); home && *home) return fs::path(home) / ".local/share/safelynx";
+  return fs::path(".safelynx");
+}
+
+// Blocks SIGINT/SIGTERM in every thread (set before any thread starts) so
+// the main thread can wait for them with sigwait.
+sigset_t shutdown_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+// Config keys given explicitly win over the stored settings at start.
+Settings merge_settings(Settings stored, const Config& config) {
+  const Settings& c = config.settings;
+  for (const std::string& key : config.settings_keys) {
+    if (key == "detection.min_score") stored.detection.min_score = c.detection.min_score;
+    else if (key == "detection.min_face_size") stored.detection.min_face_size = c.detection.min_face_size;
+    else if (key == "recognition.match_threshold") stored.recognition.match_threshold = c.recognition.match_threshold;
+    else if (key == "recognition.sighting_cooldown_s") stored.recognition.sighting_cooldown_s = c.recognition.sighting_cooldown_s;
+    else if (key == "recording.pre_buffer_s") stored.recording.pre_buffer_s = c.recording.pre_buffer_s;
+    else if (key == "recording.post_buffer_s") stored.recording.post_buffer_s = c.recording.post_buffer_s;
+    else if (key == "recording.max_segment_s") stored.recording.max_segment_s = c.recording.max_segment_s;
+    else if (key == "storage.quota_bytes") stored.storage.quota_bytes = c.storage.quota_bytes;
+    else if (key == "storage.auto_cleanup") stored.storage.auto_cleanup = c.storage.auto_cleanup;
+  }
+  return stored;
+}
+
+int serve(const Config& config, const fs::path& data_dir) {
+  const sigset_t signals = shutdown_signals();
+  log_info("starting", {{"version", SAFELYNX_VERSION}, {"data_dir", data_dir.string()}});
+
+  // The models first: a missing model must not leave a half-created data dir.
+  vision::FaceEngineOptions engine_options;
+  engine_options.detector = config.engine.detector;
+  engine_options.tiny_input_size = config.engine.tiny_input_size;
+  engine_options.descriptor_batch_size = config.engine.descriptor_batch_size;
+  server::EnginePool engines(vision::resolve_models_dir(config.engine.models_dir), engine_options, config.engines);
+
+  auto database = storage::open_sqlite_database(
+      data_dir / "safelynx.db", storage::SqliteOptions{.reader_connections = config.database.max_connections});
+  storage::MediaStore media(data_dir);
+
+  const Settings stored = database->settings().load();
+  const Settings settings = merge_settings(stored, config);
+  if (!config.settings_keys.empty()) database->settings().save(settings);
+
+  server::AuthService auth(database->users(), database->tokens(),
+                           server::AuthOptions{std::chrono::hours(config.auth.session_ttl_hours)});
+  std::optional<std::string> admin_password;
+  if (const char* env = std::getenv("SAFELYNX_ADMIN_PASSWORD"); env && *env) admin_password = env;
+  if (auto generated = auth.ensure_admin(admin_password)) {
+    // Shown once: only its hash is stored.
+    std::cout << "safelynx: created user 'admin' with password: " << *generated
+              << "\nsafelynx: (shown only now; set SAFELYNX_ADMIN_PASSWORD before the first start to choose it)"
+              << std::endl;
+  }
+
+  index::TieredIndex index;
+  const auto index_start = std::chrono::steady_clock::now();
+  std::uint64_t last_reported = 0;
+  server::rebuild_index(database->profiles(), index, [&](std::uint64_t done, std::uint64_t total) {
+    // A line every 10% on large galleries, so a slow start is visibly progressing.
+    if (total >= 50'000 && (done == total || done - last_reported >= total / 10)) {
+      last_reported = done;
+      log_info("loading embeddings", {{"done", done}, {"total", total}});
+    }
+  });
+  log_info("embedding index ready",
+           {{"embeddings", index.size()},
+            {"profiles", index.profile_count()},
+            {"kind", index.active_kind()},
+            {"ms", std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - index_start).count()}});
+
+  EventBus events([](const std::string& error) { log_error("event handler failed", {{"error", error}}); });
+  server::ApiOptions api_options;
+  api_options.version = SAFELYNX_VERSION;
+  api_options.max_image_pixels = config.engine.max_image_pixels;
+  api_options.gallery_capacity = config.gallery_capacity;
+  server::ApiContext context(*database, media, auth, events, index, engines, api_options);
+  context.set_settings(settings);
+
+  auto router = server::make_api_router(context);
+  router->add("GET", "/api/v1/openapi.json", [](server::HttpRequest&) {
+    server::HttpResponse response = server::HttpResponse::json(200, std::string(openapi_document()));
+    return response;
+  });
+
+  server::HttpServerOptions http;
+  http.host = config.server.host;
+  http.port = config.server.port;
+  http.threads = config.server.threads;
+  http.max_body_bytes = config.server.max_body_bytes;
+  http.request_timeout = std::chrono::seconds(config.server.request_timeout_s);
+  http.rate_limit_per_second = config.server.rate_limit_per_second;
+  http.rate_limit_burst = config.server.rate_limit_burst;
+  http.tls_certificate = config.server.tls_certificate;
+  http.tls_private_key = config.server.tls_private_key;
+  server::HttpServer server(http, router);
+  server.enable_websocket("/ws", [&auth](const server::HttpRequest& request) {
+    (void)auth.authenticate(server::request_token(request));
+  });
+  // Bus handlers must be quick: broadcast() only queues.
+  const EventBus::Subscription to_websockets =
+      events.subscribe([&server](const DomainEvent& event) { server.broadcast(server::to_json(event).dump(-1, ' ', false, json::error_handler_t::replace)); });
+
+  server.start();
+  const std::string scheme = config.server.tls_certificate ? "https" : "http";
+  const std::string url = scheme + "://" + config.server.host + ":" + std::to_string(server.port());
+  log_info("listening", {{"url", url}});
+  std::cout << "safelynx: listening on " << url << std::endl;
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  log_info("stopping", {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"}});
+  server.stop();
+  index.wait_for_background_work();
+  log_info("stopped", {});
+  return kExitOk;
+}
+
+}  // namespace
+
+int run_serve(const std::optional<std::string>& config_file, const std::optional<std::string>& models_dir,
+              const ServeOptions& options) {
+  Config config;
+  try {
+    config = load_config(config_file ? std::optional<fs::path>(*config_file) : std::nullopt, process_environment());
+    if (models_dir) config.engine.models_dir = fs::path(*models_dir);
+    if (options.data_dir) config.data_dir = fs::path(*options.data_dir);
+    if (options.host) config.server.host = *options.host;
+    if (options.port) config.server.port = static_cast<std::uint16_t>(*options.port);
+    validate(config);
+  } catch (const ConfigError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  const fs::path data_dir = config.data_dir.value_or(default_data_dir());
+  try {
+    return serve(config, data_dir);
+  } catch (const std::invalid_argument& e) {  // e.g. a too short SAFELYNX_ADMIN_PASSWORD
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const vision::WeightLoadError& e) {
+    log_error("cannot load the face models", {{"error", e.what()}});
+    std::cerr << "error: cannot load the face models: " << e.what()
+              << "\n(fetch them with scripts/fetch-models.sh, or point --models / SAFELYNX_MODELS at them)\n";
+    return kExitModels;
+  } catch (const std::exception& e) {
+    log_error("cannot start", {{"error", e.what()}});
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitStartFailed;
+  }
+}
+
+}  // namespace safelynx::app

@@ -1,0 +1,233 @@
+#include "server/api/api.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "server/api/api_internal.hpp"
+
+namespace safelynx::server {
+
+using nlohmann::json;
+
+Settings ApiContext::settings() const {
+  std::lock_guard lock(settings_mutex_);
+  if (!settings_) settings_ = database.settings().load();
+  return *settings_;
+}
+
+void ApiContext::set_settings(const Settings& settings) {
+  std::lock_guard lock(settings_mutex_);
+  database.settings().save(settings);
+  settings_ = settings;
+}
+
+std::string request_token(const HttpRequest& request) {
+  const std::string& authorization = request.header("authorization");
+  constexpr std::string_view kBearer = "bearer ";
+  if (authorization.size() > kBearer.size()) {
+    std::string scheme = authorization.substr(0, kBearer.size());
+    std::transform(scheme.begin(), scheme.end(), scheme.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (scheme == kBearer) return authorization.substr(kBearer.size());
+  }
+  // Only for GET (images, videos, the WebSocket upgrade): a token in a URL
+  // can end up in logs and histories, so nothing that changes data takes one.
+  if (request.method != "GET") return {};
+  return request.query_param("token").value_or("");
+}
+
+void rebuild_index(storage::ProfileRepository& profiles, index::EmbeddingIndex& index,
+                   const std::function<void(std::uint64_t, std::uint64_t)>& progress) {
+  index::EmbeddingBatch batch;
+  constexpr std::size_t kChunk = 4096;
+  batch.reserve(kChunk, kDescriptorSize);
+  auto flush = [&] {
+    index.add_batch(batch);
+    batch = {};
+    batch.reserve(kChunk, kDescriptorSize);
+  };
+  profiles.for_each_embedding(
+      [&](const StoredEmbedding& embedding) {
+        batch.push_back(embedding.profile_key, embedding.id, embedding.descriptor);
+        if (batch.size() == kChunk) flush();
+      },
+      progress);
+  if (batch.size() > 0) flush();
+}
+
+namespace detail {
+
+Handler authed(ApiContext& context, AuthedHandler handler) {
+  return [&context, handler = std::move(handler)](HttpRequest& request) {
+    const Principal principal = context.auth.authenticate(request_token(request));
+    return handler(request, principal);
+  };
+}
+
+// Replace rather than throw on invalid UTF-8: one bad stored string must not
+// make a whole list unreadable.
+HttpResponse ok(const json& body, int status) {
+  return HttpResponse::json(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+HttpResponse no_content() {
+  HttpResponse response;
+  response.status = 204;
+  response.content_type.clear();
+  return response;
+}
+
+HttpResponse jpeg_file(const std::filesystem::path& file, const std::string& what) {
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(file, error)) throw ApiError(404, "not_found", what + " has no image");
+  HttpResponse response;
+  response.content_type = "image/jpeg";
+  response.file = file;
+  response.headers.emplace_back("Cache-Control", "private, max-age=60");
+  return response;
+}
+
+void not_found(const std::string& what, const std::string& id) {
+  throw ApiError(404, "not_found", "no " + what + " with id " + id.substr(0, 64));
+}
+
+void bad_query(const std::string& name, const std::string& message) {
+  throw ApiError(400, "invalid_query", "query parameter " + name + ": " + message);
+}
+
+Uuid path_uuid(const HttpRequest& request, const char* what) {
+  const std::string& text = request.path_param("id");
+  try {
+    return Uuid::parse(text);
+  } catch (const std::invalid_argument&) {
+    not_found(what, text);
+  }
+}
+
+std::optional<Uuid> query_uuid(const HttpRequest& request, const char* name) {
+  const auto text = request.query_param(name);
+  if (!text || text->empty()) return std::nullopt;
+  try {
+    return Uuid::parse(*text);
+  } catch (const std::invalid_argument& error) {
+    bad_query(name, error.what());
+  }
+}
+
+std::optional<TimePoint> query_time(const HttpRequest& request, const char* name) {
+  const auto text = request.query_param(name);
+  if (!text || text->empty()) return std::nullopt;
+  try {
+    return parse_iso8601(*text);
+  } catch (const std::invalid_argument& error) {
+    bad_query(name, error.what());
+  }
+}
+
+namespace {
+
+std::uint64_t positive_integer(const HttpRequest& request, const char* name, std::uint64_t fallback,
+                               std::uint64_t max) {
+  const auto text = request.query_param(name);
+  if (!text || text->empty()) return fallback;
+  std::uint64_t value = 0;
+  for (char c : *text) {
+    if (c < '0' || c > '9' || value > max) bad_query(name, "must be an integer from 1 to " + std::to_string(max));
+    value = value * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  if (value < 1 || value > max) bad_query(name, "must be an integer from 1 to " + std::to_string(max));
+  return value;
+}
+
+}  // namespace
+
+storage::Page query_page(const HttpRequest& request, const ApiOptions& options) {
+  storage::Page page;
+  page.page = positive_integer(request, "page", 1, 1'000'000'000);
+  page.per_page = positive_integer(request, "per_page", 50, options.max_per_page);
+  return page;
+}
+
+json page_json(json items, std::uint64_t total, const storage::Page& page) {
+  return {{"items", std::move(items)}, {"total", total}, {"page", page.page}, {"per_page", page.per_page}};
+}
+
+}  // namespace detail
+
+namespace {
+
+void add_system_routes(Router& router, ApiContext& context) {
+  using namespace detail;
+  router.add("GET", "/api/v1/health", [&context](HttpRequest&) {
+    const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - context.started);
+    return ok({{"status", "ok"},
+               {"version", context.options.version},
+               {"uptime_s", uptime.count()},
+               {"embeddings", context.index.size()},
+               {"schema_version", context.database.schema_version()}});
+  });
+
+  router.add("POST", "/api/v1/auth/login", [&context](HttpRequest& request) {
+    const json body = json_object_body(request);
+    reject_unknown_keys(body, {"username", "password"});
+    const IssuedToken issued = context.auth.login(required_string(body, "username"), required_string(body, "password"));
+    return ok({{"token", issued.secret}, {"expires_at", to_iso8601(*issued.token.expires_at)}});
+  });
+
+  router.add("POST", "/api/v1/auth/tokens", authed(context, [&context](HttpRequest& request, const Principal& who) {
+               const json body = json_object_body(request);
+               reject_unknown_keys(body, {"name", "expires_at"});
+               const std::string name = required_string(body, "name");
+               if (name.empty() || name.size() > 100) invalid_field("name", "must have 1 to 100 characters");
+               std::optional<TimePoint> expires;
+               if (auto text = optional_string(body, "expires_at")) {
+                 try {
+                   expires = parse_iso8601(*text);
+                 } catch (const std::invalid_argument& error) {
+                   invalid_field("expires_at", error.what());
+                 }
+                 if (*expires <= now_ms()) invalid_field("expires_at", "is in the past");
+               }
+               const IssuedToken issued = context.auth.create_api_token(who.user.id, name, expires);
+               json out = to_json(issued.token);
+               out["token"] = issued.secret;
+               return ok(out, 201);
+             }));
+  router.add("GET", "/api/v1/auth/tokens", authed(context, [&context](HttpRequest&, const Principal& who) {
+               json items = json::array();
+               for (const ApiToken& token : context.auth.api_tokens(who.user.id)) items.push_back(to_json(token));
+               return ok({{"items", items}, {"total", items.size()}, {"page", 1},
+                          {"per_page", std::max<std::size_t>(items.size(), 1)}});
+             }));
+  router.add("POST", "/api/v1/auth/logout", authed(context, [&context](HttpRequest&, const Principal& who) {
+               context.database.tokens().remove(who.token.id);
+               return no_content();
+             }));
+  router.add("DELETE", "/api/v1/auth/tokens/{id}", authed(context, [&context](HttpRequest& request, const Principal& who) {
+               const Uuid id = path_uuid(request, "token");
+               if (!context.auth.revoke(who.user.id, id)) not_found("token", id.to_string());
+               return no_content();
+             }));
+
+  router.add("GET", "/api/v1/settings", authed(context, [&context](HttpRequest&, const Principal&) {
+               return ok(to_json(context.settings()));
+             }));
+  router.add("PUT", "/api/v1/settings", authed(context, [&context](HttpRequest& request, const Principal&) {
+               const Settings updated = apply_settings_json(context.settings(), json_object_body(request));
+               context.set_settings(updated);
+               return ok(to_json(updated));
+             }));
+}
+
+}  // namespace
+
+std::shared_ptr<Router> make_api_router(ApiContext& context) {
+  auto router = std::make_shared<Router>();
+  add_system_routes(*router, context);
+  detail::add_profile_routes(*router, context);
+  detail::add_camera_routes(*router, context);
+  detail::add_sighting_routes(*router, context);
+  detail::add_analytics_routes(*router, context);
+  return router;
+}
+
+}  // namespace safelynx::server

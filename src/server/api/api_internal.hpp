@@ -1,0 +1,41 @@
+// Shared by the route files of the API; not part of its interface.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <string>
+
+#include "server/api/api.hpp"
+#include "server/api/json_mapping.hpp"
+
+namespace safelynx::server::detail {
+
+using AuthedHandler = std::function<HttpResponse(HttpRequest&, const Principal&)>;
+
+// Wraps a handler so it runs only for a valid token (401 otherwise).
+Handler authed(ApiContext& context, AuthedHandler handler);
+
+HttpResponse ok(const nlohmann::json& body, int status = 200);
+HttpResponse no_content();
+HttpResponse jpeg_file(const std::filesystem::path& file, const std::string& what);
+
+// {id} as a Uuid, or 404 naming the kind of thing ("profile").
+Uuid path_uuid(const HttpRequest& request, const char* what);
+// A query parameter parsed with `parse`; a bad value is 400 naming it.
+std::optional<Uuid> query_uuid(const HttpRequest& request, const char* name);
+std::optional<TimePoint> query_time(const HttpRequest& request, const char* name);
+storage::Page query_page(const HttpRequest& request, const ApiOptions& options);
+nlohmann::json page_json(nlohmann::json items, std::uint64_t total, const storage::Page& page);
+[[noreturn]] void not_found(const std::string& what, const std::string& id);
+[[noreturn]] void bad_query(const std::string& name, const std::string& message);
+
+// One page of sightings matching `filter` (page and per_page from the query).
+HttpResponse sightings_page(ApiContext& context, storage::SightingFilter filter, const HttpRequest& request);
+
+void add_profile_routes(Router& router, ApiContext& context);
+void add_camera_routes(Router& router, ApiContext& context);
+void add_sighting_routes(Router& router, ApiContext& context);
+void add_analytics_routes(Router& router, ApiContext& context);
+
+}  // namespace safelynx::server::detail

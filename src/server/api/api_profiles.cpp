@@ -1,0 +1,707 @@
+// /api/v1/profiles and /api/v1/identify: enrolment, editing, merging, export
+// and import of profiles, and stateless identification.
+#include <sodium.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <set>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "server/api/api_internal.hpp"
+#include "server/multipart.hpp"
+#include "vision/image_io.hpp"
+
+namespace safelynx::server::detail {
+
+using nlohmann::json;
+
+namespace {
+
+struct Photo {
+  std::string label;  // "photo 2 (lin.jpg)": how errors name it
+  std::string bytes;
+};
+
+// A photo's one face: what enrolment keeps of it.
+struct EnrolledFace {
+  Face face;
+  cv::Mat image;
+  float quality = 0;
+};
+
+struct ProfileFields {
+  std::optional<std::optional<std::string>> name;  // set: change; inner nullopt: clear
+  std::optional<Classification> classification;
+  std::optional<std::vector<std::string>> tags;
+  std::optional<std::string> notes;
+};
+
+std::string clean_name(const std::string& name) {
+  if (name.size() > kMaxProfileNameLength)
+    invalid_field("name", "is longer than " + std::to_string(kMaxProfileNameLength) + " characters");
+  const auto first = name.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return {};
+  return name.substr(first, name.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+std::vector<std::string> clean_tags(const std::vector<std::string>& tags) {
+  std::set<std::string> unique;
+  for (std::string tag : tags) {
+    const auto first = tag.find_first_not_of(' ');
+    tag = first == std::string::npos ? "" : tag.substr(first, tag.find_last_not_of(' ') - first + 1);
+    if (tag.empty()) continue;
+    if (tag.size() > kMaxTagLength) invalid_field("tags", "a tag is longer than " + std::to_string(kMaxTagLength) + " characters");
+    if (tag.find(',') != std::string::npos) invalid_field("tags", "a tag may not contain a comma");
+    unique.insert(tag);
+  }
+  if (unique.size() > kMaxTags) invalid_field("tags", "more than " + std::to_string(kMaxTags) + " tags");
+  return {unique.begin(), unique.end()};
+}
+
+Classification classification_field(const std::string& text) {
+  try {
+    return parse_classification(text);
+  } catch (const std::invalid_argument& error) {
+    invalid_field("classification", error.what());
+  }
+}
+
+std::vector<std::string> split_tags(const std::string& text) {
+  std::vector<std::string> tags;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const auto comma = text.find(',', start);
+    tags.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return tags;
+}
+
+std::string base64_decode(const std::string& text, const std::string& field) {
+  std::string_view data = text;
+  // Accept data URLs, as a browser's FileReader produces them.
+  if (data.starts_with("data:")) {
+    const auto comma = data.find(',');
+    if (comma == std::string_view::npos || data.substr(0, comma).find(";base64") == std::string_view::npos)
+      invalid_field(field, "is a data URL without ;base64");
+    data.remove_prefix(comma + 1);
+  }
+  std::string bytes(data.size() / 4 * 3 + 3, '\0');
+  std::size_t length = 0;
+  const char* end = nullptr;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(bytes.data()), bytes.size(), data.data(), data.size(),
+                        " \r\n", &length, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+      end != data.data() + data.size())
+    invalid_field(field, "is not valid base64");
+  bytes.resize(length);
+  return bytes;
+}
+
+std::string base64_encode(std::string_view bytes) {
+  std::string text(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(text.data(), text.size(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+                    sodium_base64_VARIANT_ORIGINAL);
+  text.resize(std::strlen(text.c_str()));
+  return text;
+}
+
+// Reads the profile fields and photos of an enrolment or photo upload,
+// multipart/form-data or JSON.
+void read_form(const HttpRequest& request, ProfileFields& fields, std::vector<Photo>& photos, bool photos_only) {
+  const std::string type = media_type(request.header("content-type"));
+  if (type == "multipart/form-data") {
+    std::size_t index = 0;
+    for (MultipartPart& part : parse_multipart(request.header("content-type"), request.body)) {
+      if (part.name == "photo" || part.name == "photos") {
+        ++index;
+        photos.push_back({"photo " + std::to_string(index) + (part.filename ? " (" + *part.filename + ")" : ""),
+                          std::move(part.body)});
+        continue;
+      }
+      if (photos_only) invalid_field(part.name, "is not a known field (expected photo)");
+      require_utf8(part.name, part.body);
+      if (part.name == "name") {
+        const std::string name = clean_name(part.body);
+        fields.name = name.empty() ? std::optional<std::string>() : name;
+      } else if (part.name == "classification") {
+        fields.classification = classification_field(part.body);
+      } else if (part.name == "tags") {
+        if (!fields.tags) fields.tags.emplace();
+        for (auto& tag : split_tags(part.body)) fields.tags->push_back(std::move(tag));
+      } else if (part.name == "notes") {
+        if (part.body.size() > kMaxNotesLength) invalid_field("notes", "is too long");
+        fields.notes = part.body;
+      } else {
+        invalid_field(part.name, "is not a known field (expected name, classification, tags, notes, photo)");
+      }
+    }
+  } else if (type == "application/json") {
+    const json body = json_object_body(request);
+    if (photos_only) reject_unknown_keys(body, {"photos"});
+    else reject_unknown_keys(body, {"name", "classification", "tags", "notes", "photos"});
+    if (!photos_only) {
+      if (body.contains("name")) {
+        const auto name = optional_string(body, "name");
+        fields.name = name ? std::optional<std::string>(clean_name(*name)) : std::nullopt;
+        if (*fields.name && (*fields.name)->empty()) *fields.name = std::nullopt;
+      }
+      if (auto c = optional_string(body, "classification")) fields.classification = classification_field(*c);
+      if (body.contains("tags") && !body["tags"].is_null()) {
+        if (!body["tags"].is_array()) invalid_field("tags", "must be an array of strings");
+        fields.tags.emplace();
+        for (const json& tag : body["tags"]) {
+          if (!tag.is_string()) invalid_field("tags", "must be an array of strings");
+          fields.tags->push_back(tag.get<std::string>());
+        }
+      }
+      if (auto notes = optional_string(body, "notes")) {
+        if (notes->size() > kMaxNotesLength) invalid_field("notes", "is too long");
+        fields.notes = *notes;
+      }
+    }
+    if (body.contains("photos")) {
+      if (!body["photos"].is_array()) invalid_field("photos", "must be an array of base64 strings");
+      std::size_t index = 0;
+      for (const json& photo : body["photos"]) {
+        ++index;
+        const std::string field = "photos[" + std::to_string(index - 1) + "]";
+        if (!photo.is_string()) invalid_field(field, "must be a base64 string");
+        photos.push_back({field, base64_decode(photo.get<std::string>(), field)});
+      }
+    }
+  } else {
+    throw ApiError(415, "unsupported_media_type",
+                   "expected multipart/form-data or application/json, got '" + request.header("content-type") + "'");
+  }
+  if (fields.tags) fields.tags = clean_tags(*fields.tags);
+}
+
+cv::Mat decode_photo(const ApiContext& context, const Photo& photo) {
+  try {
+    return vision::decode_image(
+        std::span(reinterpret_cast<const std::uint8_t*>(photo.bytes.data()), photo.bytes.size()), photo.label,
+        vision::ImageReadOptions{context.options.max_image_pixels});
+  } catch (const vision::ImageTooLargeError& error) {
+    throw ApiError(413, "image_too_large", error.what());
+  } catch (const vision::ImageError& error) {
+    throw ApiError(422, "invalid_photo", error.what());
+  }
+}
+
+// Higher for confident, large faces: the gallery keeps the best.
+float face_quality(const Face& face) {
+  const float size = std::min(face.detection.box.width, face.detection.box.height);
+  return face.detection.score * std::min(1.0f, size / 150.0f);
+}
+
+std::vector<EnrolledFace> analyse_photos(ApiContext& context, const std::vector<Photo>& photos) {
+  if (photos.empty()) invalid_field("photo", "at least one photo with a face is required");
+  if (photos.size() > context.options.max_photos_per_request)
+    invalid_field("photo", "at most " + std::to_string(context.options.max_photos_per_request) + " photos per request");
+  const Settings settings = context.settings();
+  std::vector<EnrolledFace> faces;
+  for (const Photo& photo : photos) {
+    cv::Mat image = decode_photo(context, photo);
+    std::vector<Face> found = context.engines.analyse(image, settings.detection.min_score);
+    if (found.empty())
+      throw ApiError(422, "no_face", photo.label + ": no face found (detector threshold " +
+                                         std::to_string(settings.detection.min_score).substr(0, 4) + ")");
+    if (found.size() > 1)
+      throw ApiError(422, "multiple_faces", photo.label + ": " + std::to_string(found.size()) +
+                                                " faces found; enrolment needs a photo of one person");
+    if (!found.front().descriptor) throw std::runtime_error("the face engine returned no descriptor");
+    const float quality = face_quality(found.front());
+    faces.push_back({std::move(found.front()), std::move(image), quality});
+  }
+  return faces;
+}
+
+// A square crop around the face, a little wider than the box, 160 px.
+std::string thumbnail_jpeg(const EnrolledFace& face) {
+  const Box& box = face.face.detection.box;
+  const float side = std::max(box.width, box.height) * 1.4f;
+  const float cx = box.x + box.width / 2, cy = box.y + box.height / 2;
+  cv::Rect rect(static_cast<int>(std::lround(cx - side / 2)), static_cast<int>(std::lround(cy - side / 2)),
+                static_cast<int>(std::lround(side)), static_cast<int>(std::lround(side)));
+  rect &= cv::Rect(0, 0, face.image.cols, face.image.rows);
+  if (rect.empty()) rect = cv::Rect(0, 0, face.image.cols, face.image.rows);
+  cv::Mat crop;
+  cv::resize(face.image(rect), crop, cv::Size(160, 160), 0, 0, cv::INTER_AREA);
+  std::vector<std::uint8_t> encoded;
+  cv::imencode(".jpg", crop, encoded, {cv::IMWRITE_JPEG_QUALITY, 88});
+  return std::string(encoded.begin(), encoded.end());
+}
+
+const EnrolledFace& best_face(const std::vector<EnrolledFace>& faces) {
+  return *std::max_element(faces.begin(), faces.end(),
+                           [](const EnrolledFace& a, const EnrolledFace& b) { return a.quality < b.quality; });
+}
+
+// Which of the new faces to store, and which stored embeddings they push out.
+struct GalleryPlan {
+  std::vector<StoredEmbedding> added;
+  std::vector<std::uint64_t> evicted;
+};
+
+GalleryPlan plan_gallery(std::vector<GalleryEntry> gallery, const std::vector<EnrolledFace>& faces,
+                         std::size_t capacity) {
+  GalleryPlan plan;
+  std::vector<std::size_t> order(faces.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return faces[a].quality > faces[b].quality; });
+  std::uint64_t placeholder = UINT64_MAX;  // new entries, not yet stored
+  std::vector<std::pair<std::uint64_t, std::size_t>> pending;
+  for (std::size_t i : order) {
+    const GalleryDecision decision = admit_to_gallery(gallery, faces[i].quality, capacity);
+    if (!decision.admit) continue;
+    if (decision.evict) {
+      std::erase_if(gallery, [&](const GalleryEntry& e) { return e.embedding_id == *decision.evict; });
+      if (*decision.evict >= placeholder) std::erase_if(pending, [&](const auto& p) { return p.first == *decision.evict; });
+      else plan.evicted.push_back(*decision.evict);
+    }
+    gallery.push_back({--placeholder, faces[i].quality});
+    pending.emplace_back(placeholder, i);
+  }
+  for (const auto& [id, i] : pending) {
+    StoredEmbedding embedding;
+    embedding.descriptor = *faces[i].face.descriptor;
+    embedding.quality = faces[i].quality;
+    embedding.created_at = now_ms();
+    plan.added.push_back(embedding);
+  }
+  return plan;
+}
+
+void add_to_index(index::EmbeddingIndex& index, const std::vector<StoredEmbedding>& embeddings) {
+  index::EmbeddingBatch batch;
+  batch.reserve(embeddings.size(), kDescriptorSize);
+  for (const StoredEmbedding& e : embeddings) batch.push_back(e.profile_key, e.id, e.descriptor);
+  index.add_batch(batch);
+}
+
+Profile find_profile(ApiContext& context, const Uuid& id) {
+  auto profile = context.database.profiles().find(id);
+  if (!profile) not_found("profile", id.to_string());
+  return *profile;
+}
+
+// Removes the files of a profile that is gone: its thumbnail and the
+// snapshots of its sightings.
+void remove_profile_files(ApiContext& context, const Uuid& id, const std::vector<Uuid>& sightings) {
+  context.media.remove(storage::MediaKind::Thumbnail, id);
+  for (const Uuid& sighting : sightings) {
+    context.media.remove(storage::MediaKind::FaceSnapshot, sighting);
+    context.media.remove(storage::MediaKind::FrameSnapshot, sighting);
+  }
+}
+
+std::vector<Uuid> sighting_ids_of(ApiContext& context, const Uuid& profile_id) {
+  std::vector<Uuid> ids;
+  storage::SightingFilter filter;
+  filter.profile_id = profile_id;
+  for (std::uint64_t page = 1;; ++page) {
+    auto result = context.database.sightings().list(filter, {page, 1000});
+    for (const Sighting& s : result.items) ids.push_back(s.id);
+    if (result.items.size() < 1000) break;
+  }
+  return ids;
+}
+
+storage::ProfileSort parse_sort(const std::string& text) {
+  if (text == "-created" || text == "-created_at") return storage::ProfileSort::CreatedDesc;
+  if (text == "created" || text == "created_at") return storage::ProfileSort::CreatedAsc;
+  if (text == "-last_seen") return storage::ProfileSort::LastSeenDesc;
+  if (text == "name") return storage::ProfileSort::NameAsc;
+  if (text == "-sighting_count") return storage::ProfileSort::SightingsDesc;
+  bad_query("sort", "'" + text.substr(0, 40) + "' is not one of -created, created, -last_seen, name, -sighting_count");
+}
+
+HttpResponse enrol(ApiContext& context, HttpRequest& request) {
+  ProfileFields fields;
+  std::vector<Photo> photos;
+  read_form(request, fields, photos, false);
+  const std::vector<EnrolledFace> faces = analyse_photos(context, photos);
+
+  Profile profile;
+  profile.id = random_uuid();
+  profile.name = fields.name.value_or(std::nullopt);
+  profile.classification = fields.classification.value_or(profile.name ? Classification::Known : Classification::Unknown);
+  profile.tags = fields.tags.value_or(std::vector<std::string>{});
+  profile.notes = fields.notes.value_or("");
+  profile.created_at = profile.updated_at = now_ms();
+  GalleryPlan plan = plan_gallery({}, faces, context.options.gallery_capacity);
+
+  context.media.write(storage::MediaKind::Thumbnail, profile.id, thumbnail_jpeg(best_face(faces)));
+  profile.has_thumbnail = true;
+  try {
+    context.database.profiles().create(profile, plan.added);
+  } catch (...) {
+    context.media.remove(storage::MediaKind::Thumbnail, profile.id);
+    throw;
+  }
+  add_to_index(context.index, plan.added);
+  profile.embedding_count = plan.added.size();
+  context.events.publish(ProfileCreated{profile});
+  HttpResponse response = ok(to_json(profile), 201);
+  response.headers.emplace_back("Location", "/api/v1/profiles/" + profile.id.to_string());
+  return response;
+}
+
+HttpResponse add_photos(ApiContext& context, HttpRequest& request) {
+  const Uuid id = path_uuid(request, "profile");
+  Profile profile = find_profile(context, id);
+  ProfileFields ignored;
+  std::vector<Photo> photos;
+  read_form(request, ignored, photos, true);
+  const std::vector<EnrolledFace> faces = analyse_photos(context, photos);
+  std::vector<GalleryEntry> gallery;
+  for (const StoredEmbedding& e : context.database.profiles().embeddings_of(id)) gallery.push_back({e.id, e.quality});
+  GalleryPlan plan = plan_gallery(gallery, faces, context.options.gallery_capacity);
+  try {
+    context.database.profiles().add_embeddings(id, plan.added, plan.evicted);
+  } catch (const storage::NotFoundError&) {
+    not_found("profile", id.to_string());
+  }
+  for (std::uint64_t evicted : plan.evicted) context.index.remove_embedding(evicted);
+  add_to_index(context.index, plan.added);
+  profile = find_profile(context, id);  // fresh: the analysis took a while
+  if (!profile.has_thumbnail) {
+    context.media.write(storage::MediaKind::Thumbnail, id, thumbnail_jpeg(best_face(faces)));
+    profile.has_thumbnail = true;
+  }
+  profile.updated_at = now_ms();
+  context.database.profiles().update(profile);
+  profile = find_profile(context, id);
+  context.events.publish(ProfileUpdated{profile});
+  return ok({{"profile", to_json(profile)}, {"added", plan.added.size()}, {"evicted", plan.evicted.size()}});
+}
+
+HttpResponse update_profile(ApiContext& context, HttpRequest& request) {
+  const Uuid id = path_uuid(request, "profile");
+  const json body = json_object_body(request);
+  reject_unknown_keys(body, {"name", "classification", "tags", "notes"});
+  Profile profile = find_profile(context, id);
+  if (body.contains("name")) {
+    const auto name = optional_string(body, "name");
+    const std::string cleaned = name ? clean_name(*name) : "";
+    profile.name = cleaned.empty() ? std::nullopt : std::optional<std::string>(cleaned);
+  }
+  if (auto c = optional_string(body, "classification")) profile.classification = classification_field(*c);
+  if (body.contains("tags")) {
+    if (!body["tags"].is_array()) invalid_field("tags", "must be an array of strings");
+    std::vector<std::string> tags;
+    for (const json& tag : body["tags"]) {
+      if (!tag.is_string()) invalid_field("tags", "must be an array of strings");
+      tags.push_back(tag.get<std::string>());
+    }
+    profile.tags = clean_tags(tags);
+  }
+  if (body.contains("notes")) {
+    const auto notes = optional_string(body, "notes");
+    if (notes && notes->size() > kMaxNotesLength) invalid_field("notes", "is too long");
+    profile.notes = notes.value_or("");
+  }
+  profile.updated_at = now_ms();
+  if (!context.database.profiles().update(profile)) not_found("profile", id.to_string());
+  context.events.publish(ProfileUpdated{profile});
+  return ok(to_json(profile));
+}
+
+HttpResponse merge_profiles(ApiContext& context, HttpRequest& request) {
+  const Uuid into = path_uuid(request, "profile");
+  const json body = json_object_body(request);
+  reject_unknown_keys(body, {"source_ids"});
+  if (!body.contains("source_ids") || !body["source_ids"].is_array() || body["source_ids"].empty())
+    invalid_field("source_ids", "must be a non-empty array of profile ids");
+  std::vector<Uuid> sources;
+  for (const json& item : body["source_ids"]) {
+    if (!item.is_string()) invalid_field("source_ids", "must be an array of profile id strings");
+    Uuid source;
+    try {
+      source = Uuid::parse(item.get<std::string>());
+    } catch (const std::invalid_argument& error) {
+      invalid_field("source_ids", error.what());
+    }
+    if (source == into) invalid_field("source_ids", "a profile cannot be merged into itself");
+    if (std::find(sources.begin(), sources.end(), source) == sources.end()) sources.push_back(source);
+  }
+  const Profile target = find_profile(context, into);
+  std::vector<Profile> source_profiles;
+  for (const Uuid& source : sources) {
+    auto profile = context.database.profiles().find(source);
+    if (!profile) invalid_field("source_ids", "no profile with id " + source.to_string());
+    source_profiles.push_back(*profile);
+  }
+  Profile merged;
+  try {
+    merged = context.database.profiles().merge(into, sources);
+  } catch (const storage::NotFoundError& error) {
+    throw ApiError(404, "not_found", error.what());
+  }
+  for (const Profile& source : source_profiles) {
+    context.index.merge_profiles(source.key, target.key);
+    context.media.remove(storage::MediaKind::Thumbnail, source.id);
+  }
+  // The merged gallery keeps only the best gallery_capacity embeddings.
+  std::vector<StoredEmbedding> gallery = context.database.profiles().embeddings_of(into);
+  if (gallery.size() > context.options.gallery_capacity) {
+    std::stable_sort(gallery.begin(), gallery.end(),
+                     [](const StoredEmbedding& a, const StoredEmbedding& b) { return a.quality > b.quality; });
+    std::vector<std::uint64_t> evict;
+    for (std::size_t i = context.options.gallery_capacity; i < gallery.size(); ++i) evict.push_back(gallery[i].id);
+    std::vector<StoredEmbedding> none;
+    context.database.profiles().add_embeddings(into, none, evict);
+    for (std::uint64_t id : evict) context.index.remove_embedding(id);
+    merged = find_profile(context, into);
+  }
+  context.events.publish(ProfilesMerged{into, sources});
+  context.events.publish(ProfileUpdated{merged});
+  return ok(to_json(merged));
+}
+
+// Export format 1: every profile with its embeddings (128 float32,
+// little-endian, base64: exact and a quarter of the size of decimal text)
+// and its thumbnail (base64 JPEG).
+json export_profiles(ApiContext& context) {
+  json profiles = json::array();
+  for (std::uint64_t page = 1;; ++page) {
+    storage::ProfileFilter oldest_first;
+    oldest_first.sort = storage::ProfileSort::CreatedAsc;
+    auto result = context.database.profiles().list(oldest_first, {page, 500});
+    for (const Profile& profile : result.items) {
+      json item = to_json(profile);
+      item.erase("thumbnail_url");
+      json embeddings = json::array();
+      for (const StoredEmbedding& e : context.database.profiles().embeddings_of(profile.id)) {
+        embeddings.push_back({{"descriptor", base64_encode(std::string_view(reinterpret_cast<const char*>(e.descriptor.data()),
+                                                                            sizeof(float) * kDescriptorSize))},
+                              {"quality", e.quality},
+                              {"created_at", to_iso8601(e.created_at)}});
+      }
+      item["embeddings"] = std::move(embeddings);
+      const std::string thumbnail = profile.has_thumbnail ? context.media.read(storage::MediaKind::Thumbnail, profile.id) : "";
+      item["thumbnail"] = thumbnail.empty() ? json(nullptr) : json(base64_encode(thumbnail));
+      profiles.push_back(std::move(item));
+    }
+    if (result.items.size() < 500) break;
+  }
+  return {{"format", "safelynx-profiles"}, {"version", 1}, {"exported_at", to_iso8601(now_ms())},
+          {"profiles", std::move(profiles)}};
+}
+
+TimePoint time_field(const json& object, const char* name, const std::string& where) {
+  const auto text = optional_string(object, name);
+  if (!text) invalid_field(where + "." + name, "is required");
+  try {
+    return parse_iso8601(*text);
+  } catch (const std::invalid_argument& error) {
+    invalid_field(where + "." + name, error.what());
+  }
+}
+
+std::optional<TimePoint> optional_time_field(const json& object, const char* name, const std::string& where) {
+  if (!object.contains(name) || object[name].is_null()) return std::nullopt;
+  return time_field(object, name, where);
+}
+
+HttpResponse import_profiles(ApiContext& context, HttpRequest& request) {
+  const json body = json_object_body(request);
+  const auto format = body.find("format");
+  const auto version = body.find("version");
+  if (format == body.end() || *format != "safelynx-profiles" || version == body.end() || !version->is_number_integer() ||
+      *version != 1)
+    invalid_field("format", "expected an export of format safelynx-profiles, version 1");
+  if (!body.contains("profiles") || !body["profiles"].is_array()) invalid_field("profiles", "must be an array");
+
+  struct Imported {
+    Profile profile;
+    std::vector<StoredEmbedding> embeddings;
+    std::string thumbnail;
+  };
+  std::vector<Imported> imported;
+  std::set<Uuid> seen;
+  // Check everything first: an import either lands whole or not at all.
+  for (std::size_t i = 0; i < body["profiles"].size(); ++i) {
+    const json& item = body["profiles"][i];
+    const std::string where = "profiles[" + std::to_string(i) + "]";
+    if (!item.is_object()) invalid_field(where, "must be an object");
+    Imported in;
+    try {
+      in.profile.id = Uuid::parse(required_string(item, "id"));
+    } catch (const std::invalid_argument& error) {
+      invalid_field(where + ".id", error.what());
+    }
+    if (!seen.insert(in.profile.id).second) invalid_field(where + ".id", "appears twice");
+    if (context.database.profiles().find(in.profile.id))
+      throw ApiError(409, "conflict", where + ": profile " + in.profile.id.to_string() + " already exists");
+    if (auto name = optional_string(item, "name"); name && !clean_name(*name).empty()) in.profile.name = clean_name(*name);
+    in.profile.classification = classification_field(optional_string(item, "classification").value_or("unknown"));
+    if (item.contains("tags")) {
+      if (!item["tags"].is_array()) invalid_field(where + ".tags", "must be an array of strings");
+      std::vector<std::string> tags;
+      for (const json& tag : item["tags"]) {
+        if (!tag.is_string()) invalid_field(where + ".tags", "must be an array of strings");
+        tags.push_back(tag.get<std::string>());
+      }
+      in.profile.tags = clean_tags(tags);
+    }
+    in.profile.notes = optional_string(item, "notes").value_or("");
+    if (in.profile.notes.size() > kMaxNotesLength) invalid_field(where + ".notes", "is too long");
+    in.profile.first_seen = optional_time_field(item, "first_seen", where);
+    in.profile.last_seen = optional_time_field(item, "last_seen", where);
+    if (auto count = optional_integer(item, "sighting_count"); count && *count > 0)
+      in.profile.sighting_count = static_cast<std::uint64_t>(*count);
+    in.profile.created_at = time_field(item, "created_at", where);
+    in.profile.updated_at = time_field(item, "updated_at", where);
+    if (!item.contains("embeddings") || !item["embeddings"].is_array())
+      invalid_field(where + ".embeddings", "must be an array");
+    for (std::size_t j = 0; j < item["embeddings"].size(); ++j) {
+      const json& e = item["embeddings"][j];
+      const std::string ewhere = where + ".embeddings[" + std::to_string(j) + "]";
+      if (!e.is_object()) invalid_field(ewhere, "must be an object");
+      const std::string bytes = base64_decode(required_string(e, "descriptor"), ewhere + ".descriptor");
+      if (bytes.size() != sizeof(float) * kDescriptorSize)
+        invalid_field(ewhere + ".descriptor", "must hold 128 float32 values (512 bytes)");
+      StoredEmbedding embedding;
+      std::memcpy(embedding.descriptor.data(), bytes.data(), bytes.size());
+      if (!std::all_of(embedding.descriptor.begin(), embedding.descriptor.end(), [](float v) { return std::isfinite(v); }))
+        invalid_field(ewhere + ".descriptor", "holds a value that is not finite");
+      embedding.quality = static_cast<float>(optional_number(e, "quality").value_or(0));
+      embedding.created_at = time_field(e, "created_at", ewhere);
+      in.embeddings.push_back(embedding);
+    }
+    if (in.embeddings.size() > context.options.gallery_capacity)
+      invalid_field(where + ".embeddings", "more than gallery_capacity (" +
+                                              std::to_string(context.options.gallery_capacity) + ") embeddings");
+    if (auto thumbnail = optional_string(item, "thumbnail")) {
+      in.thumbnail = base64_decode(*thumbnail, where + ".thumbnail");
+      if (!in.thumbnail.starts_with("\xFF\xD8\xFF")) invalid_field(where + ".thumbnail", "is not a JPEG");
+    }
+    imported.push_back(std::move(in));
+  }
+  for (Imported& in : imported) {
+    if (!in.thumbnail.empty()) {
+      context.media.write(storage::MediaKind::Thumbnail, in.profile.id, in.thumbnail);
+      in.profile.has_thumbnail = true;
+    }
+    try {
+      context.database.profiles().create(in.profile, in.embeddings);
+    } catch (...) {
+      context.media.remove(storage::MediaKind::Thumbnail, in.profile.id);
+      throw;
+    }
+    add_to_index(context.index, in.embeddings);
+    in.profile.embedding_count = in.embeddings.size();
+    context.events.publish(ProfileCreated{in.profile});
+  }
+  return ok({{"imported", imported.size()}}, 201);
+}
+
+HttpResponse identify(ApiContext& context, HttpRequest& request) {
+  Photo photo{"image", {}};
+  const std::string type = media_type(request.header("content-type"));
+  if (type == "multipart/form-data") {
+    for (MultipartPart& part : parse_multipart(request.header("content-type"), request.body))
+      if (part.name == "photo") {
+        photo.label = part.filename ? "photo (" + *part.filename + ")" : "photo";
+        photo.bytes = std::move(part.body);
+        break;
+      }
+    if (photo.bytes.empty()) invalid_field("photo", "a multipart field 'photo' with an image is required");
+  } else if (type.starts_with("image/") || type == "application/octet-stream") {
+    photo.bytes = std::move(request.body);
+  } else {
+    throw ApiError(415, "unsupported_media_type",
+                   "send the image as the body with its content type (image/jpeg, image/png) or as multipart field "
+                   "'photo'; got '" + request.header("content-type") + "'");
+  }
+  if (photo.bytes.empty()) throw ApiError(422, "invalid_photo", "the image is empty");
+  const Settings settings = context.settings();
+  const cv::Mat image = decode_photo(context, photo);
+  json faces = json::array();
+  for (const Face& face : context.engines.analyse(image, settings.detection.min_score)) {
+    json item = {{"box", box_json(face.detection.box)}, {"score", short_decimal(face.detection.score)}, {"profile", nullptr},
+                 {"distance", nullptr}};
+    if (!face.descriptor) throw std::runtime_error("the face engine returned no descriptor");
+    const auto matches = context.index.search(*face.descriptor, 1, settings.recognition.match_threshold);
+    if (!matches.empty()) {
+      if (auto profile = context.database.profiles().find_by_key(matches.front().profile)) {
+        item["profile"] = {{"id", profile->id.to_string()},
+                           {"name", profile->name ? json(*profile->name) : json(nullptr)},
+                           {"classification", std::string(to_string(profile->classification))}};
+        item["distance"] = short_decimal(matches.front().distance);
+      }
+    }
+    faces.push_back(std::move(item));
+  }
+  return ok({{"faces", std::move(faces)}, {"width", image.cols}, {"height", image.rows}});
+}
+
+}  // namespace
+
+void add_profile_routes(Router& router, ApiContext& api) {
+  auto route = [&](const char* method, const char* pattern, HttpResponse (*handler)(ApiContext&, HttpRequest&)) {
+    router.add(method, pattern,
+               authed(api, [&api, handler](HttpRequest& request, const Principal&) { return handler(api, request); }));
+  };
+  route("POST", "/api/v1/profiles", enrol);
+  route("GET", "/api/v1/profiles", [](ApiContext& context, HttpRequest& request) {
+    storage::ProfileFilter filter;
+    if (auto c = request.query_param("classification"); c && !c->empty()) {
+      try {
+        filter.classification = parse_classification(*c);
+      } catch (const std::invalid_argument& error) {
+        bad_query("classification", error.what());
+      }
+    }
+    if (auto tag = request.query_param("tag"); tag && !tag->empty()) filter.tag = *tag;
+    if (auto q = request.query_param("q"); q && !q->empty()) filter.query = q->substr(0, 200);
+    if (auto sort = request.query_param("sort"); sort && !sort->empty()) filter.sort = parse_sort(*sort);
+    const storage::Page page = query_page(request, context.options);
+    auto result = context.database.profiles().list(filter, page);
+    json items = json::array();
+    for (const Profile& p : result.items) items.push_back(to_json(p));
+    return ok(page_json(std::move(items), result.total, page));
+  });
+  route("GET", "/api/v1/profiles/export", [](ApiContext& context, HttpRequest&) {
+    HttpResponse response = ok(export_profiles(context));
+    response.headers.emplace_back("Content-Disposition", "attachment; filename=\"safelynx-profiles.json\"");
+    return response;
+  });
+  route("POST", "/api/v1/profiles/import", import_profiles);
+  route("GET", "/api/v1/profiles/{id}", [](ApiContext& context, HttpRequest& request) {
+    return ok(to_json(find_profile(context, path_uuid(request, "profile"))));
+  });
+  route("PUT", "/api/v1/profiles/{id}", update_profile);
+  route("DELETE", "/api/v1/profiles/{id}", [](ApiContext& context, HttpRequest& request) {
+    const Uuid id = path_uuid(request, "profile");
+    const Profile profile = find_profile(context, id);
+    const std::vector<Uuid> sightings = sighting_ids_of(context, id);
+    if (!context.database.profiles().remove(id)) not_found("profile", id.to_string());
+    context.index.remove_profile(profile.key);
+    remove_profile_files(context, id, sightings);
+    context.events.publish(ProfileDeleted{id});
+    return no_content();
+  });
+  route("POST", "/api/v1/profiles/{id}/photos", add_photos);
+  route("POST", "/api/v1/profiles/{id}/merge", merge_profiles);
+  route("GET", "/api/v1/profiles/{id}/sightings", [](ApiContext& context, HttpRequest& request) {
+    const Uuid id = path_uuid(request, "profile");
+    find_profile(context, id);
+    storage::SightingFilter filter;
+    filter.profile_id = id;
+    return sightings_page(context, filter, request);
+  });
+  route("GET", "/api/v1/profiles/{id}/thumbnail", [](ApiContext& context, HttpRequest& request) {
+    const Uuid id = path_uuid(request, "profile");
+    find_profile(context, id);
+    return jpeg_file(context.media.path(storage::MediaKind::Thumbnail, id), "profile " + id.to_string());
+  });
+  route("POST", "/api/v1/identify", identify);
+}
+
+}  // namespace safelynx::server::detail

@@ -1,0 +1,306 @@
+#include "server/api/json_mapping.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "server/multipart.hpp"
+#include "storage/settings_json.hpp"
+
+namespace safelynx::server {
+
+using nlohmann::json;
+
+namespace {
+
+json optional_time(const std::optional<TimePoint>& t) { return t ? json(to_iso8601(*t)) : json(nullptr); }
+
+
+
+}  // namespace
+
+void invalid_field(const std::string& name, const std::string& message) {
+  throw ApiError(422, "invalid_field", name + ": " + message);
+}
+
+void require_utf8(const std::string& field, const std::string& text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    std::size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (length == 0 || i + length > text.size()) invalid_field(field, "is not valid UTF-8");
+    std::uint32_t code = length == 1 ? c : c & (0x7F >> length);
+    for (std::size_t k = 1; k < length; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next >> 6) != 0x2) invalid_field(field, "is not valid UTF-8");
+      code = (code << 6) | (next & 0x3F);
+    }
+    static constexpr std::uint32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (code < kSmallest[length] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF))
+      invalid_field(field, "is not valid UTF-8");
+    i += length;
+  }
+}
+
+double short_decimal(float value, int places) {
+  const double scale = std::pow(10.0, places);
+  return std::round(static_cast<double>(value) * scale) / scale;
+}
+
+json box_json(const Box& box) {
+  auto rounded = [](float v) { return std::round(static_cast<double>(v) * 10.0) / 10.0; };
+  return json::array({rounded(box.x), rounded(box.y), rounded(box.width), rounded(box.height)});
+}
+
+json to_json(const Profile& p) {
+  const std::string id = p.id.to_string();
+  return {
+      {"id", id},
+      {"name", p.name ? json(*p.name) : json(nullptr)},
+      {"classification", std::string(to_string(p.classification))},
+      {"tags", p.tags},
+      {"notes", p.notes},
+      {"thumbnail_url", p.has_thumbnail ? json("/api/v1/profiles/" + id + "/thumbnail") : json(nullptr)},
+      {"first_seen", optional_time(p.first_seen)},
+      {"last_seen", optional_time(p.last_seen)},
+      {"sighting_count", p.sighting_count},
+      {"embedding_count", p.embedding_count},
+      {"created_at", to_iso8601(p.created_at)},
+      {"updated_at", to_iso8601(p.updated_at)},
+  };
+}
+
+json to_json(const Camera& c) {
+  return {
+      {"id", c.id.to_string()},
+      {"name", c.name},
+      {"kind", std::string(to_string(c.kind))},
+      {"source", c.source},
+      {"resolution", c.width > 0 ? json::array({c.width, c.height}) : json(nullptr)},
+      {"fps", c.fps},
+      {"location", c.location},
+      {"enabled", c.enabled},
+      {"status", std::string(to_string(c.status))},
+      {"status_message", c.status_message},
+      {"created_at", to_iso8601(c.created_at)},
+      {"updated_at", to_iso8601(c.updated_at)},
+  };
+}
+
+json to_json(const Sighting& s) {
+  const std::string id = s.id.to_string();
+  return {
+      {"id", id},
+      {"profile_id", s.profile_id.to_string()},
+      {"camera_id", s.camera_id.to_string()},
+      {"time", to_iso8601(s.time)},
+      {"box", box_json(s.box)},
+      {"score", short_decimal(s.detector_score)},
+      {"distance", short_decimal(s.match_distance)},
+      {"snapshot_url", s.has_face_snapshot ? json("/api/v1/sightings/" + id + "/snapshot") : json(nullptr)},
+      {"frame_url", s.has_frame_snapshot ? json("/api/v1/sightings/" + id + "/snapshot?kind=frame") : json(nullptr)},
+      {"recording_id", s.recording_id ? json(s.recording_id->to_string()) : json(nullptr)},
+      {"recording_offset_s", s.recording_offset_s},
+  };
+}
+
+json to_json(const Recording& r) {
+  const std::string id = r.id.to_string();
+  return {
+      {"id", id},
+      {"camera_id", r.camera_id.to_string()},
+      {"start", to_iso8601(r.start)},
+      {"end", optional_time(r.end)},
+      {"duration_s", r.end ? json(static_cast<double>((*r.end - r.start).count()) / 1000.0) : json(nullptr)},
+      {"size_bytes", r.size_bytes},
+      {"video_url", "/api/v1/recordings/" + id + "/video"},
+  };
+}
+
+json to_json(const Settings& s) { return storage::settings_to_json(s); }
+
+json to_json(const ApiToken& t) {
+  return {
+      {"id", t.id.to_string()},
+      {"name", t.name},
+      {"created_at", to_iso8601(t.created_at)},
+      {"expires_at", optional_time(t.expires_at)},
+      {"last_used_at", optional_time(t.last_used_at)},
+  };
+}
+
+namespace {
+
+json event_payload(const EventPayload& payload) {
+  return std::visit(
+      [](const auto& e) -> json {
+        using T = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<T, ProfileCreated> || std::is_same_v<T, ProfileUpdated>) {
+          return {{"profile", to_json(e.profile)}};
+        } else if constexpr (std::is_same_v<T, ProfileDeleted>) {
+          return {{"profile_id", e.profile_id.to_string()}};
+        } else if constexpr (std::is_same_v<T, ProfilesMerged>) {
+          json sources = json::array();
+          for (const Uuid& id : e.sources) sources.push_back(id.to_string());
+          return {{"into", e.into.to_string()}, {"source_ids", sources}};
+        } else if constexpr (std::is_same_v<T, ProfileSighted>) {
+          return {{"profile", to_json(e.profile)}, {"sighting", to_json(e.sighting)}};
+        } else if constexpr (std::is_same_v<T, FaceDetected>) {
+          return {{"camera_id", e.camera_id.to_string()}, {"box", box_json(e.box)}, {"score", short_decimal(e.score)}};
+        } else if constexpr (std::is_same_v<T, NewSighting>) {
+          return {{"sighting", to_json(e.sighting)}};
+        } else if constexpr (std::is_same_v<T, CameraStatusChanged>) {
+          return {{"camera_id", e.camera_id.to_string()},
+                  {"status", std::string(to_string(e.status))},
+                  {"message", e.message}};
+        } else if constexpr (std::is_same_v<T, StorageWarning>) {
+          return {{"used_bytes", e.used_bytes}, {"quota_bytes", e.quota_bytes}, {"message", e.message}};
+        } else {
+          return {{"reason", e.reason},
+                  {"profile", e.profile ? to_json(*e.profile) : json(nullptr)},
+                  {"sighting", e.sighting ? to_json(*e.sighting) : json(nullptr)}};
+        }
+      },
+      payload);
+}
+
+template <typename T>
+void read_number(const json& section, const std::string& prefix, const char* key, T& target) {
+  const auto it = section.find(key);
+  if (it == section.end()) return;
+  const std::string name = prefix + "." + key;
+  if constexpr (std::is_floating_point_v<T>) {
+    if (!it->is_number()) invalid_field(name, "must be a number");
+    target = it->template get<T>();
+  } else {
+    if (!it->is_number_integer()) invalid_field(name, "must be an integer");
+    if (it->is_number_unsigned()) {
+      const auto v = it->template get<std::uint64_t>();
+      if (v > static_cast<std::uint64_t>(std::numeric_limits<T>::max())) invalid_field(name, "is too large");
+      target = static_cast<T>(v);
+    } else {
+      const auto v = it->template get<std::int64_t>();
+      if (v < static_cast<std::int64_t>(std::numeric_limits<T>::min()) ||
+          (v > 0 && static_cast<std::uint64_t>(v) > static_cast<std::uint64_t>(std::numeric_limits<T>::max())))
+        invalid_field(name, "is out of range");
+      target = static_cast<T>(v);
+    }
+  }
+}
+
+void read_bool(const json& section, const std::string& prefix, const char* key, bool& target) {
+  const auto it = section.find(key);
+  if (it == section.end()) return;
+  if (!it->is_boolean()) invalid_field(prefix + "." + key, "must be true or false");
+  target = it->get<bool>();
+}
+
+const json* section_of(const json& body, const char* name, std::initializer_list<const char*> keys) {
+  const auto it = body.find(name);
+  if (it == body.end()) return nullptr;
+  if (!it->is_object()) invalid_field(name, "must be an object");
+  for (const auto& [key, value] : it->items()) {
+    if (std::none_of(keys.begin(), keys.end(), [&](const char* k) { return key == k; }))
+      invalid_field(std::string(name) + "." + key, "is not a setting");
+  }
+  return &*it;
+}
+
+}  // namespace
+
+json to_json(const DomainEvent& event) {
+  return {{"type", event_type_name(event.payload)},
+          {"payload", event_payload(event.payload)},
+          {"timestamp", to_iso8601(event.timestamp)}};
+}
+
+Settings apply_settings_json(Settings s, const json& body) {
+  if (!body.is_object()) throw ApiError(400, "malformed_json", "the settings must be a JSON object");
+  reject_unknown_keys(body, {"detection", "recognition", "recording", "storage", "notifications"});
+  if (const json* d = section_of(body, "detection", {"min_score", "min_face_size"})) {
+    read_number(*d, "detection", "min_score", s.detection.min_score);
+    read_number(*d, "detection", "min_face_size", s.detection.min_face_size);
+  }
+  if (const json* r = section_of(body, "recognition", {"match_threshold", "sighting_cooldown_s"})) {
+    read_number(*r, "recognition", "match_threshold", s.recognition.match_threshold);
+    read_number(*r, "recognition", "sighting_cooldown_s", s.recognition.sighting_cooldown_s);
+  }
+  if (const json* r = section_of(body, "recording", {"pre_buffer_s", "post_buffer_s", "max_segment_s"})) {
+    read_number(*r, "recording", "pre_buffer_s", s.recording.pre_buffer_s);
+    read_number(*r, "recording", "post_buffer_s", s.recording.post_buffer_s);
+    read_number(*r, "recording", "max_segment_s", s.recording.max_segment_s);
+  }
+  if (const json* st = section_of(body, "storage", {"quota_bytes", "auto_cleanup"})) {
+    read_number(*st, "storage", "quota_bytes", s.storage.quota_bytes);
+    read_bool(*st, "storage", "auto_cleanup", s.storage.auto_cleanup);
+  }
+  if (const json* n = section_of(body, "notifications", {"on_flagged", "on_unknown"})) {
+    read_bool(*n, "notifications", "on_flagged", s.notifications.on_flagged);
+    read_bool(*n, "notifications", "on_unknown", s.notifications.on_unknown);
+  }
+  const auto problems = validate(s);
+  if (!problems.empty()) {
+    std::string message;
+    for (const auto& problem : problems) message += (message.empty() ? "" : "; ") + problem.key + " " + problem.message;
+    throw ApiError(422, "invalid_settings", message);
+  }
+  return s;
+}
+
+json json_object_body(const HttpRequest& request) {
+  const std::string type = media_type(request.header("content-type"));
+  if (type != "application/json")
+    throw ApiError(415, "unsupported_media_type",
+                   "expected Content-Type: application/json, got '" + request.header("content-type") + "'");
+  json body = json::parse(request.body, nullptr, false);
+  if (body.is_discarded()) throw ApiError(400, "malformed_json", "the request body is not valid JSON");
+  if (!body.is_object()) throw ApiError(400, "malformed_json", "the request body must be a JSON object");
+  return body;
+}
+
+std::optional<std::string> optional_string(const json& object, const char* name) {
+  const auto it = object.find(name);
+  if (it == object.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string()) invalid_field(name, "must be a string");
+  return it->get<std::string>();
+}
+
+std::optional<bool> optional_bool(const json& object, const char* name) {
+  const auto it = object.find(name);
+  if (it == object.end() || it->is_null()) return std::nullopt;
+  if (!it->is_boolean()) invalid_field(name, "must be true or false");
+  return it->get<bool>();
+}
+
+std::optional<double> optional_number(const json& object, const char* name) {
+  const auto it = object.find(name);
+  if (it == object.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number()) invalid_field(name, "must be a number");
+  return it->get<double>();
+}
+
+std::optional<std::int64_t> optional_integer(const json& object, const char* name) {
+  const auto it = object.find(name);
+  if (it == object.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number_integer() || (it->is_number_unsigned() && it->get<std::uint64_t>() > INT64_MAX))
+    invalid_field(name, "must be an integer");
+  return it->get<std::int64_t>();
+}
+
+std::string required_string(const json& object, const char* name) {
+  auto value = optional_string(object, name);
+  if (!value) invalid_field(name, "is required");
+  return *value;
+}
+
+void reject_unknown_keys(const json& object, std::initializer_list<const char*> allowed) {
+  for (const auto& [key, value] : object.items()) {
+    if (std::none_of(allowed.begin(), allowed.end(), [&](const char* k) { return key == k; })) {
+      std::string list;
+      for (const char* k : allowed) list += (list.empty() ? "" : ", ") + std::string(k);
+      invalid_field(key, "is not a known field (expected " + list + ")");
+    }
+  }
+}
+
+}  // namespace safelynx::server
