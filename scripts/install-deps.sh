@@ -36,7 +36,8 @@ readonly PACKAGES=(
   libsqlite3-dev         # the embedded database
   libsodium-dev          # argon2id password hashes, tokens, random UUIDs
   wrk                    # bench/api_load.sh
-  curl                   # bench/api_load.sh
+  curl                   # bench/api_load.sh, the examples in docs/API.md
+  jq                     # the examples in README.md and docs/API.md
   python3-faiss          # `safelynx bench index` compares with FAISS
   python3-numpy
   ca-certificates

@@ -226,6 +226,10 @@ void apply(Config& config, const Key& key, const Value& value, const std::string
 
 void read_file(Config& config, const std::filesystem::path& file) {
   toml::table root;
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(file, error))
+    throw ConfigError(file.string() + ": cannot read the config file (" +
+                      (std::filesystem::exists(file, error) ? "not a regular file" : "no such file") + ")");
   try {
     root = toml::parse_file(file.string());
   } catch (const toml::parse_error& e) {

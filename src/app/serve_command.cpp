@@ -68,7 +68,7 @@ Settings merge_settings(Settings stored, const Config& config) {
   return stored;
 }
 
-int serve(const Config& config, const fs::path& data_dir) {
+int serve(const Config& config, const fs::path& data_dir, const std::optional<std::string>& admin_password) {
   const sigset_t signals = shutdown_signals();
   log_info("starting", {{"version", SAFELYNX_VERSION}, {"data_dir", data_dir.string()}});
 
@@ -89,8 +89,6 @@ int serve(const Config& config, const fs::path& data_dir) {
 
   server::AuthService auth(database->users(), database->tokens(),
                            server::AuthOptions{std::chrono::hours(config.auth.session_ttl_hours)});
-  std::optional<std::string> admin_password;
-  if (const char* env = std::getenv("SAFELYNX_ADMIN_PASSWORD"); env && *env) admin_password = env;
   if (auto generated = auth.ensure_admin(admin_password)) {
     // Shown once: only its hash is stored.
     std::cout << "safelynx: created user 'admin' with password: " << *generated
@@ -177,12 +175,15 @@ int run_serve(const std::optional<std::string>& config_file, const std::optional
     std::cerr << "error: " << e.what() << "\n";
     return kExitUsage;
   }
+  std::optional<std::string> admin_password;
+  if (const char* env = std::getenv("SAFELYNX_ADMIN_PASSWORD"); env && *env) admin_password = env;
+  if (admin_password && admin_password->size() < 8) {
+    std::cerr << "error: SAFELYNX_ADMIN_PASSWORD must have at least 8 characters\n";
+    return kExitUsage;
+  }
   const fs::path data_dir = config.data_dir.value_or(default_data_dir());
   try {
-    return serve(config, data_dir);
-  } catch (const std::invalid_argument& e) {  // e.g. a too short SAFELYNX_ADMIN_PASSWORD
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitUsage;
+    return serve(config, data_dir, admin_password);
   } catch (const vision::WeightLoadError& e) {
     log_error("cannot load the face models", {{"error", e.what()}});
     std::cerr << "error: cannot load the face models: " << e.what()

@@ -57,7 +57,9 @@ CREATE INDEX profiles_created ON profiles (created_at);
 CREATE INDEX profiles_classification_created ON profiles (classification, created_at);
 CREATE INDEX profiles_last_seen ON profiles (last_seen);
 CREATE INDEX profiles_sighting_count ON profiles (sighting_count);
-CREATE INDEX profiles_name ON profiles (name COLLATE NOCASE);
+-- Matches the name sort exactly (unnamed last, then case-insensitive, key
+-- breaking ties), so a page by name reads 50 index entries instead of sorting.
+CREATE INDEX profiles_name_order ON profiles ((name IS NULL), name COLLATE NOCASE, key);
 
 CREATE TABLE profile_tags (
   tag TEXT NOT NULL,

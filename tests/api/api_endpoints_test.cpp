@@ -3,6 +3,8 @@
 // document, and the answers to malformed requests.
 #include <thread>
 
+#include <opencv2/imgcodecs.hpp>
+
 #include "api/api_test_support.hpp"
 #include "support/run_command.hpp"
 
@@ -13,7 +15,8 @@ class EndpointsApi : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (!have_models()) return;
-    server_ = new RunningServer(fresh_dir("endpoints"));
+    // A low pixel limit, to see it answered without a huge test image.
+    server_ = new RunningServer(fresh_dir("endpoints"), {{"SAFELYNX_DETECTION_MAX_IMAGE_PIXELS", "3000000"}});
   }
   static void TearDownTestSuite() {
     delete server_;
@@ -98,6 +101,24 @@ TEST_F(EndpointsApi, ApiTokensCanBeCreatedListedUsedAndRevoked) {
   EXPECT_EQ(client().post_json("/api/v1/auth/tokens", R"({"name": ""})").status, 422);
   EXPECT_EQ(client().post_json("/api/v1/auth/tokens", R"({"name": "x", "expires_at": "2001-01-01T00:00:00Z"})").status, 422);
   EXPECT_EQ(client().post_json("/api/v1/auth/tokens", R"({"name": "x", "expires_at": "soon"})").status, 422);
+}
+
+TEST_F(EndpointsApi, LogoutEndsTheSessionAndQueryTokensAreOnlyForReading) {
+  HttpClient anonymous = server_->anonymous();
+  const HttpResult login =
+      anonymous.post_json("/api/v1/auth/login", json{{"username", "admin"}, {"password", kAdminPassword}}.dump());
+  ASSERT_EQ(login.status, 200);
+  const std::string token = parse(login)["token"];
+  EXPECT_EQ(anonymous.request("POST", "/api/v1/cameras?token=" + token, R"({"name": "x", "kind": "usb", "source": "0"})",
+                              "application/json")
+                .status,
+            401);
+  HttpClient session = server_->anonymous();
+  session.set_token(token);
+  EXPECT_EQ(session.get("/api/v1/settings").status, 200);
+  EXPECT_EQ(session.request("POST", "/api/v1/auth/logout").status, 204);
+  EXPECT_EQ(session.get("/api/v1/settings").status, 401);
+  EXPECT_EQ(client().get("/api/v1/settings").status, 200);  // other sessions live on
 }
 
 TEST_F(EndpointsApi, CamerasCrudAndStreamState) {
@@ -221,6 +242,14 @@ TEST_F(EndpointsApi, MalformedRequestsGetClientErrorsAndTheServerStaysUp) {
   // Over the body limit (32 MiB by default).
   const HttpResult huge = client().request("POST", "/api/v1/identify", std::string(33u << 20, 'x'), "image/jpeg");
   EXPECT_EQ(huge.status, 413);
+  // Over the pixel limit (set to 3,000,000 for this server): refused before decoding.
+  std::vector<std::uint8_t> big;
+  cv::imencode(".jpg", cv::Mat(1500, 2100, CV_8UC3, cv::Scalar(1, 2, 3)), big);
+  const HttpResult too_many_pixels =
+      client().request("POST", "/api/v1/identify", std::string(big.begin(), big.end()), "image/jpeg");
+  EXPECT_EQ(too_many_pixels.status, 413);
+  EXPECT_EQ(error_code(too_many_pixels), "image_too_large");
+  EXPECT_NE(error_message(too_many_pixels).find("3150000 pixels"), std::string::npos) << too_many_pixels.body;
   // Corrupt multipart.
   EXPECT_EQ(client().request("POST", "/api/v1/profiles", "--x\r\nnonsense", "multipart/form-data; boundary=x").status, 400);
   EXPECT_EQ(client().request("POST", "/api/v1/profiles", "abc", "multipart/form-data").status, 400);
@@ -248,7 +277,7 @@ TEST_F(EndpointsApi, WebSocketClientsGetEventsAndNeedAToken) {
 TEST_F(EndpointsApi, WebSocketReceivesProfileCreatedAfterAnEnrolment) {
   SAFELYNX_REQUIRE_TESTDATA_AND_MODELS();
   WebSocketClient events(server_->process().port(), "/ws?token=" + server_->token());
-  const HttpResult created = enrol(client(), "rose_leslie", {testdata_dir() / "faces/rose_leslie/rose1.jpg"});
+  const HttpResult created = enrol(client(), "rose_leslie", {testdata_dir() / "faces/rose_leslie/rose2.jpg"});
   ASSERT_EQ(created.status, 201) << created.body;
   const std::string id = parse(created)["id"];
   for (int i = 0; i < 10; ++i) {
@@ -268,7 +297,7 @@ TEST_F(EndpointsApi, OpenApiDocumentCoversTheRoutes) {
   ASSERT_EQ(document.status, 200);
   const json spec = parse(document);
   EXPECT_TRUE(spec["openapi"].get<std::string>().starts_with("3."));
-  for (const char* path : {"/api/v1/health", "/api/v1/auth/login", "/api/v1/auth/tokens", "/api/v1/auth/tokens/{id}",
+  for (const char* path : {"/api/v1/health", "/api/v1/auth/login", "/api/v1/auth/logout", "/api/v1/auth/tokens", "/api/v1/auth/tokens/{id}",
                            "/api/v1/profiles", "/api/v1/profiles/{id}", "/api/v1/profiles/{id}/photos",
                            "/api/v1/profiles/{id}/merge", "/api/v1/profiles/{id}/sightings",
                            "/api/v1/profiles/{id}/thumbnail", "/api/v1/profiles/export", "/api/v1/profiles/import",

@@ -29,10 +29,14 @@ std::string request_token(const HttpRequest& request) {
     std::transform(scheme.begin(), scheme.end(), scheme.begin(), [](unsigned char c) { return std::tolower(c); });
     if (scheme == kBearer) return authorization.substr(kBearer.size());
   }
-  // Only for GET (images, videos, the WebSocket upgrade): a token in a URL
-  // can end up in logs and histories, so nothing that changes data takes one.
-  if (request.method != "GET") return {};
-  return request.query_param("token").value_or("");
+  // Only for reading (images, videos, the WebSocket upgrade): a token in a
+  // URL can end up in logs and histories, so nothing that changes data takes one.
+  auto query_token = request.query_param("token");
+  if (!query_token) return {};
+  if (request.method != "GET" && request.method != "HEAD")
+    throw ApiError(401, "unauthorized",
+                   "a token in the URL is accepted only for GET requests; send 'Authorization: Bearer <token>'");
+  return *query_token;
 }
 
 void rebuild_index(storage::ProfileRepository& profiles, index::EmbeddingIndex& index,

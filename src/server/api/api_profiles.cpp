@@ -508,6 +508,72 @@ std::optional<TimePoint> optional_time_field(const json& object, const char* nam
   return time_field(object, name, where);
 }
 
+struct ImportedProfile {
+  Profile profile;
+  std::vector<StoredEmbedding> embeddings;
+  std::string thumbnail;
+};
+
+ImportedProfile read_imported_profile(ApiContext& context, const json& item, const std::string& where,
+                                      std::set<Uuid>& seen) {
+  if (!item.is_object()) invalid_field(where, "must be an object");
+  ImportedProfile in;
+  try {
+    in.profile.id = Uuid::parse(required_string(item, "id"));
+  } catch (const std::invalid_argument& error) {
+    invalid_field(where + ".id", error.what());
+  }
+  if (!seen.insert(in.profile.id).second) invalid_field(where + ".id", "appears twice");
+  if (context.database.profiles().find(in.profile.id))
+    throw ApiError(409, "conflict", where + ": profile " + in.profile.id.to_string() + " already exists");
+  if (auto name = optional_string(item, "name"); name && !clean_name(*name).empty()) in.profile.name = clean_name(*name);
+  in.profile.classification = classification_field(optional_string(item, "classification").value_or("unknown"));
+  if (item.contains("tags")) {
+    if (!item["tags"].is_array()) invalid_field(where + ".tags", "must be an array of strings");
+    std::vector<std::string> tags;
+    for (const json& tag : item["tags"]) {
+      if (!tag.is_string()) invalid_field(where + ".tags", "must be an array of strings");
+      tags.push_back(tag.get<std::string>());
+    }
+    in.profile.tags = clean_tags(tags);
+  }
+  in.profile.notes = optional_string(item, "notes").value_or("");
+  if (in.profile.notes.size() > kMaxNotesLength) invalid_field(where + ".notes", "is too long");
+  in.profile.first_seen = optional_time_field(item, "first_seen", where);
+  in.profile.last_seen = optional_time_field(item, "last_seen", where);
+  if (auto count = optional_integer(item, "sighting_count"); count && *count > 0)
+    in.profile.sighting_count = static_cast<std::uint64_t>(*count);
+  in.profile.created_at = time_field(item, "created_at", where);
+  in.profile.updated_at = time_field(item, "updated_at", where);
+  if (!item.contains("embeddings") || !item["embeddings"].is_array())
+    invalid_field(where + ".embeddings", "must be an array");
+  for (std::size_t j = 0; j < item["embeddings"].size(); ++j) {
+    const json& e = item["embeddings"][j];
+    const std::string ewhere = where + ".embeddings[" + std::to_string(j) + "]";
+    if (!e.is_object()) invalid_field(ewhere, "must be an object");
+    const std::string bytes = base64_decode(required_string(e, "descriptor"), ewhere + ".descriptor");
+    if (bytes.size() != sizeof(float) * kDescriptorSize)
+      invalid_field(ewhere + ".descriptor", "must hold 128 float32 values (512 bytes)");
+    StoredEmbedding embedding;
+    std::memcpy(embedding.descriptor.data(), bytes.data(), bytes.size());
+    if (!std::all_of(embedding.descriptor.begin(), embedding.descriptor.end(), [](float v) { return std::isfinite(v); }))
+      invalid_field(ewhere + ".descriptor", "holds a value that is not finite");
+    const double quality = optional_number(e, "quality").value_or(0);
+    if (!(quality >= 0 && quality <= 1)) invalid_field(ewhere + ".quality", "must be in [0, 1]");
+    embedding.quality = static_cast<float>(quality);
+    embedding.created_at = time_field(e, "created_at", ewhere);
+    in.embeddings.push_back(embedding);
+  }
+  if (in.embeddings.size() > context.options.gallery_capacity)
+    invalid_field(where + ".embeddings", "more than gallery_capacity (" +
+                                            std::to_string(context.options.gallery_capacity) + ") embeddings");
+  if (auto thumbnail = optional_string(item, "thumbnail")) {
+    in.thumbnail = base64_decode(*thumbnail, where + ".thumbnail");
+    if (!in.thumbnail.starts_with("\xFF\xD8\xFF")) invalid_field(where + ".thumbnail", "is not a JPEG");
+  }
+  return in;
+}
+
 HttpResponse import_profiles(ApiContext& context, HttpRequest& request) {
   const json body = json_object_body(request);
   const auto format = body.find("format");
@@ -517,73 +583,21 @@ HttpResponse import_profiles(ApiContext& context, HttpRequest& request) {
     invalid_field("format", "expected an export of format safelynx-profiles, version 1");
   if (!body.contains("profiles") || !body["profiles"].is_array()) invalid_field("profiles", "must be an array");
 
-  struct Imported {
-    Profile profile;
-    std::vector<StoredEmbedding> embeddings;
-    std::string thumbnail;
-  };
-  std::vector<Imported> imported;
+  std::vector<ImportedProfile> imported;
   std::set<Uuid> seen;
   // Check everything first: an import either lands whole or not at all.
   for (std::size_t i = 0; i < body["profiles"].size(); ++i) {
-    const json& item = body["profiles"][i];
     const std::string where = "profiles[" + std::to_string(i) + "]";
-    if (!item.is_object()) invalid_field(where, "must be an object");
-    Imported in;
     try {
-      in.profile.id = Uuid::parse(required_string(item, "id"));
-    } catch (const std::invalid_argument& error) {
-      invalid_field(where + ".id", error.what());
+      imported.push_back(read_imported_profile(context, body["profiles"][i], where, seen));
+    } catch (const ApiError& error) {
+      // Field errors from shared helpers name the field only: say which profile.
+      const std::string message = error.what();
+      if (error.status() != 422 || message.starts_with(where)) throw;
+      throw ApiError(error.status(), error.code(), where + "." + message);
     }
-    if (!seen.insert(in.profile.id).second) invalid_field(where + ".id", "appears twice");
-    if (context.database.profiles().find(in.profile.id))
-      throw ApiError(409, "conflict", where + ": profile " + in.profile.id.to_string() + " already exists");
-    if (auto name = optional_string(item, "name"); name && !clean_name(*name).empty()) in.profile.name = clean_name(*name);
-    in.profile.classification = classification_field(optional_string(item, "classification").value_or("unknown"));
-    if (item.contains("tags")) {
-      if (!item["tags"].is_array()) invalid_field(where + ".tags", "must be an array of strings");
-      std::vector<std::string> tags;
-      for (const json& tag : item["tags"]) {
-        if (!tag.is_string()) invalid_field(where + ".tags", "must be an array of strings");
-        tags.push_back(tag.get<std::string>());
-      }
-      in.profile.tags = clean_tags(tags);
-    }
-    in.profile.notes = optional_string(item, "notes").value_or("");
-    if (in.profile.notes.size() > kMaxNotesLength) invalid_field(where + ".notes", "is too long");
-    in.profile.first_seen = optional_time_field(item, "first_seen", where);
-    in.profile.last_seen = optional_time_field(item, "last_seen", where);
-    if (auto count = optional_integer(item, "sighting_count"); count && *count > 0)
-      in.profile.sighting_count = static_cast<std::uint64_t>(*count);
-    in.profile.created_at = time_field(item, "created_at", where);
-    in.profile.updated_at = time_field(item, "updated_at", where);
-    if (!item.contains("embeddings") || !item["embeddings"].is_array())
-      invalid_field(where + ".embeddings", "must be an array");
-    for (std::size_t j = 0; j < item["embeddings"].size(); ++j) {
-      const json& e = item["embeddings"][j];
-      const std::string ewhere = where + ".embeddings[" + std::to_string(j) + "]";
-      if (!e.is_object()) invalid_field(ewhere, "must be an object");
-      const std::string bytes = base64_decode(required_string(e, "descriptor"), ewhere + ".descriptor");
-      if (bytes.size() != sizeof(float) * kDescriptorSize)
-        invalid_field(ewhere + ".descriptor", "must hold 128 float32 values (512 bytes)");
-      StoredEmbedding embedding;
-      std::memcpy(embedding.descriptor.data(), bytes.data(), bytes.size());
-      if (!std::all_of(embedding.descriptor.begin(), embedding.descriptor.end(), [](float v) { return std::isfinite(v); }))
-        invalid_field(ewhere + ".descriptor", "holds a value that is not finite");
-      embedding.quality = static_cast<float>(optional_number(e, "quality").value_or(0));
-      embedding.created_at = time_field(e, "created_at", ewhere);
-      in.embeddings.push_back(embedding);
-    }
-    if (in.embeddings.size() > context.options.gallery_capacity)
-      invalid_field(where + ".embeddings", "more than gallery_capacity (" +
-                                              std::to_string(context.options.gallery_capacity) + ") embeddings");
-    if (auto thumbnail = optional_string(item, "thumbnail")) {
-      in.thumbnail = base64_decode(*thumbnail, where + ".thumbnail");
-      if (!in.thumbnail.starts_with("\xFF\xD8\xFF")) invalid_field(where + ".thumbnail", "is not a JPEG");
-    }
-    imported.push_back(std::move(in));
   }
-  for (Imported& in : imported) {
+  for (ImportedProfile& in : imported) {
     if (!in.thumbnail.empty()) {
       context.media.write(storage::MediaKind::Thumbnail, in.profile.id, in.thumbnail);
       in.profile.has_thumbnail = true;
@@ -605,13 +619,15 @@ HttpResponse identify(ApiContext& context, HttpRequest& request) {
   Photo photo{"image", {}};
   const std::string type = media_type(request.header("content-type"));
   if (type == "multipart/form-data") {
+    bool found = false;
     for (MultipartPart& part : parse_multipart(request.header("content-type"), request.body))
       if (part.name == "photo") {
         photo.label = part.filename ? "photo (" + *part.filename + ")" : "photo";
         photo.bytes = std::move(part.body);
+        found = true;
         break;
       }
-    if (photo.bytes.empty()) invalid_field("photo", "a multipart field 'photo' with an image is required");
+    if (!found) invalid_field("photo", "a multipart field 'photo' with an image is required");
   } else if (type.starts_with("image/") || type == "application/octet-stream") {
     photo.bytes = std::move(request.body);
   } else {
