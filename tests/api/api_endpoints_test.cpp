@@ -11,26 +11,14 @@
 namespace safelynx::testing {
 namespace {
 
-class EndpointsApi : public ::testing::Test {
+class EndpointsApi : public SharedServerTest<EndpointsApi> {
  protected:
   static void SetUpTestSuite() {
     if (!have_models()) return;
     // A low pixel limit, to see it answered without a huge test image.
     server_ = new RunningServer(fresh_dir("endpoints"), {{"SAFELYNX_DETECTION_MAX_IMAGE_PIXELS", "3000000"}});
   }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override {
-    if (!have_models()) GTEST_SKIP() << "models not found at " << models_dir() << " (run scripts/fetch-models.sh)";
-    ASSERT_NE(server_, nullptr);
-  }
-  HttpClient& client() { return server_->client(); }
-  static RunningServer* server_;
 };
-
-RunningServer* EndpointsApi::server_ = nullptr;
 
 TEST_F(EndpointsApi, HealthNeedsNoToken) {
   const HttpResult health = server_->anonymous().get("/api/v1/health");

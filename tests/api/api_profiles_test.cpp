@@ -8,7 +8,7 @@
 namespace safelynx::testing {
 namespace {
 
-class ProfilesApi : public ::testing::Test {
+class ProfilesApi : public SharedServerTest<ProfilesApi> {
  protected:
   static void SetUpTestSuite() {
     if (!have_testdata() || !have_models()) return;
@@ -19,24 +19,17 @@ class ProfilesApi : public ::testing::Test {
       ids_[name] = parse(result)["id"].get<std::string>();
     }
   }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
   void SetUp() override {
     SAFELYNX_REQUIRE_TESTDATA_AND_MODELS();
-    ASSERT_NE(server_, nullptr);
+    SharedServerTest::SetUp();
   }
-  HttpClient& client() { return server_->client(); }
   std::uint64_t profile_total(const std::string& query = "") {
     return parse(client().get("/api/v1/profiles" + query))["total"].get<std::uint64_t>();
   }
 
-  static RunningServer* server_;
   static std::map<std::string, std::string> ids_;
 };
 
-RunningServer* ProfilesApi::server_ = nullptr;
 std::map<std::string, std::string> ProfilesApi::ids_;
 
 TEST_F(ProfilesApi, EnrolledProfilesHaveTheirPhotosAndAThumbnail) {

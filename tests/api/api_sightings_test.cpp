@@ -19,7 +19,7 @@ std::string jpeg_of(int width, int height) {
   return std::string(bytes.begin(), bytes.end());
 }
 
-class SightingsApi : public ::testing::Test {
+class SightingsApi : public SharedServerTest<SightingsApi> {
  protected:
   static void SetUpTestSuite() {
     if (!have_models()) return;
@@ -79,17 +79,7 @@ class SightingsApi : public ::testing::Test {
     }
     server_ = new RunningServer(data);
   }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override {
-    if (!have_models()) GTEST_SKIP() << "models not found at " << models_dir() << " (run scripts/fetch-models.sh)";
-    ASSERT_NE(server_, nullptr);
-  }
-  HttpClient& client() { return server_->client(); }
 
-  static RunningServer* server_;
   static std::vector<std::string> sightings_;
   static std::string video_;
   static constexpr const char* kProfile = "11111111-1111-4111-8111-111111111111";
@@ -97,7 +87,6 @@ class SightingsApi : public ::testing::Test {
   static constexpr const char* kRecording = "33333333-3333-4333-8333-333333333333";
 };
 
-RunningServer* SightingsApi::server_ = nullptr;
 std::vector<std::string> SightingsApi::sightings_;
 std::string SightingsApi::video_;
 

@@ -81,6 +81,24 @@ class RunningServer {
   std::string token_;
 };
 
+// A test suite sharing one server (started by the suite's own
+// SetUpTestSuite, which assigns server_); its tests skip without the models.
+template <typename Suite>
+class SharedServerTest : public ::testing::Test {
+ protected:
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override {
+    if (!have_models()) GTEST_SKIP() << "models not found at " << models_dir() << " (run scripts/fetch-models.sh)";
+    ASSERT_NE(server_, nullptr) << "the suite's server did not start";
+  }
+  HttpClient& client() { return server_->client(); }
+
+  static inline RunningServer* server_ = nullptr;
+};
+
 inline json parse(const HttpResult& result) {
   json body = json::parse(result.body, nullptr, false);
   EXPECT_FALSE(body.is_discarded()) << "not JSON: " << result.body.substr(0, 300);
