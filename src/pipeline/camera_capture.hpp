@@ -1,0 +1,85 @@
+// One camera's capture thread: opens its source, pushes frames into the
+// pipeline's first queue (dropping the oldest when the pipeline is behind),
+// and when the source fails, reports why and retries with capped
+// exponential backoff. Status and counters are readable at any time.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <opencv2/core.hpp>
+
+#include "domain/entities.hpp"
+#include "pipeline/bounded_queue.hpp"
+#include "pipeline/frame_source.hpp"
+
+namespace safelynx::pipeline {
+
+struct Frame {
+  Uuid camera_id;
+  std::uint64_t sequence = 0;                        // per camera, from 1
+  std::chrono::steady_clock::time_point captured;    // for end-to-end latency
+  TimePoint wall_time;                               // for sightings and recordings
+  cv::Mat bgr;
+};
+
+struct CaptureOptions {
+  std::chrono::milliseconds first_retry{500};
+  std::chrono::milliseconds max_retry{30'000};
+};
+
+struct CaptureStatus {
+  CameraStatus status = CameraStatus::Stopped;
+  std::string message;                 // why, when status is Error; "end of video" when a file ended
+  double fps = 0;                      // measured over the last few seconds
+  std::optional<TimePoint> last_frame;
+  std::uint64_t frames = 0;            // captured
+  std::uint64_t dropped = 0;           // lost to a full queue
+  std::uint64_t reconnects = 0;        // failed opens or reads that led to a retry
+};
+
+class CameraCapture {
+ public:
+  using SourceFactory = std::function<std::unique_ptr<FrameSource>()>;
+  // Called from the capture thread on every status change: keep it quick.
+  using StatusListener = std::function<void(CameraStatus, const std::string&)>;
+
+  CameraCapture(Uuid camera_id, SourceFactory make_source, BoundedQueue<Frame>& frames, CaptureOptions options,
+                StatusListener on_status = {});
+  ~CameraCapture();  // stops
+  CameraCapture(const CameraCapture&) = delete;
+  CameraCapture& operator=(const CameraCapture&) = delete;
+
+  void start();
+  // Stops the thread (interrupting a retry wait) and joins it.
+  void stop();
+  CaptureStatus status() const;
+
+ private:
+  void run();
+  void set_status(CameraStatus status, const std::string& message);
+  // Sleeps `delay` unless stopped first; false when stopped.
+  bool wait(std::chrono::milliseconds delay);
+
+  const Uuid camera_id_;
+  SourceFactory make_source_;
+  BoundedQueue<Frame>& frames_;
+  const CaptureOptions options_;
+  StatusListener on_status_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  CaptureStatus status_;
+  std::thread thread_;
+};
+
+}  // namespace safelynx::pipeline
