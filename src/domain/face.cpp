@@ -22,4 +22,9 @@ float descriptor_distance(const FaceDescriptor& a, const FaceDescriptor& b) {
   return std::sqrt(sum);
 }
 
+float face_quality(const FaceDetection& detection) {
+  const float size = std::min(detection.box.width, detection.box.height);
+  return detection.score * std::min(1.0f, size / 150.0f);
+}
+
 }  // namespace safelynx

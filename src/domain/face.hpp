@@ -43,6 +43,9 @@ using FaceDescriptor = std::array<float, kDescriptorSize>;
 // the same person is typically below 0.6.
 float descriptor_distance(const FaceDescriptor& a, const FaceDescriptor& b);
 
+// Higher for confident, large faces: galleries keep the best embeddings.
+float face_quality(const FaceDetection& detection);
+
 struct Face {
   FaceDetection detection;
   Landmarks68 landmarks{};

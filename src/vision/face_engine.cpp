@@ -45,43 +45,61 @@ FaceEngine::FaceEngine(std::unique_ptr<FaceDetector> detector, std::unique_ptr<L
 
 std::vector<Face> FaceEngine::analyse(const cv::Mat& bgr, float min_score, bool with_descriptors) {
   timings_ = {};
-  auto start = std::chrono::steady_clock::now();
+  const auto start = std::chrono::steady_clock::now();
   std::vector<FaceDetection> detections = detector_->detect(bgr, min_score);
-  timings_.detection_ms = elapsed_ms(start);
+  const double detection_ms = elapsed_ms(start);
+  const ImageDetections image{bgr, std::move(detections)};
+  std::vector<std::vector<Face>> faces = describe(std::span<const ImageDetections>(&image, 1), with_descriptors);
+  timings_.detection_ms = detection_ms;
+  return std::move(faces.front());
+}
 
-  // Landmarks on each detection's crop (faces wholly outside the image are dropped).
-  start = std::chrono::steady_clock::now();
-  std::vector<Face> faces;
+std::vector<std::vector<Face>> FaceEngine::describe(std::span<const ImageDetections> images, bool with_descriptors) {
+  timings_ = {};
+  // Landmarks on each detection's crop (faces wholly outside the image are
+  // dropped), all images' faces in one batch.
+  auto start = std::chrono::steady_clock::now();
+  std::vector<std::vector<Face>> faces(images.size());
   std::vector<cv::Mat> crops;
-  for (const FaceDetection& d : detections) {
-    const cv::Rect crop = clip_to_image(d.box, bgr.size());
-    if (crop.empty()) continue;
-    Face face;
-    face.detection = d;
-    faces.push_back(face);
-    crops.push_back(bgr(crop));
+  std::vector<std::pair<std::size_t, std::size_t>> crop_owner;  // (image, face)
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    for (const FaceDetection& d : images[i].detections) {
+      const cv::Rect crop = clip_to_image(d.box, images[i].image.size());
+      if (crop.empty()) continue;
+      Face face;
+      face.detection = d;
+      crop_owner.emplace_back(i, faces[i].size());
+      faces[i].push_back(face);
+      crops.push_back(images[i].image(crop));
+    }
   }
-  const std::vector<Landmarks68> points = landmarks_->detect_landmarks_batch(crops);
-  for (std::size_t i = 0; i < faces.size(); ++i) {
+  const std::vector<Landmarks68> points =
+      crops.empty() ? std::vector<Landmarks68>{} : landmarks_->detect_landmarks_batch(crops);
+  for (std::size_t k = 0; k < crops.size(); ++k) {
+    Face& face = faces[crop_owner[k].first][crop_owner[k].second];
     // face-api shifts by the unclipped detection box, not the crop origin.
     for (std::size_t p = 0; p < kLandmarkCount; ++p)
-      faces[i].landmarks[p] = {points[i][p].x + faces[i].detection.box.x, points[i][p].y + faces[i].detection.box.y};
-    faces[i].aligned_box = dlib_aligned_box(faces[i].landmarks, crops[i].size());
+      face.landmarks[p] = {points[k][p].x + face.detection.box.x, points[k][p].y + face.detection.box.y};
+    face.aligned_box = dlib_aligned_box(face.landmarks, crops[k].size());
   }
   timings_.landmarks_ms = elapsed_ms(start);
   if (!with_descriptors) return faces;
 
   start = std::chrono::steady_clock::now();
   std::vector<cv::Mat> aligned;
-  std::vector<std::size_t> owners;
-  for (std::size_t i = 0; i < faces.size(); ++i) {
-    const cv::Rect r = clip_to_image(faces[i].aligned_box, bgr.size());
-    if (r.empty()) continue;  // no descriptor rather than a made-up one
-    aligned.push_back(bgr(r));
-    owners.push_back(i);
+  std::vector<Face*> owners;
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    for (Face& face : faces[i]) {
+      const cv::Rect r = clip_to_image(face.aligned_box, images[i].image.size());
+      if (r.empty()) continue;  // no descriptor rather than a made-up one
+      aligned.push_back(images[i].image(r));
+      owners.push_back(&face);
+    }
   }
-  const auto descriptors = embedder_->extract_embeddings_batch(aligned, options_.descriptor_batch_size);
-  for (std::size_t k = 0; k < owners.size(); ++k) faces[owners[k]].descriptor = descriptors[k];
+  if (!aligned.empty()) {
+    const auto descriptors = embedder_->extract_embeddings_batch(aligned, options_.descriptor_batch_size);
+    for (std::size_t k = 0; k < owners.size(); ++k) owners[k]->descriptor = descriptors[k];
+  }
   timings_.descriptors_ms = elapsed_ms(start);
   return faces;
 }

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,11 @@ struct FaceEngineOptions {
   std::size_t descriptor_batch_size = 8;
 };
 
+struct ImageDetections {
+  const cv::Mat& image;  // 8-bit BGR
+  std::vector<FaceDetection> detections;
+};
+
 // Milliseconds spent in each stage by the last analyse() call.
 struct StageTimings {
   double detection_ms = 0;
@@ -44,6 +50,12 @@ class FaceEngine {
   // Faces with score >= min_score, best first, each with landmarks and (when
   // asked) a descriptor computed on the dlib-aligned crop.
   std::vector<Face> analyse(const cv::Mat& bgr, float min_score, bool with_descriptors);
+
+  // Landmarks and descriptors for faces already detected, over several
+  // images at once: one landmark forward and descriptor batches across all
+  // of them (what the live pipeline does with frames of many cameras).
+  // Returns the faces of each image, in order.
+  std::vector<std::vector<Face>> describe(std::span<const ImageDetections> images, bool with_descriptors);
 
   const StageTimings& last_timings() const { return timings_; }
   FaceDetector& detector() { return *detector_; }

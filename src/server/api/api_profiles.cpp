@@ -12,6 +12,7 @@
 
 #include "server/api/api_internal.hpp"
 #include "server/multipart.hpp"
+#include "vision/face_crops.hpp"
 #include "vision/image_io.hpp"
 
 namespace safelynx::server::detail {
@@ -192,12 +193,6 @@ cv::Mat decode_photo(const ApiContext& context, const Photo& photo) {
   }
 }
 
-// Higher for confident, large faces: the gallery keeps the best.
-float face_quality(const Face& face) {
-  const float size = std::min(face.detection.box.width, face.detection.box.height);
-  return face.detection.score * std::min(1.0f, size / 150.0f);
-}
-
 std::vector<EnrolledFace> analyse_photos(ApiContext& context, const std::vector<Photo>& photos) {
   if (photos.empty()) invalid_field("photo", "at least one photo with a face is required");
   if (photos.size() > context.options.max_photos_per_request)
@@ -214,27 +209,13 @@ std::vector<EnrolledFace> analyse_photos(ApiContext& context, const std::vector<
       throw ApiError(422, "multiple_faces", photo.label + ": " + std::to_string(found.size()) +
                                                 " faces found; enrolment needs a photo of one person");
     if (!found.front().descriptor) throw std::runtime_error("the face engine returned no descriptor");
-    const float quality = face_quality(found.front());
+    const float quality = face_quality(found.front().detection);
     faces.push_back({std::move(found.front()), std::move(image), quality});
   }
   return faces;
 }
 
-// A square crop around the face, a little wider than the box, 160 px.
-std::string thumbnail_jpeg(const EnrolledFace& face) {
-  const Box& box = face.face.detection.box;
-  const float side = std::max(box.width, box.height) * 1.4f;
-  const float cx = box.x + box.width / 2, cy = box.y + box.height / 2;
-  cv::Rect rect(static_cast<int>(std::lround(cx - side / 2)), static_cast<int>(std::lround(cy - side / 2)),
-                static_cast<int>(std::lround(side)), static_cast<int>(std::lround(side)));
-  rect &= cv::Rect(0, 0, face.image.cols, face.image.rows);
-  if (rect.empty()) rect = cv::Rect(0, 0, face.image.cols, face.image.rows);
-  cv::Mat crop;
-  cv::resize(face.image(rect), crop, cv::Size(160, 160), 0, 0, cv::INTER_AREA);
-  std::vector<std::uint8_t> encoded;
-  cv::imencode(".jpg", crop, encoded, {cv::IMWRITE_JPEG_QUALITY, 88});
-  return std::string(encoded.begin(), encoded.end());
-}
+std::string thumbnail_jpeg(const EnrolledFace& face) { return vision::face_thumbnail_jpeg(face.image, face.face.detection.box); }
 
 const EnrolledFace& best_face(const std::vector<EnrolledFace>& faces) {
   return *std::max_element(faces.begin(), faces.end(),
