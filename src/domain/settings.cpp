@@ -40,6 +40,7 @@ std::vector<SettingsProblem> validate(const Settings& s) {
   check.in_range("recording.max_segment_s", s.recording.max_segment_s, 10, 3600);
   check.in_range("storage.quota_bytes", s.storage.quota_bytes, std::uint64_t(100) << 20,
                  std::numeric_limits<std::uint64_t>::max());
+  check.in_range("storage.min_retention_days", s.storage.min_retention_days, 0, 3650);
   return std::move(check.problems);
 }
 

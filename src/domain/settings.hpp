@@ -23,8 +23,9 @@ struct Settings {
     int max_segment_s = 300;   // [10, 3600]
   } recording;
   struct Storage {
-    std::uint64_t quota_bytes = 50ull << 30;  // >= 100 MiB
-    bool auto_cleanup = true;                 // delete the oldest recordings at the quota
+    std::uint64_t quota_bytes = 100'000'000'000ull;  // 100 GB, >= 100 MiB
+    bool auto_cleanup = true;  // at 95% of the quota, delete the oldest recordings, then snapshots
+    int min_retention_days = 1;  // [0, 3650]: the cleanup never deletes anything younger
   } storage;
   struct Notifications {
     bool on_flagged = true;   // an Alert when a flagged profile is sighted

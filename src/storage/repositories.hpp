@@ -122,6 +122,12 @@ class SightingRepository {
   virtual std::vector<std::vector<std::uint64_t>> heatmap(TimePoint from, TimePoint to) = 0;
   // The profiles with the most sightings in [from, to): (profile id, count).
   virtual std::vector<std::pair<Uuid, std::uint64_t>> most_seen(TimePoint from, TimePoint to, std::size_t limit) = 0;
+  // For the storage cleanup: up to `limit` sightings with a face or frame
+  // snapshot and a time before `before`, oldest first.
+  virtual std::vector<Sighting> oldest_with_snapshots(TimePoint before, std::size_t limit) = 0;
+  // Marks both snapshots as gone (the files are the caller's); false if the
+  // sighting does not exist.
+  virtual bool clear_snapshots(const Uuid& sighting_id) = 0;
 };
 
 struct RecordingFilter {
@@ -139,6 +145,10 @@ class RecordingRepository {
   virtual PageOf<Recording> list(const RecordingFilter& filter, const Page& page) = 0;
   virtual std::vector<Uuid> sightings_of(const Uuid& recording_id) = 0;
   virtual bool remove(const Uuid& id) = 0;
+  // For the storage cleanup: up to `limit` finished recordings (end set)
+  // that ended before `ended_before`, oldest start first. Recordings still
+  // being written (no end) are never returned.
+  virtual std::vector<Recording> oldest_finished(TimePoint ended_before, std::size_t limit) = 0;
 };
 
 class SettingsRepository {

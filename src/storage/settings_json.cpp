@@ -19,7 +19,10 @@ nlohmann::json settings_to_json(const Settings& s) {
        {{"pre_buffer_s", s.recording.pre_buffer_s},
         {"post_buffer_s", s.recording.post_buffer_s},
         {"max_segment_s", s.recording.max_segment_s}}},
-      {"storage", {{"quota_bytes", s.storage.quota_bytes}, {"auto_cleanup", s.storage.auto_cleanup}}},
+      {"storage",
+       {{"quota_bytes", s.storage.quota_bytes},
+        {"auto_cleanup", s.storage.auto_cleanup},
+        {"min_retention_days", s.storage.min_retention_days}}},
       {"notifications", {{"on_flagged", s.notifications.on_flagged}, {"on_unknown", s.notifications.on_unknown}}},
   };
 }

@@ -155,6 +155,14 @@ CREATE TABLE api_tokens (
 CREATE INDEX api_tokens_user_kind ON api_tokens (user_id, kind);
 CREATE INDEX api_tokens_expires ON api_tokens (expires_at);
 )sql",
+    // 2: the storage cleanup finds the oldest sightings that still have
+    // snapshot files without walking the ones already cleaned (partial
+    // index: the query repeats its WHERE term exactly), and the oldest
+    // finished recordings without walking unfinished ones.
+    R"sql(
+CREATE INDEX sightings_snapshot_time ON sightings (time) WHERE (has_face_snapshot <> 0 OR has_frame_snapshot <> 0);
+CREATE INDEX recordings_finished_start ON recordings (start_at) WHERE end_at IS NOT NULL;
+)sql",
 };
 
 constexpr int kLatestVersion = static_cast<int>(std::size(kMigrations));
@@ -866,6 +874,31 @@ class SqliteSightings final : public SightingRepository {
     });
   }
 
+  std::vector<Sighting> oldest_with_snapshots(TimePoint before, std::size_t limit) override {
+    if (limit == 0) return {};
+    return pool_.read([&](Connection& connection) {
+      std::vector<Sighting> result;
+      // The snapshot condition is written exactly as in the partial index
+      // sightings_snapshot_time, so SQLite can use it.
+      auto statement = connection.prepare("SELECT " + kSightingColumns +
+                                          " FROM sightings s JOIN profiles p ON p.key = s.profile_key "
+                                          "WHERE (s.has_face_snapshot <> 0 OR s.has_frame_snapshot <> 0) "
+                                          "AND s.time < ?1 ORDER BY s.time, s.id LIMIT ?2");
+      statement.bind_time(1, before).bind_int(2, to_sql_int(limit));
+      while (statement.step()) result.push_back(read_sighting(statement));
+      return result;
+    });
+  }
+
+  bool clear_snapshots(const Uuid& sighting_id) override {
+    return pool_.write([&](Connection& connection) {
+      auto statement =
+          connection.prepare("UPDATE sightings SET has_face_snapshot = 0, has_frame_snapshot = 0 WHERE uuid = ?1");
+      statement.bind_uuid(1, sighting_id).run();
+      return connection.changes() > 0;
+    });
+  }
+
  private:
   ConnectionPool& pool_;
 };
@@ -976,6 +1009,19 @@ class SqliteRecordings final : public RecordingRepository {
     });
   }
 
+  std::vector<Recording> oldest_finished(TimePoint ended_before, std::size_t limit) override {
+    if (limit == 0) return {};
+    return pool_.read([&](Connection& connection) {
+      std::vector<Recording> result;
+      auto statement = connection.prepare("SELECT " + kRecordingColumns +
+                                          " FROM recordings WHERE end_at IS NOT NULL AND end_at < ?1 "
+                                          "ORDER BY start_at, id LIMIT ?2");
+      statement.bind_time(1, ended_before).bind_int(2, to_sql_int(limit));
+      while (statement.step()) result.push_back(read_recording(statement));
+      return result;
+    });
+  }
+
  private:
   static Statement& bind(Statement& statement, const Recording& recording) {
     return statement.bind_uuid(1, recording.id)
@@ -1030,6 +1076,7 @@ Settings settings_from_json(const json& j) {
   read_setting(section("recording"), "max_segment_s", s.recording.max_segment_s);
   read_setting(section("storage"), "quota_bytes", s.storage.quota_bytes);
   read_setting(section("storage"), "auto_cleanup", s.storage.auto_cleanup);
+  read_setting(section("storage"), "min_retention_days", s.storage.min_retention_days);
   read_setting(section("notifications"), "on_flagged", s.notifications.on_flagged);
   read_setting(section("notifications"), "on_unknown", s.notifications.on_unknown);
   return s;

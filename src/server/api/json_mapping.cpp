@@ -230,9 +230,10 @@ Settings apply_settings_json(Settings s, const json& body) {
     read_number(*r, "recording", "post_buffer_s", s.recording.post_buffer_s);
     read_number(*r, "recording", "max_segment_s", s.recording.max_segment_s);
   }
-  if (const json* st = section_of(body, "storage", {"quota_bytes", "auto_cleanup"})) {
+  if (const json* st = section_of(body, "storage", {"quota_bytes", "auto_cleanup", "min_retention_days"})) {
     read_number(*st, "storage", "quota_bytes", s.storage.quota_bytes);
     read_bool(*st, "storage", "auto_cleanup", s.storage.auto_cleanup);
+    read_number(*st, "storage", "min_retention_days", s.storage.min_retention_days);
   }
   if (const json* n = section_of(body, "notifications", {"on_flagged", "on_unknown"})) {
     read_bool(*n, "notifications", "on_flagged", s.notifications.on_flagged);
