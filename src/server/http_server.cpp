@@ -10,6 +10,7 @@
 #include <cmath>
 #include <deque>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -18,6 +19,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -266,6 +268,72 @@ class WsBase {
   virtual void deliver(std::shared_ptr<const std::string> message) = 0;
 };
 
+// "/a/b" -> {"a", "b"}, as the Router splits paths (empty segments kept).
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> segments;
+  std::size_t start = path.empty() || path.front() != '/' ? 0 : 1;
+  for (;;) {
+    const std::size_t slash = path.find('/', start);
+    if (slash == std::string::npos) {
+      segments.push_back(path.substr(start));
+      return segments;
+    }
+    segments.push_back(path.substr(start, slash - start));
+    start = slash + 1;
+  }
+}
+
+// A WebSocket path pattern whose messages go to a handler (enable_websocket_ingest).
+struct IngestRoute {
+  struct Segment {
+    std::string text;  // the literal, or the parameter's name
+    bool is_param = false;
+  };
+  std::vector<Segment> segments;
+  WebSocketAuthorizer authorize;
+  HttpServer::WebSocketMessageHandler on_message;
+  HttpServer::WebSocketCloseHandler on_close;
+
+  IngestRoute(const std::string& pattern, WebSocketAuthorizer authorize_request,
+              HttpServer::WebSocketMessageHandler message_handler, HttpServer::WebSocketCloseHandler close_handler)
+      : authorize(std::move(authorize_request)),
+        on_message(std::move(message_handler)),
+        on_close(std::move(close_handler)) {
+    if (pattern.empty() || pattern.front() != '/') {
+      throw std::invalid_argument("WebSocket pattern must start with '/': " + pattern);
+    }
+    if (!on_message) throw std::invalid_argument("WebSocket ingest on " + pattern + " needs a message handler");
+    for (auto& text : split_path(pattern)) {
+      Segment segment;
+      if (text.size() >= 2 && text.front() == '{' && text.back() == '}') {
+        segment.is_param = true;
+        segment.text = text.substr(1, text.size() - 2);
+      } else {
+        segment.text = std::move(text);
+      }
+      segments.push_back(std::move(segment));
+    }
+  }
+
+  // True when `path` matches; the parameters go into `params`. A parameter
+  // matches one non-empty segment.
+  bool match(const std::string& path, std::map<std::string, std::string>& params) const {
+    const std::vector<std::string> parts = split_path(path);
+    if (parts.size() != segments.size()) return false;
+    std::map<std::string, std::string> found;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      if (segments[i].is_param) {
+        if (parts[i].empty()) return false;
+        found[segments[i].text] = parts[i];
+      } else if (segments[i].text != parts[i]) {
+        return false;
+      }
+    }
+    params = std::move(found);
+    return true;
+  }
+};
+
 // The server's state. Not HttpServer::Impl itself because the session
 // classes below (in this anonymous namespace) could not name a private nested
 // class; Impl just derives from it.
@@ -294,6 +362,7 @@ class ServerCore {
   const std::shared_ptr<const Router> router;
   std::string websocket_path;
   WebSocketAuthorizer websocket_authorize;
+  std::vector<std::shared_ptr<const IngestRoute>> ingest_routes;
   RateLimiter limiter;
   std::atomic<std::uint16_t> bound_port{0};
 
@@ -415,6 +484,84 @@ class WsSession : public WsBase, public std::enable_shared_from_this<WsSession<S
   std::deque<std::shared_ptr<const std::string>> queue_;
   bool writing_ = false;
   bool closed_ = false;
+};
+
+// An inbound WebSocket (enable_websocket_ingest): every message goes to the
+// route's handler, in order, on this connection's strand. Not in the hub, so
+// it receives no broadcasts. on_close runs once, when the session is
+// destroyed after a successful handshake: the client closed or vanished, the
+// connection failed, or the server stopped.
+template <class Stream>
+class IngestSession : public std::enable_shared_from_this<IngestSession<Stream>> {
+ public:
+  IngestSession(Impl& server, Stream&& stream, HttpRequest request, std::shared_ptr<const IngestRoute> route)
+      : server_(server), ws_(std::move(stream)), request_(std::move(request)), route_(std::move(route)) {}
+
+  ~IngestSession() {
+    if (!accepted_ || !route_->on_close) return;
+    try {
+      route_->on_close(request_);
+    } catch (const std::exception& e) {
+      log_line("WebSocket close handler for " + request_.path + " failed: " + e.what());
+    } catch (...) {
+      log_line("WebSocket close handler for " + request_.path + " failed");
+    }
+  }
+  IngestSession(const IngestSession&) = delete;
+  IngestSession& operator=(const IngestSession&) = delete;
+
+  void run(http::request<http::string_body>&& upgrade) {
+    upgrade_ = std::move(upgrade);  // must outlive async_accept
+    beast::get_lowest_layer(ws_).expires_never();
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& response) { response.set(http::field::server, "safelynx"); }));
+    ws_.read_message_max(std::max<std::size_t>(1, server_.options.max_body_bytes));
+    ws_.async_accept(upgrade_, beast::bind_front_handler(&IngestSession::on_accept, this->shared_from_this()));
+  }
+
+ private:
+  void on_accept(beast::error_code ec) {
+    if (ec) return;
+    accepted_ = true;
+    do_read();
+  }
+
+  void do_read() {
+    ws_.async_read(buffer_, beast::bind_front_handler(&IngestSession::on_read, this->shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec) return;  // closed, too big, timed out or reset: the session ends (on_close in the destructor)
+    const auto data = buffer_.cdata();
+    const std::string_view message(static_cast<const char*>(data.data()), data.size());
+    try {
+      route_->on_message(request_, message, ws_.got_binary());
+    } catch (const ApiError& e) {
+      // The handler refuses the connection's data: close with its reason.
+      close_with(websocket::close_code::policy_error, e.what());
+      return;
+    } catch (const std::exception& e) {
+      log_line("WebSocket message handler for " + request_.path + " failed: " + e.what());
+      close_with(websocket::close_code::internal_error, "internal server error");
+      return;
+    }
+    buffer_.consume(buffer_.size());
+    do_read();
+  }
+
+  void close_with(websocket::close_code code, std::string reason) {
+    if (reason.size() > 120) reason.resize(120);  // a close frame's reason holds at most 123 bytes
+    ws_.async_close(websocket::close_reason(code, reason), [self = this->shared_from_this()](beast::error_code) {});
+  }
+
+  Impl& server_;
+  websocket::stream<Stream> ws_;
+  HttpRequest request_;
+  std::shared_ptr<const IngestRoute> route_;
+  http::request<http::string_body> upgrade_;
+  beast::flat_buffer buffer_;
+  bool accepted_ = false;
 };
 
 template <class Stream>
@@ -540,13 +687,24 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     send_response(std::move(response), req, false);
   }
 
-  void handle_upgrade(const HttpRequest& request) {
-    if (server_.websocket_path.empty() || request.path != server_.websocket_path) {
+  void handle_upgrade(HttpRequest& request) {
+    const bool broadcast_path = !server_.websocket_path.empty() && request.path == server_.websocket_path;
+    std::shared_ptr<const IngestRoute> ingest;
+    if (!broadcast_path) {
+      for (const auto& route : server_.ingest_routes) {
+        if (route->match(request.path, request.path_params)) {
+          ingest = route;
+          break;
+        }
+      }
+    }
+    if (!broadcast_path && !ingest) {
       send_error(404, "not_found", "no WebSocket endpoint at " + request.path);
       return;
     }
+    const WebSocketAuthorizer& authorize = ingest ? ingest->authorize : server_.websocket_authorize;
     try {
-      if (server_.websocket_authorize) server_.websocket_authorize(request);
+      if (authorize) authorize(request);
     } catch (const ApiError& e) {
       send_error(e.status(), e.code(), e.what());
       return;
@@ -556,6 +714,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       return;
     }
     // The connection now belongs to the WebSocket session; this one ends.
+    if (ingest) {
+      std::make_shared<IngestSession<Stream>>(server_, std::move(stream_), std::move(request), std::move(ingest))
+          ->run(parser_->release());
+      return;
+    }
     std::make_shared<WsSession<Stream>>(server_, std::move(stream_), client_address_)->run(parser_->release());
   }
 
@@ -588,6 +751,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     const bool close = force_close || !req.keep_alive();
     const bool head = req.method() == http::verb::head;
     if (response.status < 100 || response.status > 599) response = error_response(500, "internal_error", "bad status");
+    if (response.stream) {
+      send_stream(std::move(response), req, head);
+      return;
+    }
     if (response.file) {
       send_file(std::move(response), req, close, head);
       return;
@@ -667,6 +834,120 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     }
   }
 
+  // A streamed response (HttpResponse::stream, e.g. live MJPEG): the head
+  // without Content-Length and with "Connection: close", then the parts as
+  // the producer makes them; the end of the body is the end of the
+  // connection. The producer is polled on a timer on this session's strand,
+  // never waited on, and only while no write is in flight. A read stays
+  // pending meanwhile so that a client that goes away (EOF or reset) is
+  // noticed even when the producer has nothing to send; the producer is then
+  // released at once. Each write must finish within request_timeout (a
+  // client that stops reading is dropped); the stream itself has no time
+  // limit. HEAD: the head only.
+  void send_stream(HttpResponse&& response, const Request& req, bool head) {
+    std::shared_ptr<ResponseStream> producer = std::move(response.stream);
+    http::response<http::empty_body> message{static_cast<http::status>(response.status), req.version()};
+    apply_headers(message, response);
+    message.set(http::field::cache_control, "no-cache, no-store");
+    message.keep_alive(false);
+    if (head) {
+      producer.reset();
+      write(std::move(message), true, false);
+      return;
+    }
+    producer_ = std::move(producer);
+    poll_timer_.emplace(stream_.get_executor());
+    auto owned = std::make_shared<http::response<http::empty_body>>(std::move(message));
+    beast::get_lowest_layer(stream_).expires_after(server_.options.request_timeout);
+    http::async_write(stream_, *owned, [self = this->shared_from_this(), owned](beast::error_code ec, std::size_t) {
+      if (ec) {
+        self->abort_stream();
+        return;
+      }
+      self->stream_state_ = StreamState::kStreaming;
+      beast::get_lowest_layer(self->stream_).expires_never();  // the watch read has no deadline
+      self->watch_client();
+      self->poll_stream();
+    });
+  }
+
+  void watch_client() {
+    watching_ = true;
+    stream_.async_read_some(net::buffer(watch_buffer_),
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                              self->watching_ = false;
+                              if (self->stream_state_ == StreamState::kStreaming) {
+                                if (ec) {
+                                  self->abort_stream();  // the client went away
+                                } else {
+                                  self->watch_client();  // bytes after the request: ignored
+                                }
+                              } else if (self->stream_state_ == StreamState::kEnding) {
+                                self->stream_state_ = StreamState::kDone;
+                                self->do_close(false);
+                              }
+                            });
+  }
+
+  void poll_stream() {
+    if (stream_state_ != StreamState::kStreaming || !producer_) return;
+    std::optional<std::string> part;
+    try {
+      part = producer_->next_part();
+    } catch (const std::exception& e) {
+      log_line("response stream failed: " + std::string(e.what()));
+      part.reset();
+    } catch (...) {
+      log_line("response stream failed with a non-standard exception");
+      part.reset();
+    }
+    if (!part) {
+      end_stream();
+      return;
+    }
+    if (part->empty()) {
+      const auto interval = std::max(producer_->poll_interval(), std::chrono::milliseconds(1));
+      poll_timer_->expires_after(interval);
+      poll_timer_->async_wait([self = this->shared_from_this()](beast::error_code ec) {
+        if (!ec) self->poll_stream();
+      });
+      return;
+    }
+    auto owned = std::make_shared<std::string>(std::move(*part));
+    beast::get_lowest_layer(stream_).expires_after(server_.options.request_timeout);
+    net::async_write(stream_, net::buffer(*owned),
+                     [self = this->shared_from_this(), owned](beast::error_code ec, std::size_t) {
+                       if (ec) {
+                         self->abort_stream();
+                         return;
+                       }
+                       self->poll_stream();
+                     });
+  }
+
+  // The producer ended the body: close the connection cleanly (after the
+  // watch read, which is cancelled, has completed).
+  void end_stream() {
+    stream_state_ = StreamState::kEnding;
+    producer_.reset();
+    if (watching_) {
+      beast::get_lowest_layer(stream_).cancel();
+    } else {
+      stream_state_ = StreamState::kDone;
+      do_close(false);
+    }
+  }
+
+  // The client went away or a write failed: release the producer now and
+  // drop the connection (pending operations complete with errors).
+  void abort_stream() {
+    if (stream_state_ == StreamState::kDone) return;
+    stream_state_ = StreamState::kDone;
+    producer_.reset();
+    if (poll_timer_) poll_timer_->cancel();
+    beast::get_lowest_layer(stream_).close();
+  }
+
   // A file may take longer than request_timeout to send (a recording to a
   // phone): allow for a client that reads at least 64 KiB/s.
   std::chrono::seconds file_timeout(std::uint64_t bytes) const {
@@ -721,6 +1002,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   char drain_buffer_[4096];
+  // A streamed response in progress (send_stream).
+  enum class StreamState { kNone, kStreaming, kEnding, kDone };
+  StreamState stream_state_ = StreamState::kNone;
+  std::shared_ptr<ResponseStream> producer_;
+  std::optional<net::steady_timer> poll_timer_;
+  bool watching_ = false;
+  char watch_buffer_[512];
 };
 
 void ServerCore::start() {
@@ -874,6 +1162,12 @@ HttpServer::~HttpServer() { stop(); }
 void HttpServer::enable_websocket(const std::string& path, WebSocketAuthorizer authorize) {
   impl_->websocket_path = path;
   impl_->websocket_authorize = std::move(authorize);
+}
+
+void HttpServer::enable_websocket_ingest(const std::string& pattern, WebSocketAuthorizer authorize,
+                                         WebSocketMessageHandler on_message, WebSocketCloseHandler on_close) {
+  impl_->ingest_routes.push_back(
+      std::make_shared<const IngestRoute>(pattern, std::move(authorize), std::move(on_message), std::move(on_close)));
 }
 
 void HttpServer::start() { impl_->start(); }

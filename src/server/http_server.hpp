@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "server/http_types.hpp"
 
@@ -65,6 +66,25 @@ class HttpServer {
   // accepted the upgrade request (it throws ApiError to refuse). Call before
   // start(). Upgrade requests to other paths get 404.
   void enable_websocket(const std::string& path, WebSocketAuthorizer authorize);
+
+  // Accept WebSocket upgrades on a path pattern with "{name}" segments (e.g.
+  // "/api/v1/cameras/{id}/browser") whose messages go to `on_message`, in
+  // order per connection, on an I/O thread (keep it quick). The request
+  // given to both callbacks is the upgrade request with path_params filled.
+  // `on_close` is called once when the connection ends. Call before start().
+  // Details: the pattern is checked after the exact enable_websocket() path;
+  // messages may be text or binary, each at most max_body_bytes (a larger
+  // one closes the connection with 1009 "too big"); `on_message` throwing
+  // ApiError closes the connection with 1008 and the error's message as the
+  // reason, anything else with 1011. `on_close` runs for every connection
+  // whose handshake completed, also when the server stops (then on the
+  // thread calling stop()). Ingest clients get no broadcast() messages and
+  // are not counted by websocket_client_count().
+  using WebSocketMessageHandler =
+      std::function<void(const HttpRequest& upgrade, std::string_view message, bool binary)>;
+  using WebSocketCloseHandler = std::function<void(const HttpRequest& upgrade)>;
+  void enable_websocket_ingest(const std::string& pattern, WebSocketAuthorizer authorize,
+                               WebSocketMessageHandler on_message, WebSocketCloseHandler on_close = {});
 
   // Binds and starts the threads; throws std::runtime_error naming the
   // address when it cannot bind, or naming the file when the TLS certificate

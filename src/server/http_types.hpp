@@ -2,7 +2,9 @@
 // Beast types, so handlers are easy to test without sockets.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -29,6 +31,8 @@ struct HttpRequest {
   const std::string& path_param(const std::string& name) const;  // throws std::out_of_range
 };
 
+class ResponseStream;
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
@@ -37,8 +41,24 @@ struct HttpResponse {
   // When set, the body is this file, streamed; the server honours Range
   // requests (206, 416) and sets Content-Length and Accept-Ranges.
   std::optional<std::filesystem::path> file;
+  // When set, the body is produced over time (a live MJPEG stream): the
+  // server sends the status and headers (no Content-Length, the connection
+  // closes at the end), then asks the stream for parts until it ends or the
+  // client goes away.
+  std::shared_ptr<ResponseStream> stream;
 
   static HttpResponse json(int status, std::string body);
+};
+
+// The producer of a streamed body. The server polls it from its I/O threads,
+// so next_part() must never block.
+class ResponseStream {
+ public:
+  virtual ~ResponseStream() = default;
+  // The next bytes to send; "" when nothing is ready yet (the server asks
+  // again after poll_interval()); nullopt when the stream has ended.
+  virtual std::optional<std::string> next_part() = 0;
+  virtual std::chrono::milliseconds poll_interval() const { return std::chrono::milliseconds(20); }
 };
 
 // Thrown by handlers (and by the server itself) for every client error:
