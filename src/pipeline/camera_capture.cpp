@@ -6,13 +6,18 @@
 
 namespace safelynx::pipeline {
 
-CameraCapture::CameraCapture(Uuid camera_id, SourceFactory make_source, BoundedQueue<Frame>& frames,
-                             CaptureOptions options, StatusListener on_status)
+CameraCapture::CameraCapture(Uuid camera_id, SourceFactory make_source, FrameSink sink, CaptureOptions options,
+                             StatusListener on_status)
     : camera_id_(camera_id),
       make_source_(std::move(make_source)),
-      frames_(frames),
+      sink_(std::move(sink)),
       options_(options),
       on_status_(std::move(on_status)) {}
+
+CameraCapture::CameraCapture(Uuid camera_id, SourceFactory make_source, BoundedQueue<Frame>& frames,
+                             CaptureOptions options, StatusListener on_status)
+    : CameraCapture(camera_id, std::move(make_source), [&frames](Frame&& frame) { return frames.push(std::move(frame)).has_value(); },
+                    options, std::move(on_status)) {}
 
 CameraCapture::~CameraCapture() { stop(); }
 
@@ -94,7 +99,7 @@ void CameraCapture::run() {
         backoff.reset();
         Frame frame{camera_id_, ++sequence, std::chrono::steady_clock::now(), now_ms(), std::move(*image)};
         const TimePoint wall_time = frame.wall_time;
-        const bool dropped = frames_.push(std::move(frame)).has_value();
+        const bool dropped = sink_(std::move(frame));
         const auto now = std::chrono::steady_clock::now();
         ++window_frames;
         const double window_s = std::chrono::duration<double>(now - window_start).count();

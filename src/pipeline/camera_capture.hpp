@@ -52,6 +52,12 @@ class CameraCapture {
   // Called from the capture thread on every status change: keep it quick.
   using StatusListener = std::function<void(CameraStatus, const std::string&)>;
 
+  // Takes each frame; returns true when an older frame was dropped to make room.
+  using FrameSink = std::function<bool(Frame&&)>;
+
+  CameraCapture(Uuid camera_id, SourceFactory make_source, FrameSink sink, CaptureOptions options,
+                StatusListener on_status = {});
+  // Frames go into `frames` (its drops are counted as this camera's).
   CameraCapture(Uuid camera_id, SourceFactory make_source, BoundedQueue<Frame>& frames, CaptureOptions options,
                 StatusListener on_status = {});
   ~CameraCapture();  // stops
@@ -71,7 +77,7 @@ class CameraCapture {
 
   const Uuid camera_id_;
   SourceFactory make_source_;
-  BoundedQueue<Frame>& frames_;
+  FrameSink sink_;
   const CaptureOptions options_;
   StatusListener on_status_;
 

@@ -1,7 +1,15 @@
 #include "pipeline/frame_source.hpp"
 
-#include <thread>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <thread>
+#include <vector>
+
+#include <opencv2/imgcodecs.hpp>
 #include <opencv2/videoio.hpp>
 
 namespace safelynx::pipeline {
@@ -50,6 +58,274 @@ std::optional<cv::Mat> VideoFileSource::read() {
 }
 
 void VideoFileSource::close() { capture_.reset(); }
+
+namespace {
+
+// "10 s", "1.5 s" for messages.
+std::string seconds_text(std::chrono::milliseconds duration) {
+  char text[32];
+  if (duration.count() % 1000 == 0) {
+    std::snprintf(text, sizeof text, "%lld s", static_cast<long long>(duration.count() / 1000));
+  } else {
+    std::snprintf(text, sizeof text, "%.1f s", static_cast<double>(duration.count()) / 1000.0);
+  }
+  return text;
+}
+
+std::string lowercase_scheme(const std::string& url) {
+  const auto end = url.find("://");
+  if (end == std::string::npos) return {};
+  std::string scheme = url.substr(0, end);
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return scheme;
+}
+
+// A frame rate a stream declares, or 0 when it is absent or implausible
+// (MJPEG over HTTP declares none; FFmpeg may then guess a time base).
+double plausible_fps(double fps) { return fps > 0 && fps <= 240 ? fps : 0; }
+
+int clamp_to_int(std::chrono::milliseconds duration) {
+  return static_cast<int>(std::clamp<long long>(duration.count(), 1, 24LL * 3600 * 1000));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// NetworkStreamSource
+//
+// Timeouts: OpenCV's FFmpeg backend installs an interrupt callback that
+// aborts any blocking FFmpeg call (connect, reading the header, reading a
+// packet) once CAP_PROP_OPEN_TIMEOUT_MSEC (during open) or
+// CAP_PROP_READ_TIMEOUT_MSEC (during each read) has passed. Both are open
+// parameters, so they are per capture, not process-wide.
+//
+// RTSP transport: OpenCV 4.x asks FFmpeg for "rtsp_transport=tcp" whenever
+// the environment variable OPENCV_FFMPEG_CAPTURE_OPTIONS is NOT set (see
+// CvCapture_FFMPEG::open), which is what we want: interleaved TCP survives NAT
+// and lossy Wi-Fi, where UDP gives grey smeared frames. This source therefore
+// leaves the environment alone: setting the variable would be process-wide
+// (every capture, file sources included, and racy with other threads' opens),
+// and an operator who sets it on purpose (e.g. "rtsp_transport;udp") keeps
+// control.
+
+class NetworkStreamSource::Capture {
+ public:
+  cv::VideoCapture video;
+};
+
+NetworkStreamSource::NetworkStreamSource(std::string url, NetworkStreamOptions options)
+    : url_(std::move(url)), options_(options) {}
+
+NetworkStreamSource::~NetworkStreamSource() = default;
+
+std::string NetworkStreamSource::describe() const { return redact_credentials(url_); }
+
+void NetworkStreamSource::open() {
+  capture_.reset();
+  const std::string scheme = lowercase_scheme(url_);
+  // Only network protocols: FFmpeg would also read "file:", "concat:",
+  // "pipe:"... which a camera URL must not reach.
+  if (scheme != "rtsp" && scheme != "rtsps" && scheme != "http" && scheme != "https") {
+    throw FrameSourceError(describe() + ": unsupported URL (use rtsp://, rtsps://, http:// or https://)");
+  }
+  auto capture = std::make_unique<Capture>();
+  const std::vector<int> params = {cv::CAP_PROP_OPEN_TIMEOUT_MSEC, clamp_to_int(options_.open_timeout),
+                                   cv::CAP_PROP_READ_TIMEOUT_MSEC, clamp_to_int(options_.read_timeout)};
+  const auto started = std::chrono::steady_clock::now();
+  bool opened = false;
+  try {
+    opened = capture->video.open(url_, cv::CAP_FFMPEG, params) && capture->video.isOpened();
+  } catch (const cv::Exception&) {
+    opened = false;  // OpenCV does not throw here by default; treat it as a failed open
+  }
+  if (!opened) {
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+    if (elapsed >= options_.open_timeout - std::chrono::milliseconds(50)) {
+      throw FrameSourceError(describe() + ": cannot open the stream: no answer within " +
+                             seconds_text(options_.open_timeout));
+    }
+    throw FrameSourceError(describe() +
+                           ": cannot open the stream (unreachable, refused, wrong path or credentials, "
+                           "or not a video stream)");
+  }
+  fps_ = plausible_fps(capture->video.get(cv::CAP_PROP_FPS));
+  capture_ = std::move(capture);
+}
+
+std::optional<cv::Mat> NetworkStreamSource::read() {
+  if (!capture_) throw FrameSourceError(describe() + ": read before open");
+  cv::Mat frame;
+  const auto started = std::chrono::steady_clock::now();
+  bool got = false;
+  try {
+    got = capture_->video.read(frame) && !frame.empty();
+  } catch (const cv::Exception&) {
+    got = false;
+  }
+  if (!got) {
+    // A live stream has no end: whichever way it stopped, it is a failure
+    // that the capture thread retries.
+    capture_.reset();
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+    if (elapsed >= options_.read_timeout - std::chrono::milliseconds(50)) {
+      throw FrameSourceError(describe() + ": no frame within " + seconds_text(options_.read_timeout));
+    }
+    throw FrameSourceError(describe() + ": the stream ended");
+  }
+  return frame;
+}
+
+void NetworkStreamSource::close() { capture_.reset(); }
+
+// ---------------------------------------------------------------------------
+// UsbCameraSource
+
+class UsbCameraSource::Capture {
+ public:
+  cv::VideoCapture video;
+};
+
+UsbCameraSource::UsbCameraSource(std::string device, int width, int height, double fps)
+    : device_(std::move(device)), width_(width), height_(height), requested_fps_(fps) {}
+
+UsbCameraSource::~UsbCameraSource() = default;
+
+void UsbCameraSource::open() {
+  capture_.reset();
+  const bool is_index = !device_.empty() && device_.size() <= 3 &&
+                        std::all_of(device_.begin(), device_.end(), [](unsigned char c) { return std::isdigit(c); });
+  const std::string path = is_index ? "/dev/video" + device_ : device_;
+  struct stat info {};
+  if (path.empty() || ::stat(path.c_str(), &info) != 0) throw FrameSourceError(describe() + ": no camera at " + path);
+  if (!S_ISCHR(info.st_mode)) throw FrameSourceError(describe() + ": " + path + " is not a camera device");
+  if (::access(path.c_str(), R_OK | W_OK) != 0) {
+    throw FrameSourceError(describe() + ": no permission to open " + path +
+                           " (the service's user must be in the 'video' group)");
+  }
+  auto capture = std::make_unique<Capture>();
+  bool opened = false;
+  try {
+    opened = is_index ? capture->video.open(std::stoi(device_), cv::CAP_V4L2)
+                      : capture->video.open(path, cv::CAP_V4L2);
+    opened = opened && capture->video.isOpened();
+  } catch (const cv::Exception&) {
+    opened = false;
+  }
+  if (!opened) {
+    throw FrameSourceError(describe() + ": cannot open the camera at " + path +
+                           " (in use by another program, or not a video capture device)");
+  }
+  // Requests only: the driver picks the nearest mode it supports.
+  if (width_ > 0) capture->video.set(cv::CAP_PROP_FRAME_WIDTH, width_);
+  if (height_ > 0) capture->video.set(cv::CAP_PROP_FRAME_HEIGHT, height_);
+  if (requested_fps_ > 0) capture->video.set(cv::CAP_PROP_FPS, requested_fps_);
+  fps_ = plausible_fps(capture->video.get(cv::CAP_PROP_FPS));
+  capture_ = std::move(capture);
+}
+
+std::optional<cv::Mat> UsbCameraSource::read() {
+  if (!capture_) throw FrameSourceError(describe() + ": read before open");
+  cv::Mat frame;
+  bool got = false;
+  try {
+    got = capture_->video.read(frame) && !frame.empty();
+  } catch (const cv::Exception&) {
+    got = false;
+  }
+  if (!got) {
+    capture_.reset();
+    throw FrameSourceError(describe() + ": the camera stopped delivering frames (unplugged?)");
+  }
+  return frame;
+}
+
+void UsbCameraSource::close() { capture_.reset(); }
+
+// ---------------------------------------------------------------------------
+// BrowserFrameFeed
+
+void BrowserFrameFeed::push_jpeg(std::string bytes) {
+  {
+    std::lock_guard lock(mutex_);
+    if (frame_) ++replaced_;
+    frame_ = std::move(bytes);
+  }
+  arrived_.notify_all();
+}
+
+std::optional<std::string> BrowserFrameFeed::take(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  arrived_.wait_for(lock, timeout, [&] { return closed_ || frame_.has_value(); });
+  if (closed_ || !frame_) return std::nullopt;
+  std::optional<std::string> taken = std::move(frame_);
+  frame_.reset();
+  return taken;
+}
+
+void BrowserFrameFeed::close() {
+  {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+  }
+  arrived_.notify_all();
+}
+
+void BrowserFrameFeed::reopen() {
+  std::lock_guard lock(mutex_);
+  closed_ = false;
+}
+
+std::uint64_t BrowserFrameFeed::replaced() const {
+  std::lock_guard lock(mutex_);
+  return replaced_;
+}
+
+bool BrowserFrameFeed::is_closed() const {
+  std::lock_guard lock(mutex_);
+  return closed_;
+}
+
+// ---------------------------------------------------------------------------
+// BrowserFrameSource
+
+BrowserFrameSource::BrowserFrameSource(std::shared_ptr<BrowserFrameFeed> feed, std::chrono::milliseconds idle_timeout)
+    : feed_(std::move(feed)), idle_timeout_(idle_timeout) {
+  if (!feed_) throw std::invalid_argument("BrowserFrameSource needs a feed");
+}
+
+void BrowserFrameSource::open() {}
+
+std::optional<cv::Mat> BrowserFrameSource::read() {
+  const auto deadline = std::chrono::steady_clock::now() + idle_timeout_;
+  std::uint64_t corrupt = 0;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    std::optional<std::string> jpeg = feed_->take(std::max(left, std::chrono::milliseconds(0)));
+    if (!jpeg) {
+      if (feed_->is_closed()) return std::nullopt;  // the camera is being stopped
+      if (corrupt > 0) {
+        throw FrameSourceError(describe() + ": no decodable frame within " + seconds_text(idle_timeout_) + " (" +
+                               std::to_string(corrupt) + " corrupt JPEG" + (corrupt == 1 ? "" : "s") + ")");
+      }
+      throw FrameSourceError(describe() + ": the browser stopped sending frames (none within " +
+                             seconds_text(idle_timeout_) + ")");
+    }
+    cv::Mat image;
+    if (!jpeg->empty()) {
+      try {
+        const cv::Mat bytes(1, static_cast<int>(jpeg->size()), CV_8UC1, jpeg->data());
+        image = cv::imdecode(bytes, cv::IMREAD_COLOR);
+      } catch (const cv::Exception&) {
+        image.release();
+      }
+    }
+    if (!image.empty() && image.type() == CV_8UC3) return image;
+    ++corrupt;  // skipped: the next frame is only a fraction of a second away
+  }
+}
+
+void BrowserFrameSource::close() {}
 
 std::string redact_credentials(const std::string& url) {
   const auto scheme = url.find("://");

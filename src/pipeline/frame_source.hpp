@@ -4,8 +4,11 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -61,6 +64,117 @@ class VideoFileSource final : public FrameSource {
   std::unique_ptr<Capture> capture_;
   double fps_ = 0;
   std::chrono::steady_clock::time_point next_due_;
+};
+
+struct NetworkStreamOptions {
+  std::chrono::milliseconds open_timeout{10'000};  // connecting and reading the stream's header
+  std::chrono::milliseconds read_timeout{10'000};  // waiting for a frame: then the source fails (and is retried)
+};
+
+// An RTSP or HTTP(S) stream (MJPEG, MPEG-TS, MP4...) read through OpenCV's
+// FFmpeg backend. Never hangs longer than its timeouts, so stopping a camera
+// whose network went away is prompt. Only rtsp://, rtsps://, http:// and
+// https:// URLs are opened (FFmpeg's file:, pipe:, concat: are refused).
+// RTSP goes over TCP: OpenCV asks FFmpeg for that whenever the environment
+// variable OPENCV_FFMPEG_CAPTURE_OPTIONS is unset; this class never sets it
+// (it is process-wide), so an operator may still set it to override.
+// A live stream never ends: read() throws FrameSourceError ("the stream
+// ended", "no frame within 10 s") and the capture thread reconnects. Every
+// message names the URL without its credentials, as describe() does.
+class NetworkStreamSource final : public FrameSource {
+ public:
+  NetworkStreamSource(std::string url, NetworkStreamOptions options);
+  ~NetworkStreamSource() override;
+  void open() override;
+  std::optional<cv::Mat> read() override;
+  void close() override;
+  double fps() const override { return fps_; }
+  std::string describe() const override;
+
+ private:
+  class Capture;
+  std::string url_;
+  NetworkStreamOptions options_;
+  std::unique_ptr<Capture> capture_;
+  double fps_ = 0;
+};
+
+// A local camera through V4L2: a device index ("0") or path ("/dev/video0").
+// width/height/fps 0: the device's own (otherwise requests: the driver picks
+// the nearest mode). open() fails with "no camera at /dev/video3" when the
+// device does not exist; read() fails when the camera stops delivering.
+class UsbCameraSource final : public FrameSource {
+ public:
+  UsbCameraSource(std::string device, int width, int height, double fps);
+  ~UsbCameraSource() override;
+  void open() override;
+  std::optional<cv::Mat> read() override;
+  void close() override;
+  double fps() const override { return fps_; }
+  std::string describe() const override { return "usb " + device_; }
+
+ private:
+  class Capture;
+  std::string device_;
+  int width_, height_;
+  double requested_fps_;
+  std::unique_ptr<Capture> capture_;
+  double fps_ = 0;
+};
+
+// Where a browser camera's JPEG frames arrive (from the WebSocket) for its
+// BrowserFrameSource to read. Keeps only the newest frame: a browser that
+// sends faster than the pipeline reads loses the older ones (counted).
+//
+// One feed lives as long as its camera and outlives the sources that read
+// it (the capture thread makes a new source on every retry; a source's
+// close() leaves the feed alone). The owner calls close() when it stops the
+// camera: a read() blocked in take() wakes at once and returns nullopt (the
+// capture ends instead of waiting out its idle timeout), and so does every
+// later read() until reopen(), which the owner calls before starting the
+// camera again. Frames pushed while closed are kept (the newest one), so the
+// first read after reopen() may return a frame from before it.
+class BrowserFrameFeed {
+ public:
+  // Stores the frame (not decoded here: this runs on a server I/O thread).
+  void push_jpeg(std::string bytes);
+  // Waits up to `timeout` for a frame newer than the last one taken.
+  std::optional<std::string> take(std::chrono::milliseconds timeout);
+  // Wakes a waiting take(); later takes return nullopt at once until reopen().
+  void close();
+  void reopen();
+  std::uint64_t replaced() const;  // frames overwritten before they were taken
+
+ private:
+  friend class BrowserFrameSource;
+  bool is_closed() const;  // tells a closed feed from a silent browser
+
+  mutable std::mutex mutex_;
+  std::condition_variable arrived_;
+  std::optional<std::string> frame_;
+  bool closed_ = false;
+  std::uint64_t replaced_ = 0;
+};
+
+// A browser's camera: decodes the JPEGs its feed receives. When no frame
+// arrives for `idle_timeout`, read() fails ("the browser stopped sending
+// frames") so the camera shows an error until the page sends again.
+// A JPEG that does not decode is skipped (the next one is tried within the
+// same idle timeout; when only corrupt ones came, the error says so).
+// read() returns nullopt (the end) once the feed is closed; open() and
+// close() do nothing to the shared feed.
+class BrowserFrameSource final : public FrameSource {
+ public:
+  BrowserFrameSource(std::shared_ptr<BrowserFrameFeed> feed, std::chrono::milliseconds idle_timeout);
+  void open() override;
+  std::optional<cv::Mat> read() override;
+  void close() override;
+  double fps() const override { return 0; }
+  std::string describe() const override { return "browser camera"; }
+
+ private:
+  std::shared_ptr<BrowserFrameFeed> feed_;
+  std::chrono::milliseconds idle_timeout_;
 };
 
 // A URL without its user:password part, for logs and status messages.
