@@ -35,6 +35,11 @@ readonly PACKAGES=(
   libssl-dev             # TLS for the server
   libsqlite3-dev         # the embedded database
   libsodium-dev          # argon2id password hashes, tokens, random UUIDs
+  prometheus-cpp-dev     # /metrics in the Prometheus text format
+  libavformat-dev        # recordings: MP4 + H.264 written with FFmpeg's libraries
+  libavcodec-dev
+  libswscale-dev
+  libavutil-dev
   wrk                    # bench/api_load.sh
   curl                   # bench/api_load.sh, the examples in docs/API.md
   jq                     # the examples in README.md and docs/API.md

@@ -15,6 +15,7 @@
 
 #include "app/config.hpp"
 #include "app/engine_bench.hpp"
+#include "app/pipeline_bench.hpp"
 #include "app/index_benchmark.hpp"
 #include "app/serve_command.hpp"
 #include "index/exact_index.hpp"
@@ -223,6 +224,11 @@ int run_cli(int argc, char** argv) {
       bench->add_subcommand("index", "Latency, recall and memory of the embedding indexes, compared with FAISS");
   add_index_bench_flags(*bench_index, index_bench_options);
 
+  PipelineBenchOptions pipeline_bench_options;
+  auto* bench_pipeline = bench->add_subcommand(
+      "pipeline", "N file cameras through the live pipeline with storage: throughput, latency, memory (one JSON line)");
+  add_pipeline_bench_flags(*bench_pipeline, pipeline_bench_options);
+
   ServeOptions serve_options;
   auto* serve = app.add_subcommand("serve", "Run the server: REST API, WebSocket events, web UI");
   add_serve_flags(*serve, serve_options);
@@ -235,6 +241,11 @@ int run_cli(int argc, char** argv) {
 
   try {
     if (*serve) return run_serve(config_file, models_dir, serve_options);
+    if (*bench_pipeline) {
+      Config full = load_config(config_file ? std::optional<fs::path>(*config_file) : std::nullopt, process_environment());
+      if (models_dir) full.engine.models_dir = fs::path(*models_dir);
+      return run_pipeline_bench(full, pipeline_bench_options);
+    }
     EngineConfig config = load_config(config_file, process_environment()).engine;
     if (models_dir) config.models_dir = fs::path(*models_dir);
     engine_flags.apply(config);

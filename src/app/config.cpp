@@ -42,6 +42,13 @@ T in_range(std::int64_t v, std::int64_t low, std::int64_t high, const char* key)
   return static_cast<T>(v);
 }
 
+double number_in_range(double v, double low, double high, const char* key) {
+  if (!(v >= low && v <= high))
+    throw ConfigError(std::string(key) + ": must be in [" + std::to_string(low) + ", " + std::to_string(high) + "], got " +
+                      std::to_string(v));
+  return v;
+}
+
 std::vector<Key> make_keys() {
   constexpr auto kMax = std::numeric_limits<std::int64_t>::max();
   return {
@@ -107,6 +114,51 @@ std::vector<Key> make_keys() {
        true},
       {"storage.auto_cleanup", Type::Boolean, [](Config& c, const Value& v) { c.settings.storage.auto_cleanup = as_bool(v); },
        true},
+      {"storage.min_retention_days", Type::Integer,
+       [](Config& c, const Value& v) {
+         c.settings.storage.min_retention_days = in_range<int>(as_integer(v), -1, 1 << 30, "storage.min_retention_days");
+       },
+       true},
+      {"recording.enabled", Type::Boolean, [](Config& c, const Value& v) { c.pipeline.record = as_bool(v); }},
+      {"pipeline.detection_workers", Type::Integer,
+       [](Config& c, const Value& v) { c.pipeline.detection_workers = in_range<std::size_t>(as_integer(v), 1, 16, "pipeline.detection_workers"); }},
+      {"pipeline.embedding_workers", Type::Integer,
+       [](Config& c, const Value& v) { c.pipeline.embedding_workers = in_range<std::size_t>(as_integer(v), 1, 16, "pipeline.embedding_workers"); }},
+      {"pipeline.embedding_batch", Type::Integer,
+       [](Config& c, const Value& v) { c.pipeline.embedding_batch = in_range<std::size_t>(as_integer(v), 1, 64, "pipeline.embedding_batch"); }},
+      {"pipeline.capture_queue", Type::Integer,
+       [](Config& c, const Value& v) { c.pipeline.capture_queue = in_range<std::size_t>(as_integer(v), 1, 120, "pipeline.capture_queue"); }},
+      {"pipeline.detection_queue", Type::Integer,
+       [](Config& c, const Value& v) { c.pipeline.detection_queue = in_range<std::size_t>(as_integer(v), 1, 120, "pipeline.detection_queue"); }},
+      {"pipeline.embedding_queue", Type::Integer,
+       [](Config& c, const Value& v) { c.pipeline.embedding_queue = in_range<std::size_t>(as_integer(v), 1, 120, "pipeline.embedding_queue"); }},
+      {"pipeline.tiny_input_size", Type::Integer,
+       [](Config& c, const Value& v) {
+         const int size = in_range<int>(as_integer(v), 128, 1024, "pipeline.tiny_input_size");
+         if (size % 32 != 0) throw ConfigError("pipeline.tiny_input_size: must be a multiple of 32, got " + std::to_string(size));
+         c.pipeline.tiny_input_size = size;
+       }},
+      {"pipeline.detection_fps", Type::Number,
+       [](Config& c, const Value& v) { c.pipeline.detection_fps = number_in_range(as_number(v), 0, 120, "pipeline.detection_fps"); }},
+      {"pipeline.motion_gating", Type::Boolean, [](Config& c, const Value& v) { c.pipeline.motion_gating = as_bool(v); }},
+      {"pipeline.motion_min_changed", Type::Number,
+       [](Config& c, const Value& v) { c.pipeline.motion_min_changed = number_in_range(as_number(v), 0, 1, "pipeline.motion_min_changed"); }},
+      {"pipeline.idle_detection_interval_ms", Type::Integer,
+       [](Config& c, const Value& v) {
+         c.pipeline.idle_detection_interval = std::chrono::milliseconds(in_range<int>(as_integer(v), 0, 3'600'000, "pipeline.idle_detection_interval_ms"));
+       }},
+      {"pipeline.descriptor_refresh_ms", Type::Integer,
+       [](Config& c, const Value& v) {
+         c.pipeline.descriptor_refresh_interval = std::chrono::milliseconds(in_range<int>(as_integer(v), 0, 3'600'000, "pipeline.descriptor_refresh_ms"));
+       }},
+      {"pipeline.unknown_min_detections", Type::Integer,
+       [](Config& c, const Value& v) { c.pipeline.unknown_min_detections = in_range<std::size_t>(as_integer(v), 1, 1000, "pipeline.unknown_min_detections"); }},
+      {"pipeline.unknown_min_face_size", Type::Integer,
+       [](Config& c, const Value& v) { c.pipeline.unknown_min_face_size = static_cast<float>(in_range<int>(as_integer(v), 16, 4096, "pipeline.unknown_min_face_size")); }},
+      {"pipeline.unknown_min_score", Type::Number,
+       [](Config& c, const Value& v) { c.pipeline.unknown_min_score = static_cast<float>(number_in_range(as_number(v), 0, 1, "pipeline.unknown_min_score")); }},
+      {"pipeline.unknown_min_sharpness", Type::Number,
+       [](Config& c, const Value& v) { c.pipeline.unknown_min_sharpness = number_in_range(as_number(v), 0, 1e6, "pipeline.unknown_min_sharpness"); }},
       {"server.host", Type::Text, [](Config& c, const Value& v) { c.server.host = as_text(v); }},
       {"server.port", Type::Integer,
        [](Config& c, const Value& v) { c.server.port = in_range<std::uint16_t>(as_integer(v), 0, 65535, "server.port"); }},

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "domain/settings.hpp"
+#include "pipeline/pipeline.hpp"
 #include "vision/face_engine.hpp"
 
 namespace safelynx::app {
@@ -67,6 +68,7 @@ struct Config {
   std::optional<std::filesystem::path> data_dir;  // [storage] data_dir; unset: ~/.local/share/safelynx
   std::size_t engines = 2;                        // [recognition] engines: face engines for API requests
   std::size_t gallery_capacity = 20;              // [recognition] gallery_capacity
+  pipeline::PipelineOptions pipeline;             // [pipeline] and [recording] enabled
   // The run-time settings (GET/PUT /api/v1/settings) the config sets; the
   // keys set explicitly (in `settings_keys`, e.g. "recognition.match_threshold")
   // override the stored value at start.

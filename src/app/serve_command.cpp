@@ -14,6 +14,9 @@
 #include "app/logging.hpp"
 #include "app/openapi_document.hpp"
 #include "index/tiered_index.hpp"
+#include "pipeline/pipeline.hpp"
+#include "pipeline/recorder.hpp"
+#include "pipeline/storage_manager.hpp"
 #include "server/api/api.hpp"
 #include "server/api/json_mapping.hpp"
 #include "storage/sqlite_database.hpp"
@@ -64,8 +67,17 @@ Settings merge_settings(Settings stored, const Config& config) {
     else if (key == "recording.max_segment_s") stored.recording.max_segment_s = c.recording.max_segment_s;
     else if (key == "storage.quota_bytes") stored.storage.quota_bytes = c.storage.quota_bytes;
     else if (key == "storage.auto_cleanup") stored.storage.auto_cleanup = c.storage.auto_cleanup;
+    else if (key == "storage.min_retention_days") stored.storage.min_retention_days = c.storage.min_retention_days;
   }
   return stored;
+}
+
+pipeline::StoragePolicy storage_policy(const Settings& s) {
+  pipeline::StoragePolicy policy;
+  policy.quota_bytes = s.storage.quota_bytes;
+  policy.auto_cleanup = s.storage.auto_cleanup;
+  policy.min_retention_days = s.storage.min_retention_days;
+  return policy;
 }
 
 int serve(const Config& config, const fs::path& data_dir, const std::optional<std::string>& admin_password) {
@@ -120,7 +132,38 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
   server::ApiContext context(*database, media, auth, events, index, engines, api_options);
   context.set_settings(settings);
 
+  // Recordings a crash left open are repaired before any camera records.
+  for (const std::string& line : pipeline::repair_recordings(media.recordings_dir(), database->recordings()))
+    log_warning("recording repaired", {{"what", line}});
+
+  pipeline::StorageManager storage_manager(*database, media, events, storage_policy(settings),
+                                           [](const std::string& message) { log_info("storage", {{"what", message}}); });
+  context.on_settings_changed([&storage_manager](const Settings& s) { storage_manager.set_policy(storage_policy(s)); });
+
+  pipeline::PipelineMetrics metrics;
+  pipeline::PipelineOptions pipeline_options = config.pipeline;
+  pipeline_options.models_dir = vision::resolve_models_dir(config.engine.models_dir);
+  pipeline_options.gallery_capacity = config.gallery_capacity;
+  pipeline::Pipeline live(
+      pipeline::PipelineServices{*database, media, events, index, metrics, [&context] { return context.settings(); },
+                                 [] { return server::random_uuid(); },
+                                 [](const std::string& level, const std::string& message) {
+                                   if (level == "error") log_error(message, {});
+                                   else if (level == "warn") log_warning(message, {});
+                                   else log_info(message, {});
+                                 }},
+      pipeline_options);
+  context.pipeline = &live;
+  context.metrics = &metrics;
+
   auto router = server::make_api_router(context);
+  router->add("GET", "/metrics", [&context, &metrics](server::HttpRequest& request) {
+    (void)context.auth.authenticate(server::request_token(request));
+    server::HttpResponse response;
+    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    response.body = metrics.serialize();
+    return response;
+  });
   router->add("GET", "/api/v1/openapi.json", [](server::HttpRequest&) {
     server::HttpResponse response = server::HttpResponse::json(200, std::string(openapi_document()));
     return response;
@@ -144,7 +187,38 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
   const EventBus::Subscription to_websockets =
       events.subscribe([&server](const DomainEvent& event) { server.broadcast(server::to_json(event).dump(-1, ' ', false, json::error_handler_t::replace)); });
 
+  // A browser camera's page sends its frames as binary JPEG messages.
+  server.enable_websocket_ingest(
+      "/api/v1/cameras/{id}/browser",
+      [&auth, &live](const server::HttpRequest& request) {
+        (void)auth.authenticate(server::request_token(request));
+        Uuid id;
+        try {
+          id = Uuid::parse(request.path_param("id"));
+        } catch (const std::exception&) {
+          throw server::ApiError(404, "not_found", "no camera " + request.path_param("id"));
+        }
+        if (!live.browser_feed(id))
+          throw server::ApiError(409, "camera_not_streaming",
+                                 "camera " + id.to_string() + " is not a started browser camera");
+      },
+      [&live](const server::HttpRequest& request, std::string_view message, bool binary) {
+        if (!binary) return;
+        try {
+          if (auto feed = live.browser_feed(Uuid::parse(request.path_param("id")))) feed->push_jpeg(std::string(message));
+        } catch (const std::exception&) {
+        }
+      });
+
   server.start();
+  storage_manager.start();
+  // Cameras that were streaming when the server last stopped stream again.
+  for (std::uint64_t page = 1;; ++page) {
+    auto cameras = database->cameras().list(storage::Page{page, 200});
+    for (const Camera& camera : cameras.items)
+      if (camera.enabled && camera.status != CameraStatus::Stopped && camera.kind != CameraKind::Browser) live.start_camera(camera);
+    if (page * 200 >= cameras.total) break;
+  }
   const std::string scheme = config.server.tls_certificate ? "https" : "http";
   const std::string url = scheme + "://" + config.server.host + ":" + std::to_string(server.port());
   log_info("listening", {{"url", url}});
@@ -154,6 +228,9 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
   sigwait(&signals, &signal_number);
   log_info("stopping", {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"}});
   server.stop();
+  // Frames already captured go through; open recordings are finished so they play.
+  live.shutdown();
+  storage_manager.stop();
   index.wait_for_background_work();
   log_info("stopped", {});
   return kExitOk;

@@ -16,9 +16,19 @@ Settings ApiContext::settings() const {
 }
 
 void ApiContext::set_settings(const Settings& settings) {
+  std::vector<std::function<void(const Settings&)>> listeners;
+  {
+    std::lock_guard lock(settings_mutex_);
+    database.settings().save(settings);
+    settings_ = settings;
+    listeners = settings_listeners_;
+  }
+  for (const auto& listener : listeners) listener(settings);
+}
+
+void ApiContext::on_settings_changed(std::function<void(const Settings&)> listener) {
   std::lock_guard lock(settings_mutex_);
-  database.settings().save(settings);
-  settings_ = settings;
+  settings_listeners_.push_back(std::move(listener));
 }
 
 std::string request_token(const HttpRequest& request) {

@@ -9,10 +9,14 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
+#include <functional>
 
 #include "domain/events.hpp"
 #include "domain/settings.hpp"
 #include "index/embedding_index.hpp"
+#include "pipeline/pipeline.hpp"
+#include "pipeline/pipeline_metrics.hpp"
 #include "server/api/auth.hpp"
 #include "server/api/engine_pool.hpp"
 #include "server/http_server.hpp"
@@ -46,13 +50,21 @@ class ApiContext {
   const ApiOptions options;
   const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
+  // The live pipeline and its metrics; null when the server runs without
+  // cameras (then stream/start answers 503).
+  pipeline::Pipeline* pipeline = nullptr;
+  pipeline::PipelineMetrics* metrics = nullptr;
+
   // The settings are read on every detection: cached here, written through.
   Settings settings() const;
+  // Saves, then tells every listener (on the caller's thread).
   void set_settings(const Settings& settings);
+  void on_settings_changed(std::function<void(const Settings&)> listener);
 
  private:
   mutable std::mutex settings_mutex_;
   mutable std::optional<Settings> settings_;
+  std::vector<std::function<void(const Settings&)>> settings_listeners_;
 };
 
 // All routes of /api/v1 (and the WebSocket authoriser's helper below).

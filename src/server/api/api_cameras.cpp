@@ -84,8 +84,29 @@ void apply_camera_fields(Camera& camera, const json& body, bool creating) {
   }
 }
 
+// The stored camera plus what the pipeline measures while it runs.
+json camera_json(ApiContext& context, const Camera& camera) {
+  json body = to_json(camera);
+  std::optional<pipeline::CameraRuntime> runtime;
+  if (context.pipeline) runtime = context.pipeline->runtime(camera.id);
+  if (runtime) {
+    body["live"] = {{"fps", runtime->capture.fps},
+                    {"last_frame_at", runtime->capture.last_frame ? json(to_iso8601(*runtime->capture.last_frame)) : json(nullptr)},
+                    {"frames", runtime->capture.frames},
+                    {"dropped", runtime->capture.dropped},
+                    {"processed", runtime->processed},
+                    {"reconnects", runtime->capture.reconnects},
+                    {"recording", runtime->recording}};
+  } else {
+    body["live"] = nullptr;
+  }
+  return body;
+}
+
 HttpResponse set_streaming(ApiContext& context, HttpRequest& request, bool start) {
   Camera camera = find_camera(context, path_uuid(request, "camera"));
+  if (start && !context.pipeline)
+    throw ApiError(503, "pipeline_unavailable", "this server runs without the camera pipeline");
   // The pipeline reports `active` or `error` once it has the stream.
   camera.status = start ? CameraStatus::Connecting : CameraStatus::Stopped;
   camera.status_message.clear();
@@ -93,7 +114,59 @@ HttpResponse set_streaming(ApiContext& context, HttpRequest& request, bool start
   camera.updated_at = now_ms();
   context.database.cameras().update(camera);
   context.events.publish(CameraStatusChanged{camera.id, camera.status, ""});
-  return ok(to_json(camera));
+  if (context.pipeline) {
+    if (start) context.pipeline->start_camera(camera);
+    else context.pipeline->stop_camera(camera.id);
+  }
+  return ok(camera_json(context, camera));
+}
+
+// multipart/x-mixed-replace: one JPEG part per new frame, as browsers and
+// video tools expect from an MJPEG camera.
+class MjpegStream final : public ResponseStream {
+ public:
+  MjpegStream(pipeline::Pipeline& pipeline, Uuid camera, bool overlay, int max_fps)
+      : pipeline_(pipeline), camera_(camera), overlay_(overlay),
+        min_gap_(std::chrono::milliseconds(1000 / std::max(1, max_fps))) {}
+
+  std::optional<std::string> next_part() override {
+    if (!pipeline_.running(camera_)) return std::nullopt;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_sent_ < min_gap_) return std::string();
+    auto frame = pipeline_.live_frame(camera_, overlay_, sequence_);
+    if (!frame) return std::string();
+    sequence_ = frame->sequence;
+    last_sent_ = now;
+    std::string part = "--" + std::string(kBoundary) + "\r\nContent-Type: image/jpeg\r\nContent-Length: " +
+                       std::to_string(frame->jpeg.size()) + "\r\n\r\n";
+    part += frame->jpeg;
+    part += "\r\n";
+    return part;
+  }
+  std::chrono::milliseconds poll_interval() const override { return std::chrono::milliseconds(15); }
+
+  static constexpr std::string_view kBoundary = "safelynxframe";
+
+ private:
+  pipeline::Pipeline& pipeline_;
+  const Uuid camera_;
+  const bool overlay_;
+  const std::chrono::steady_clock::duration min_gap_;
+  std::uint64_t sequence_ = 0;
+  std::chrono::steady_clock::time_point last_sent_{};
+};
+
+bool overlay_param(const HttpRequest& request) {
+  const auto value = request.query_param("overlay");
+  if (!value || *value == "1" || *value == "true") return true;
+  if (*value == "0" || *value == "false") return false;
+  bad_query("overlay", "must be true or false");
+}
+
+pipeline::Pipeline& running_pipeline(ApiContext& context, const Camera& camera) {
+  if (!context.pipeline || !context.pipeline->running(camera.id))
+    throw ApiError(409, "camera_not_streaming", "camera " + camera.id.to_string() + " is not streaming (POST .../stream/start)");
+  return *context.pipeline;
 }
 
 }  // namespace
@@ -103,7 +176,7 @@ void add_camera_routes(Router& router, ApiContext& context) {
                const storage::Page page = query_page(request, context.options);
                auto result = context.database.cameras().list(page);
                json items = json::array();
-               for (const Camera& c : result.items) items.push_back(to_json(c));
+               for (const Camera& c : result.items) items.push_back(camera_json(context, c));
                return ok(page_json(std::move(items), result.total, page));
              }));
   router.add("POST", "/api/v1/cameras", authed(context, [&context](HttpRequest& request, const Principal&) {
@@ -112,27 +185,57 @@ void add_camera_routes(Router& router, ApiContext& context) {
                camera.id = random_uuid();
                camera.created_at = camera.updated_at = now_ms();
                context.database.cameras().create(camera);
-               HttpResponse response = ok(to_json(camera), 201);
+               HttpResponse response = ok(camera_json(context, camera), 201);
                response.headers.emplace_back("Location", "/api/v1/cameras/" + camera.id.to_string());
                return response;
              }));
   router.add("GET", "/api/v1/cameras/{id}", authed(context, [&context](HttpRequest& request, const Principal&) {
-               return ok(to_json(find_camera(context, path_uuid(request, "camera"))));
+               return ok(camera_json(context, find_camera(context, path_uuid(request, "camera"))));
              }));
   router.add("PUT", "/api/v1/cameras/{id}", authed(context, [&context](HttpRequest& request, const Principal&) {
                Camera camera = find_camera(context, path_uuid(request, "camera"));
                apply_camera_fields(camera, json_object_body(request), false);
                camera.updated_at = now_ms();
                if (!context.database.cameras().update(camera)) not_found("camera", camera.id.to_string());
-               return ok(to_json(camera));
+               // A running camera picks up its new source and settings.
+               if (context.pipeline && context.pipeline->running(camera.id)) context.pipeline->start_camera(camera);
+               return ok(camera_json(context, camera));
              }));
   router.add("DELETE", "/api/v1/cameras/{id}", authed(context, [&context](HttpRequest& request, const Principal&) {
                const Uuid id = path_uuid(request, "camera");
+               if (context.pipeline) context.pipeline->stop_camera(id);
                if (!context.database.cameras().remove(id)) not_found("camera", id.to_string());
                return no_content();
              }));
   router.add("POST", "/api/v1/cameras/{id}/stream/start", authed(context, [&context](HttpRequest& request, const Principal&) {
                return set_streaming(context, request, true);
+             }));
+  router.add("GET", "/api/v1/cameras/{id}/snapshot.jpg", authed(context, [&context](HttpRequest& request, const Principal&) {
+               const Camera camera = find_camera(context, path_uuid(request, "camera"));
+               auto frame = running_pipeline(context, camera).live_frame(camera.id, overlay_param(request));
+               if (!frame) throw ApiError(503, "no_frame_yet", "camera " + camera.id.to_string() + " has not delivered a frame yet");
+               HttpResponse response;
+               response.content_type = "image/jpeg";
+               response.body = std::move(frame->jpeg);
+               response.headers.emplace_back("Cache-Control", "no-store");
+               return response;
+             }));
+  router.add("GET", "/api/v1/cameras/{id}/live.mjpeg", authed(context, [&context](HttpRequest& request, const Principal&) {
+               const Camera camera = find_camera(context, path_uuid(request, "camera"));
+               int max_fps = 15;
+               if (auto fps = request.query_param("fps")) {
+                 try {
+                   max_fps = std::stoi(*fps);
+                 } catch (const std::exception&) {
+                   bad_query("fps", "must be an integer in [1, 30]");
+                 }
+                 if (max_fps < 1 || max_fps > 30) bad_query("fps", "must be an integer in [1, 30]");
+               }
+               HttpResponse response;
+               response.content_type = "multipart/x-mixed-replace; boundary=" + std::string(MjpegStream::kBoundary);
+               response.stream = std::make_shared<MjpegStream>(running_pipeline(context, camera), camera.id,
+                                                               overlay_param(request), max_fps);
+               return response;
              }));
   router.add("POST", "/api/v1/cameras/{id}/stream/stop", authed(context, [&context](HttpRequest& request, const Principal&) {
                return set_streaming(context, request, false);

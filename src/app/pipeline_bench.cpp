@@ -1,0 +1,206 @@
+#include "app/pipeline_bench.hpp"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "app/cli_commands.hpp"
+#include "index/tiered_index.hpp"
+#include "pipeline/pipeline.hpp"
+#include "server/api/auth.hpp"
+#include "storage/sqlite_database.hpp"
+#include "vision/image_io.hpp"
+#include "vision/model_paths.hpp"
+
+namespace safelynx::app {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+void add_pipeline_bench_flags(CLI::App& command, PipelineBenchOptions& o) {
+  command.add_option("--source", o.source, "Video file every camera plays")->check(CLI::ExistingFile);
+  command.add_option("--gallery", o.gallery, "People to enrol first: DIR/<person>/<photos>");
+  command.add_option("--cameras", o.cameras, "Number of file cameras")->check(CLI::Range(1, 64));
+  command.add_flag("--realtime", o.realtime, "Play the file at its own frame rate, like a live camera");
+  command.add_flag("--record,!--no-record", o.record, "Record around detections (default on)");
+}
+
+namespace {
+
+double percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const std::size_t i = std::min(values.size() - 1, static_cast<std::size_t>(p / 100.0 * static_cast<double>(values.size())));
+  return values[i];
+}
+
+// Peak resident memory of this process, MB.
+double peak_rss_mb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  return 0;
+}
+
+double cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+// Enrols DIR/<person>/<photos> as known profiles; returns id -> name.
+std::map<Uuid, std::string> enrol_gallery(const fs::path& dir, const fs::path& models, storage::Database& database,
+                                          index::EmbeddingIndex& index) {
+  std::map<Uuid, std::string> names;
+  if (!fs::is_directory(dir)) throw ConfigError("gallery " + dir.string() + " is not a directory");
+  vision::FaceEngine engine(models, vision::FaceEngineOptions{});
+  std::vector<fs::path> people;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (entry.is_directory()) people.push_back(entry.path());
+  std::sort(people.begin(), people.end());
+  for (const fs::path& person : people) {
+    Profile profile;
+    profile.id = server::random_uuid();
+    profile.name = person.filename().string();
+    profile.classification = Classification::Known;
+    profile.created_at = profile.updated_at = now_ms();
+    std::vector<StoredEmbedding> embeddings;
+    for (const auto& photo : fs::directory_iterator(person)) {
+      try {
+        const auto faces = engine.analyse(vision::read_image(photo.path().string(), {}), 0.5f, true);
+        if (faces.size() != 1 || !faces.front().descriptor) continue;
+        StoredEmbedding e;
+        e.descriptor = *faces.front().descriptor;
+        e.quality = face_quality(faces.front().detection);
+        e.created_at = profile.created_at;
+        embeddings.push_back(e);
+      } catch (const vision::ImageError&) {
+      }
+    }
+    if (embeddings.empty()) continue;
+    database.profiles().create(profile, embeddings);
+    index::EmbeddingBatch batch;
+    for (const StoredEmbedding& e : embeddings) batch.push_back(e.profile_key, e.id, e.descriptor);
+    index.add_batch(batch);
+    names[profile.id] = *profile.name;
+  }
+  return names;
+}
+
+}  // namespace
+
+int run_pipeline_bench(const Config& config, const PipelineBenchOptions& o) {
+  const fs::path models = vision::resolve_models_dir(config.engine.models_dir);
+  std::mt19937_64 random(std::random_device{}());
+  const fs::path data_dir = fs::temp_directory_path() / ("safelynx-bench-" + std::to_string(random()));
+  fs::create_directories(data_dir);
+  struct Cleanup {
+    fs::path dir;
+    ~Cleanup() {
+      std::error_code ignored;
+      fs::remove_all(dir, ignored);
+    }
+  } cleanup{data_dir};
+
+  auto database = storage::open_sqlite_database(data_dir / "safelynx.db", {});
+  storage::MediaStore media(data_dir);
+  index::TieredIndex index;
+  const std::map<Uuid, std::string> names = enrol_gallery(o.gallery, models, *database, index);
+  std::cerr << "bench pipeline: enrolled " << names.size() << " people from " << o.gallery << "\n";
+
+  EventBus events;
+  std::mutex seen_mutex;
+  std::map<std::string, std::set<Uuid>> identified;  // name -> cameras
+  std::uint64_t unknown_created = 0;
+  const auto subscription = events.subscribe([&](const DomainEvent& event) {
+    std::lock_guard lock(seen_mutex);
+    if (const auto* s = std::get_if<NewSighting>(&event.payload)) {
+      auto it = names.find(s->sighting.profile_id);
+      identified[it == names.end() ? "unknown" : it->second].insert(s->sighting.camera_id);
+    } else if (std::holds_alternative<ProfileCreated>(event.payload)) {
+      ++unknown_created;
+    }
+  });
+
+  pipeline::PipelineMetrics metrics;
+  const Settings settings;
+  pipeline::PipelineOptions options = config.pipeline;
+  options.models_dir = models;
+  options.files_in_realtime = o.realtime;
+  options.files_loop = false;
+  options.record = o.record;
+  pipeline::Pipeline live(pipeline::PipelineServices{*database, media, events, index, metrics, [&] { return settings; },
+                                                     [] { return server::random_uuid(); },
+                                                     [](const std::string& level, const std::string& message) {
+                                                       if (level != "info") std::cerr << level << ": " << message << "\n";
+                                                     }},
+                          options);
+
+  std::vector<Camera> cameras;
+  for (int i = 0; i < o.cameras; ++i) {
+    Camera camera;
+    camera.id = server::random_uuid();
+    camera.name = "bench " + std::to_string(i + 1);
+    camera.kind = CameraKind::File;
+    camera.source = o.source;
+    camera.created_at = camera.updated_at = now_ms();
+    database->cameras().create(camera);
+    cameras.push_back(camera);
+  }
+  const double cpu_start = cpu_seconds();
+  const auto start = std::chrono::steady_clock::now();
+  for (const Camera& camera : cameras) live.start_camera(camera);
+  // Until every file has played to its end, then until the stages are empty.
+  while (true) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    bool all_ended = true;
+    for (const Camera& camera : cameras) {
+      auto runtime = live.runtime(camera.id);
+      if (runtime && runtime->capture.status != CameraStatus::Stopped) all_ended = false;
+      if (runtime && runtime->capture.status == CameraStatus::Error) {
+        std::cerr << "bench pipeline: camera error: " << runtime->capture.message << "\n";
+        return kExitStartFailed;
+      }
+    }
+    if (all_ended) break;
+  }
+  live.wait_until_idle(std::chrono::minutes(5));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double cpu = cpu_seconds() - cpu_start;
+  const pipeline::PipelineStats stats = live.stats();
+  live.shutdown();
+
+  json identified_json = json::object();
+  {
+    std::lock_guard lock(seen_mutex);
+    for (const auto& [name, on] : identified) identified_json[name] = on.size();
+  }
+  json line = {
+      {"cameras", o.cameras},
+      {"realtime", o.realtime},
+      {"frames_in", stats.frames_in},
+      {"frames_processed", stats.frames_processed},
+      {"frames_dropped", stats.frames_dropped},
+      {"fps_per_camera", static_cast<double>(stats.frames_processed) / o.cameras / seconds},
+      {"e2e_p50_ms", percentile(stats.end_to_end_ms, 50)},
+      {"e2e_p95_ms", percentile(stats.end_to_end_ms, 95)},
+      {"frames_with_faces", stats.end_to_end_ms.size()},
+      {"rss_mb", peak_rss_mb()},
+      {"cpu_pct", 100.0 * cpu / seconds},
+      {"seconds", seconds},
+      {"identified_on_cameras", identified_json},
+      {"unknown_profiles_created", unknown_created},
+  };
+  std::cout << line.dump() << std::endl;
+  return kExitOk;
+}
+
+}  // namespace safelynx::app

@@ -1,0 +1,25 @@
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "app/config.hpp"
+
+namespace safelynx::app {
+
+struct PipelineBenchOptions {
+  std::string source = "../shared/testdata/video/short_hamilton_clip.mp4";
+  std::string gallery = "../shared/testdata/faces";  // DIR/<person>/<photos>, enrolled first
+  int cameras = 1;
+  bool realtime = false;  // play the file at its frame rate, like a camera
+  bool record = true;
+};
+
+void add_pipeline_bench_flags(CLI::App& command, PipelineBenchOptions& options);
+
+// Runs N file cameras on one clip through the real pipeline, with storage in
+// a temporary data dir, and prints one JSON line (docs/BENCHMARKS.md).
+int run_pipeline_bench(const Config& config, const PipelineBenchOptions& options);
+
+}  // namespace safelynx::app

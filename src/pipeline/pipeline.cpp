@@ -1,0 +1,906 @@
+#include "pipeline/pipeline.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+
+#include <opencv2/imgproc.hpp>
+
+#include "pipeline/bounded_queue.hpp"
+#include "pipeline/face_tracker.hpp"
+#include "pipeline/recorder.hpp"
+#include "vision/face_crops.hpp"
+#include "vision/face_engine.hpp"
+#include "vision/ssd_mobilenet_detector.hpp"
+
+namespace safelynx::pipeline {
+
+namespace {
+
+using Steady = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+double ms_since(Steady::time_point since) {
+  return std::chrono::duration<double, std::milli>(Steady::now() - since).count();
+}
+
+// The first stage's queue: one lane of `capacity` frames per camera, so a
+// busy camera cannot crowd out the others. A worker takes the oldest frame
+// of any camera not already being detected by another worker (frames of one
+// camera stay in order through the stages).
+class FrameInbox {
+ public:
+  explicit FrameInbox(std::size_t capacity) : capacity_(capacity) {}
+
+  // True when an older frame of the camera was dropped to make room.
+  bool push(Frame&& frame) {
+    bool dropped = false;
+    {
+      std::lock_guard lock(mutex_);
+      if (closed_) return true;
+      Lane& lane = lanes_[frame.camera_id];
+      if (lane.frames.size() >= capacity_) {
+        lane.frames.pop_front();
+        dropped = true;
+      }
+      lane.frames.push_back(std::move(frame));
+    }
+    ready_.notify_one();
+    return dropped;
+  }
+
+  // The oldest frame of an idle camera; nullopt after `timeout`, or at once
+  // when closed and drained. The camera stays busy until done().
+  std::optional<Frame> pop(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    std::optional<Frame> frame;
+    ready_.wait_for(lock, timeout, [&] {
+      Lane* best = nullptr;
+      for (auto& [id, lane] : lanes_)
+        if (!lane.busy && !lane.frames.empty() && (!best || lane.frames.front().captured < best->frames.front().captured))
+          best = &lane;
+      if (best) {
+        frame = std::move(best->frames.front());
+        best->frames.pop_front();
+        best->busy = true;
+        return true;
+      }
+      return closed_ && empty_locked();
+    });
+    return frame;
+  }
+
+  void done(const Uuid& camera) {
+    {
+      std::lock_guard lock(mutex_);
+      auto it = lanes_.find(camera);
+      if (it != lanes_.end()) it->second.busy = false;
+    }
+    ready_.notify_all();
+  }
+
+  // Forgets a camera's waiting frames (it was stopped); returns how many.
+  std::size_t discard(const Uuid& camera) {
+    std::lock_guard lock(mutex_);
+    auto it = lanes_.find(camera);
+    if (it == lanes_.end()) return 0;
+    const std::size_t count = it->second.frames.size();
+    it->second.frames.clear();
+    return count;
+  }
+
+  std::size_t depth(const Uuid& camera) const {
+    std::lock_guard lock(mutex_);
+    auto it = lanes_.find(camera);
+    return it == lanes_.end() ? 0 : it->second.frames.size();
+  }
+  std::size_t total() const {
+    std::lock_guard lock(mutex_);
+    std::size_t n = 0;
+    for (const auto& [id, lane] : lanes_) n += lane.frames.size();
+    return n;
+  }
+  bool closed_and_drained() const {
+    std::lock_guard lock(mutex_);
+    return closed_ && empty_locked();
+  }
+  void close() {
+    {
+      std::lock_guard lock(mutex_);
+      closed_ = true;
+    }
+    ready_.notify_all();
+  }
+
+ private:
+  struct Lane {
+    std::deque<Frame> frames;
+    bool busy = false;
+  };
+  bool empty_locked() const {
+    for (const auto& [id, lane] : lanes_)
+      if (!lane.frames.empty()) return false;
+    return true;
+  }
+
+  const std::size_t capacity_;
+  mutable std::mutex mutex_;
+  std::condition_variable ready_;
+  std::map<Uuid, Lane> lanes_;
+  bool closed_ = false;
+};
+
+struct DetectedFrame {
+  Frame frame;
+  std::vector<FaceDetection> detections;
+  // False for a face that continues a matched track whose descriptor is
+  // recent: it is tracked by its box only, which saves most of the
+  // descriptor work when people stay in view.
+  std::vector<bool> needs_descriptor;
+};
+
+struct AnalysedFrame {
+  Frame frame;
+  std::vector<Face> faces;
+};
+
+struct OverlayBox {
+  Box box;
+  std::string label;
+  cv::Scalar colour;
+};
+
+// What the matching stage knows about one track beyond the tracker's view.
+struct TrackInfo {
+  std::optional<Profile> profile;
+  float distance = 0;
+  // The best view of the face so far: for the thumbnail of a new profile.
+  cv::Mat best_frame;
+  Box best_box;
+  float best_score = 0;
+  float best_quality = -1;
+  Steady::time_point last_confirm_attempt{};
+  Steady::time_point last_descriptor{};
+};
+
+// A face of a matched track, as the detection stage sees it.
+struct SettledFace {
+  Box box;
+  Steady::time_point described_at;
+};
+
+struct CameraState {
+  explicit CameraState(const Camera& c) : camera(c), id_text(c.id.to_string()) {}
+  Camera camera;
+  const std::string id_text;
+  std::unique_ptr<CameraCapture> capture;
+  std::shared_ptr<BrowserFrameFeed> feed;
+  std::mutex recorder_mutex;  // the matching stage triggers while stop_camera finishes it
+  std::unique_ptr<CameraRecorder> recorder;
+  std::atomic<bool> stopped{false};
+
+  // Detection stage: one worker at a time per camera (the inbox sees to it).
+  cv::Mat motion_reference;
+  Steady::time_point last_detection{};
+  bool faces_at_last_detection = false;
+  std::atomic<std::uint64_t> processed{0};
+  std::atomic<std::uint64_t> detected{0};
+
+  // Matching stage only.
+  FaceTracker tracker;
+  std::map<std::uint64_t, TrackInfo> tracks;
+  std::map<Uuid, Steady::time_point> last_sighting_of;  // per profile on this camera
+  std::uint64_t reported_frames = 0, reported_dropped = 0, reported_processed = 0;  // metrics deltas
+
+  // The live view.
+  std::mutex live_mutex;
+  cv::Mat latest;
+  std::uint64_t latest_sequence = 0;
+  std::vector<OverlayBox> overlay;
+  std::vector<SettledFace> settled;
+  struct Encoded {
+    std::uint64_t sequence = 0;
+    std::string jpeg;
+  };
+  Encoded encoded[2];  // [overlay]
+};
+
+cv::Scalar colour_of(Classification c) {
+  switch (c) {
+    case Classification::Flagged: return {40, 40, 230};
+    case Classification::Trusted: return {80, 200, 80};
+    case Classification::Known: return {230, 180, 60};
+    case Classification::Unknown: break;
+  }
+  return {60, 200, 230};
+}
+
+}  // namespace
+
+class Pipeline::Impl {
+ public:
+  Impl(PipelineServices services, PipelineOptions options)
+      : services_(std::move(services)),
+        options_(std::move(options)),
+        inbox_(options_.capture_queue),
+        detected_(options_.detection_queue, OverflowPolicy::Block),
+        analysed_(options_.embedding_queue, OverflowPolicy::Block),
+        confirm_detector_(options_.models_dir) {
+    if (options_.detection_workers == 0 || options_.embedding_workers == 0)
+      throw std::invalid_argument("the pipeline needs at least one detection and one embedding worker");
+    // Networks are loaded here, on the caller's thread, so a bad model fails start-up.
+    for (std::size_t i = 0; i < options_.detection_workers; ++i)
+      detectors_.push_back(vision::make_face_detector(options_.models_dir, vision::DetectorKind::Tiny, options_.tiny_input_size));
+    vision::FaceEngineOptions engine_options;
+    engine_options.detector = vision::DetectorKind::Tiny;
+    engine_options.tiny_input_size = options_.tiny_input_size;
+    engine_options.descriptor_batch_size = std::max<std::size_t>(1, options_.embedding_batch);
+    for (std::size_t i = 0; i < options_.embedding_workers; ++i)
+      engines_.push_back(std::make_unique<vision::FaceEngine>(options_.models_dir, engine_options));
+    for (std::size_t i = 0; i < options_.detection_workers; ++i)
+      threads_.emplace_back([this, i] { detection_loop(*detectors_[i]); });
+    for (std::size_t i = 0; i < options_.embedding_workers; ++i)
+      embedding_threads_.emplace_back([this, i] { embedding_loop(*engines_[i]); });
+    matching_thread_ = std::thread([this] { matching_loop(); });
+  }
+
+  ~Impl() { shutdown(); }
+
+  void start_camera(const Camera& camera) {
+    stop_camera(camera.id);
+    auto state = std::make_shared<CameraState>(camera);
+    if (camera.kind == CameraKind::Browser) state->feed = std::make_shared<BrowserFrameFeed>();
+    const Settings settings = services_.settings();
+    if (options_.record) {
+      RecorderOptions recorder_options;
+      recorder_options.recordings_dir = services_.media.recordings_dir();
+      recorder_options.timing = timing_of(settings);
+      // About a second of frames: under overload the recorder drops (and
+      // fills the gap with the previous frame) rather than growing memory.
+      recorder_options.queue_capacity = 30;
+      RecorderListener listener;
+      listener.started = [this](const Recording& r) {
+        try {
+          services_.database.recordings().create(r);
+        } catch (const std::exception& e) {
+          services_.log("error", "cannot store recording " + r.file + ": " + e.what());
+        }
+      };
+      listener.finished = [this](const Recording& r) {
+        try {
+          services_.database.recordings().update(r);
+          services_.log("info", "recording finished: " + r.file + " (" + std::to_string(r.size_bytes) + " bytes)");
+        } catch (const std::exception& e) {
+          services_.log("error", "cannot store recording " + r.file + ": " + e.what());
+        }
+      };
+      listener.error = [this, id = state->id_text](const std::string& message) {
+        services_.log("warn", "camera " + id + " recording: " + message);
+      };
+      state->recorder = std::make_unique<CameraRecorder>(camera.id, recorder_options, std::move(listener));
+    }
+    CameraState* raw = state.get();
+    auto sink = [this, raw](Frame&& frame) {
+      {
+        std::lock_guard lock(raw->live_mutex);
+        raw->latest = frame.bgr;
+        raw->latest_sequence = frame.sequence;
+      }
+      if (raw->recorder) raw->recorder->push(frame.bgr, frame.wall_time);
+      return inbox_.push(std::move(frame));
+    };
+    auto on_status = [this, raw](CameraStatus status, const std::string& message) {
+      if (shutting_down_ || raw->stopped) return;  // a restart resumes the stored status
+      store_status(raw->camera.id, status, message);
+    };
+    state->capture = std::make_unique<CameraCapture>(camera.id, source_factory(camera, state->feed), std::move(sink),
+                                                     options_.capture, std::move(on_status));
+    {
+      std::lock_guard lock(cameras_mutex_);
+      cameras_[camera.id] = state;
+    }
+    state->capture->start();
+    services_.log("info", "camera " + state->id_text + " started (" + std::string(to_string(camera.kind)) + ")");
+  }
+
+  void stop_camera(const Uuid& id) {
+    std::shared_ptr<CameraState> state;
+    {
+      std::lock_guard lock(cameras_mutex_);
+      auto it = cameras_.find(id);
+      if (it == cameras_.end()) return;
+      state = it->second;
+      cameras_.erase(it);
+    }
+    finish_camera(*state, true);
+  }
+
+  bool running(const Uuid& id) const {
+    std::lock_guard lock(cameras_mutex_);
+    return cameras_.count(id) > 0;
+  }
+
+  std::shared_ptr<CameraState> find(const Uuid& id) const {
+    std::lock_guard lock(cameras_mutex_);
+    auto it = cameras_.find(id);
+    return it == cameras_.end() ? nullptr : it->second;
+  }
+
+  std::optional<CameraRuntime> runtime(const Uuid& id) const {
+    auto state = find(id);
+    if (!state) return std::nullopt;
+    CameraRuntime r;
+    r.capture = state->capture->status();
+    r.processed = state->processed;
+    r.detected = state->detected;
+    std::lock_guard lock(state->recorder_mutex);
+    r.recording = state->recorder && state->recorder->recording();
+    return r;
+  }
+
+  std::shared_ptr<BrowserFrameFeed> browser_feed(const Uuid& id) const {
+    auto state = find(id);
+    return state ? state->feed : nullptr;
+  }
+
+  std::optional<LiveFrame> live_frame(const Uuid& id, bool overlay, std::uint64_t newer_than) {
+    auto state = find(id);
+    if (!state) return std::nullopt;
+    std::lock_guard lock(state->live_mutex);
+    if (state->latest.empty() || state->latest_sequence <= newer_than) return std::nullopt;
+    CameraState::Encoded& cached = state->encoded[overlay ? 1 : 0];
+    if (cached.sequence != state->latest_sequence) {
+      // Encoded once per frame however many viewers there are.
+      cv::Mat picture = state->latest;
+      if (overlay && !state->overlay.empty()) {
+        picture = state->latest.clone();
+        for (const OverlayBox& o : state->overlay) {
+          const cv::Rect r(cv::Point(static_cast<int>(o.box.x), static_cast<int>(o.box.y)),
+                           cv::Size(static_cast<int>(o.box.width), static_cast<int>(o.box.height)));
+          cv::rectangle(picture, r, o.colour, 2);
+          if (!o.label.empty())
+            cv::putText(picture, o.label, cv::Point(r.x, std::max(12, r.y - 6)), cv::FONT_HERSHEY_SIMPLEX, 0.5, o.colour, 1,
+                        cv::LINE_AA);
+        }
+      }
+      cached.jpeg = vision::encode_jpeg(picture, 80);
+      cached.sequence = state->latest_sequence;
+    }
+    return LiveFrame{cached.sequence, cached.jpeg};
+  }
+
+  void shutdown() {
+    std::lock_guard shutdown_lock(shutdown_mutex_);
+    if (stopped_) return;
+    shutting_down_ = true;
+    std::vector<std::shared_ptr<CameraState>> cameras;
+    {
+      std::lock_guard lock(cameras_mutex_);
+      for (auto& [id, state] : cameras_) cameras.push_back(state);
+    }
+    // Sources first, so nothing new arrives; then every stage drains in order.
+    for (auto& state : cameras) {
+      if (state->feed) state->feed->close();
+      state->capture->stop();
+    }
+    inbox_.close();
+    for (std::thread& t : threads_) t.join();
+    detected_.close();
+    for (std::thread& t : embedding_threads_) t.join();
+    analysed_.close();
+    matching_thread_.join();
+    for (auto& state : cameras) finish_camera(*state, false);
+    {
+      std::lock_guard lock(cameras_mutex_);
+      cameras_.clear();
+    }
+    stopped_ = true;
+  }
+
+  bool wait_until_idle(std::chrono::milliseconds timeout) {
+    const auto deadline = Steady::now() + timeout;
+    while (Steady::now() < deadline) {
+      if (inbox_.total() == 0 && in_flight_ == 0) return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
+
+  PipelineStats stats() const {
+    PipelineStats s;
+    {
+      std::lock_guard lock(stats_mutex_);
+      s.end_to_end_ms.assign(latencies_.begin(), latencies_.end());
+      s.sightings_per_camera = sightings_per_camera_;
+      s.frames_in = retired_in_;
+      s.frames_dropped = retired_dropped_;
+      s.frames_processed = retired_processed_;
+    }
+    std::lock_guard lock(cameras_mutex_);
+    for (const auto& [id, state] : cameras_) {
+      const CaptureStatus c = state->capture->status();
+      s.frames_in += c.frames;
+      s.frames_dropped += c.dropped;
+      s.frames_processed += state->processed;
+    }
+    s.frames_in_flight = in_flight_ + inbox_.total();
+    return s;
+  }
+
+ private:
+  static RecorderTiming timing_of(const Settings& s) {
+    return RecorderTiming{std::chrono::seconds(s.recording.pre_buffer_s), std::chrono::seconds(s.recording.post_buffer_s),
+                          std::chrono::seconds(s.recording.max_segment_s)};
+  }
+
+  CameraCapture::SourceFactory source_factory(const Camera& camera, std::shared_ptr<BrowserFrameFeed> feed) {
+    const PipelineOptions& o = options_;
+    switch (camera.kind) {
+      case CameraKind::File:
+        return [source = camera.source, &o] {
+          return std::make_unique<VideoFileSource>(source, VideoFileOptions{o.files_in_realtime, o.files_loop});
+        };
+      case CameraKind::Rtsp:
+      case CameraKind::Http:
+        return [source = camera.source, &o] { return std::make_unique<NetworkStreamSource>(source, o.network); };
+      case CameraKind::Usb:
+        return [camera] { return std::make_unique<UsbCameraSource>(camera.source, camera.width, camera.height, camera.fps); };
+      case CameraKind::Browser:
+        return [feed, &o] { return std::make_unique<BrowserFrameSource>(feed, o.browser_idle_timeout); };
+    }
+    throw std::logic_error("unknown camera kind");
+  }
+
+  void store_status(const Uuid& id, CameraStatus status, const std::string& message) {
+    try {
+      if (auto camera = services_.database.cameras().find(id)) {
+        camera->status = status;
+        camera->status_message = message;
+        camera->updated_at = now_ms();
+        services_.database.cameras().update(*camera);
+      }
+    } catch (const std::exception& e) {
+      services_.log("error", "cannot store the status of camera " + id.to_string() + ": " + e.what());
+    }
+    if (status == CameraStatus::Error) services_.log("warn", "camera " + id.to_string() + ": " + message);
+    services_.events.publish(CameraStatusChanged{id, status, message});
+  }
+
+  // Stops capture and recording of a camera no longer in cameras_.
+  void finish_camera(CameraState& state, bool publish) {
+    state.stopped = true;
+    if (state.feed) state.feed->close();
+    state.capture->stop();
+    const CaptureStatus final_status = state.capture->status();
+    inbox_.discard(state.camera.id);
+    {
+      std::lock_guard lock(state.recorder_mutex);
+      if (state.recorder) state.recorder->stop();
+    }
+    {
+      std::lock_guard lock(stats_mutex_);
+      retired_in_ += final_status.frames;
+      retired_dropped_ += final_status.dropped;
+      retired_processed_ += state.processed;
+    }
+    services_.metrics.remove_camera(state.id_text);
+    if (publish) services_.log("info", "camera " + state.id_text + " stopped");
+  }
+
+  // ---- detection ----
+
+  // Cadence, then motion: should the detector look at this frame?
+  bool should_detect(CameraState& state, const Frame& frame) {
+    const auto now = frame.captured;
+    const bool first = state.last_detection == Steady::time_point{};
+    if (!first && options_.detection_fps > 0 &&
+        now - state.last_detection < std::chrono::duration<double>(1.0 / options_.detection_fps))
+      return false;
+    cv::Mat gray, small;
+    if (options_.motion_gating) {
+      cv::cvtColor(frame.bgr, gray, cv::COLOR_BGR2GRAY);
+      const double scale = 160.0 / std::max(1, gray.cols);
+      cv::resize(gray, small, cv::Size(), scale, scale, cv::INTER_AREA);
+      cv::GaussianBlur(small, small, cv::Size(5, 5), 0);
+    }
+    bool detect = first || !options_.motion_gating || state.faces_at_last_detection ||
+                  now - state.last_detection >= options_.idle_detection_interval;
+    if (!detect && !state.motion_reference.empty() && state.motion_reference.size() == small.size()) {
+      cv::Mat diff;
+      cv::absdiff(small, state.motion_reference, diff);
+      const double changed = static_cast<double>(cv::countNonZero(diff > 20)) / static_cast<double>(diff.total());
+      detect = changed >= options_.motion_min_changed;
+    } else if (!detect) {
+      detect = true;
+    }
+    if (detect && options_.motion_gating) state.motion_reference = small;
+    return detect;
+  }
+
+  void detection_loop(vision::FaceDetector& detector) {
+    while (true) {
+      std::optional<Frame> frame = inbox_.pop(200ms);
+      if (!frame) {
+        if (inbox_.closed_and_drained()) return;
+        continue;
+      }
+      ++in_flight_;
+      const Uuid camera_id = frame->camera_id;
+      auto state = find(camera_id);
+      bool passed_on = false;
+      try {
+        if (state && !state->stopped && should_detect(*state, *frame)) {
+          const Settings settings = services_.settings();
+          const auto start = Steady::now();
+          std::vector<FaceDetection> found = detector.detect(frame->bgr, settings.detection.min_score);
+          services_.metrics.observe_detection_ms(ms_since(start));
+          const float min_size = static_cast<float>(settings.detection.min_face_size);
+          std::erase_if(found, [&](const FaceDetection& d) { return std::min(d.box.width, d.box.height) < min_size; });
+          state->last_detection = frame->captured;
+          state->faces_at_last_detection = !found.empty();
+          ++state->detected;
+          if (!found.empty()) {
+            services_.metrics.add_faces_detected(static_cast<double>(found.size()));
+            std::vector<bool> needs(found.size(), true);
+            {
+              std::lock_guard lock(state->live_mutex);
+              for (std::size_t i = 0; i < found.size(); ++i)
+                for (const SettledFace& settled : state->settled)
+                  if (intersection_over_union(found[i].box, settled.box) >= 0.5f &&
+                      frame->captured - settled.described_at < options_.descriptor_refresh_interval)
+                    needs[i] = false;
+            }
+            ++state->processed;
+            passed_on = true;
+            detected_.push(DetectedFrame{std::move(*frame), std::move(found), std::move(needs)});
+          } else {
+            std::lock_guard lock(state->live_mutex);
+            state->overlay.clear();
+            state->settled.clear();
+          }
+        }
+      } catch (const std::exception& e) {
+        services_.log("error", "detection failed on camera " + camera_id.to_string() + ": " + e.what());
+      }
+      if (state && !passed_on) ++state->processed;
+      if (!passed_on) --in_flight_;
+      inbox_.done(camera_id);
+    }
+  }
+
+  // ---- landmarks + descriptors, batched ----
+
+  void embedding_loop(vision::FaceEngine& engine) {
+    while (true) {
+      std::optional<DetectedFrame> first = detected_.pop(200ms);
+      if (!first) {
+        if (detected_.closed() && detected_.size() == 0) return;
+        continue;
+      }
+      std::vector<DetectedFrame> batch;
+      std::size_t faces = first->detections.size();
+      batch.push_back(std::move(*first));
+      // Whatever else is waiting joins the batch, up to one descriptor batch of faces.
+      while (faces < options_.embedding_batch) {
+        std::optional<DetectedFrame> more = detected_.pop(0ms);
+        if (!more) break;
+        faces += more->detections.size();
+        batch.push_back(std::move(*more));
+      }
+      std::vector<vision::ImageDetections> images;
+      images.reserve(batch.size());
+      std::size_t described_faces = 0;
+      for (DetectedFrame& d : batch) {
+        std::vector<FaceDetection> wanted;
+        for (std::size_t i = 0; i < d.detections.size(); ++i)
+          if (d.needs_descriptor[i]) wanted.push_back(d.detections[i]);
+        described_faces += wanted.size();
+        images.push_back(vision::ImageDetections{d.frame.bgr, std::move(wanted)});
+      }
+      std::vector<std::vector<Face>> described;
+      try {
+        const auto start = Steady::now();
+        described = engine.describe(images, true);
+        if (described_faces > 0)
+          services_.metrics.observe_embedding_ms(ms_since(start) / static_cast<double>(described_faces));
+      } catch (const std::exception& e) {
+        services_.log("error", std::string("descriptor extraction failed: ") + e.what());
+        in_flight_ -= batch.size();
+        continue;
+      }
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        // Every detection in its order; the ones tracked by box only have no descriptor.
+        std::vector<Face> faces_of_frame;
+        for (const FaceDetection& d : batch[i].detections) {
+          auto it = std::find_if(described[i].begin(), described[i].end(), [&](const Face& f) {
+            return f.detection.box.x == d.box.x && f.detection.box.y == d.box.y && f.detection.box.width == d.box.width &&
+                   f.detection.box.height == d.box.height;
+          });
+          if (it != described[i].end()) {
+            faces_of_frame.push_back(std::move(*it));
+          } else {
+            Face face;
+            face.detection = d;
+            faces_of_frame.push_back(face);
+          }
+        }
+        analysed_.push(AnalysedFrame{std::move(batch[i].frame), std::move(faces_of_frame)});
+      }
+    }
+  }
+
+  // ---- matching, sightings, unknown profiles ----
+
+  void matching_loop() {
+    auto last_tick = Steady::now();
+    while (true) {
+      std::optional<AnalysedFrame> item = analysed_.pop(200ms);
+      if (item) {
+        auto state = find(item->frame.camera_id);
+        if (state && !state->stopped) {
+          try {
+            match_frame(*state, *item);
+          } catch (const std::exception& e) {
+            services_.log("error", "matching failed on camera " + state->id_text + ": " + e.what());
+          }
+        }
+        --in_flight_;
+      } else if (analysed_.closed() && analysed_.size() == 0) {
+        report_metrics();
+        return;
+      }
+      if (Steady::now() - last_tick >= 1s) {
+        last_tick = Steady::now();
+        report_metrics();
+      }
+    }
+  }
+
+  void match_frame(CameraState& state, AnalysedFrame& item) {
+    const auto start = Steady::now();
+    const Settings settings = services_.settings();
+    const Frame& frame = item.frame;
+    std::vector<TrackedFace> tracked;
+    for (const Face& face : item.faces)
+      tracked.push_back(TrackedFace{face.detection.box, face.detection.score, face_quality(face.detection), face.descriptor});
+    const std::vector<std::uint64_t> ids = state.tracker.update(tracked, frame.captured);
+    std::erase_if(state.tracks, [&](const auto& entry) { return state.tracker.find(entry.first) == nullptr; });
+
+    std::optional<RecordingMoment> moment;
+    {
+      std::lock_guard lock(state.recorder_mutex);
+      if (state.recorder && !state.stopped) moment = state.recorder->trigger(frame.wall_time);
+    }
+
+    std::vector<OverlayBox> overlay;
+    std::vector<SettledFace> settled;
+    std::vector<std::pair<std::uint64_t, std::size_t>> sighting_candidates;  // (track, face)
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      Track* track = state.tracker.find(ids[i]);
+      if (!track) continue;
+      auto [info_it, is_new] = state.tracks.try_emplace(ids[i]);
+      TrackInfo& info = info_it->second;
+      if (is_new) services_.events.publish(FaceDetected{frame.camera_id, item.faces[i].detection.box, item.faces[i].detection.score});
+      if (tracked[i].descriptor) info.last_descriptor = frame.captured;
+      if (tracked[i].descriptor && tracked[i].quality > info.best_quality) {
+        info.best_quality = tracked[i].quality;
+        info.best_frame = frame.bgr;
+        info.best_box = tracked[i].box;
+        info.best_score = tracked[i].score;
+      }
+      if (!info.profile) {
+        if (auto mean = track->mean_embedding()) {
+          const auto matches = services_.index.search(*mean, 1, settings.recognition.match_threshold);
+          if (!matches.empty()) {
+            if (auto profile = services_.database.profiles().find_by_key(matches.front().profile)) {
+              info.profile = std::move(profile);
+              info.distance = matches.front().distance;
+              services_.metrics.add_profiles_matched(1);
+            }
+          }
+        }
+      }
+      if (!info.profile && tracked[i].descriptor) maybe_create_unknown(state, *track, info, settings);
+      overlay.push_back(OverlayBox{tracked[i].box, info.profile ? info.profile->name.value_or("unknown") : "",
+                                   info.profile ? colour_of(info.profile->classification) : cv::Scalar(200, 200, 200)});
+      if (info.profile) {
+        sighting_candidates.emplace_back(ids[i], i);
+        settled.push_back(SettledFace{tracked[i].box, info.last_descriptor});
+      }
+    }
+    // The match decision is made: this is where end-to-end latency ends.
+    const double matching_ms = ms_since(start);
+    const double e2e_ms = ms_since(frame.captured);
+    services_.metrics.observe_matching_ms(matching_ms);
+    services_.metrics.observe_end_to_end_ms(state.id_text, e2e_ms);
+    {
+      std::lock_guard lock(stats_mutex_);
+      if (latencies_.size() >= kMaxLatencySamples) latencies_.pop_front();
+      latencies_.push_back(e2e_ms);
+    }
+    {
+      std::lock_guard lock(state.live_mutex);
+      state.overlay = std::move(overlay);
+      state.settled = std::move(settled);
+    }
+    for (const auto& [track_id, face_index] : sighting_candidates)
+      maybe_record_sighting(state, track_id, item.faces[face_index], frame, moment, settings);
+  }
+
+  void maybe_create_unknown(CameraState& state, const Track& track, TrackInfo& info, const Settings& settings) {
+    if (track.hits < options_.unknown_min_detections || info.best_frame.empty()) return;
+    if (std::min(info.best_box.width, info.best_box.height) < options_.unknown_min_face_size) return;
+    if (info.best_score < options_.unknown_min_score) return;
+    const auto now = Steady::now();
+    if (info.last_confirm_attempt != Steady::time_point{} && now - info.last_confirm_attempt < 2s) return;
+    info.last_confirm_attempt = now;
+    if (vision::face_sharpness(info.best_frame, info.best_box) < options_.unknown_min_sharpness) return;
+    // The fast detector proposes, the SSD confirms: a false face must not become a profile.
+    const cv::Rect around = vision::face_region(info.best_box, info.best_frame.size(), 0.6f);
+    if (around.empty() || confirm_detector_.detect(info.best_frame(around), options_.unknown_confirm_score).empty()) return;
+
+    Profile profile;
+    profile.id = services_.new_id();
+    profile.classification = Classification::Unknown;
+    profile.created_at = profile.updated_at = now_ms();
+    std::vector<StoredEmbedding> embeddings;
+    for (const auto& [quality, descriptor] : track.embeddings) {
+      if (embeddings.size() >= options_.gallery_capacity) break;
+      StoredEmbedding e;
+      e.descriptor = descriptor;
+      e.quality = quality;
+      e.created_at = profile.created_at;
+      embeddings.push_back(e);
+    }
+    if (embeddings.empty()) return;
+    services_.media.write(storage::MediaKind::Thumbnail, profile.id, vision::face_thumbnail_jpeg(info.best_frame, info.best_box));
+    profile.has_thumbnail = true;
+    try {
+      services_.database.profiles().create(profile, embeddings);
+    } catch (...) {
+      services_.media.remove(storage::MediaKind::Thumbnail, profile.id);
+      throw;
+    }
+    index::EmbeddingBatch batch;
+    batch.reserve(embeddings.size(), kDescriptorSize);
+    for (const StoredEmbedding& e : embeddings) batch.push_back(e.profile_key, e.id, e.descriptor);
+    services_.index.add_batch(batch);
+    profile.embedding_count = embeddings.size();
+    info.profile = profile;
+    info.distance = 0;
+    services_.metrics.add_profiles_created(1);
+    services_.log("info", "new unknown profile " + profile.id.to_string() + " from camera " + state.id_text);
+    services_.events.publish(ProfileCreated{profile});
+    if (settings.notifications.on_unknown) services_.events.publish(Alert{"new unknown face", profile, std::nullopt});
+  }
+
+  void maybe_record_sighting(CameraState& state, std::uint64_t track_id, const Face& face, const Frame& frame,
+                             const std::optional<RecordingMoment>& moment, const Settings& settings) {
+    TrackInfo& info = state.tracks[track_id];
+    const auto cooldown = std::chrono::seconds(settings.recognition.sighting_cooldown_s);
+    auto last = state.last_sighting_of.find(info.profile->id);
+    // One sighting per person per camera per cooldown, even across tracks
+    // (a person who turned away and back is a new track, not a new visit).
+    if (last != state.last_sighting_of.end() && frame.captured - last->second < cooldown) return;
+    if (!state.tracker.claim_sighting(track_id, frame.captured, cooldown)) return;
+    state.last_sighting_of[info.profile->id] = frame.captured;
+
+    Sighting sighting;
+    sighting.id = services_.new_id();
+    sighting.profile_id = info.profile->id;
+    sighting.camera_id = frame.camera_id;
+    sighting.time = frame.wall_time;
+    sighting.box = face.detection.box;
+    sighting.detector_score = face.detection.score;
+    sighting.match_distance = info.distance;
+    if (moment) {
+      sighting.recording_id = moment->recording_id;
+      sighting.recording_offset_s = moment->offset_s;
+    }
+    try {
+      services_.media.write(storage::MediaKind::FaceSnapshot, sighting.id,
+                            vision::face_thumbnail_jpeg(frame.bgr, face.detection.box, 200));
+      sighting.has_face_snapshot = true;
+      services_.media.write(storage::MediaKind::FrameSnapshot, sighting.id, vision::encode_jpeg(frame.bgr, 85));
+      sighting.has_frame_snapshot = true;
+    } catch (const std::exception& e) {
+      // The sighting matters more than its picture.
+      services_.log("error", std::string("cannot write a snapshot: ") + e.what());
+    }
+    try {
+      services_.database.sightings().create(sighting);
+    } catch (const storage::NotFoundError&) {
+      // The profile was deleted (or merged away) while in view: match again.
+      services_.media.remove(storage::MediaKind::FaceSnapshot, sighting.id);
+      services_.media.remove(storage::MediaKind::FrameSnapshot, sighting.id);
+      info.profile.reset();
+      return;
+    }
+    services_.metrics.add_sightings(1);
+    {
+      std::lock_guard lock(stats_mutex_);
+      ++sightings_per_camera_[frame.camera_id];
+    }
+    const Profile profile = services_.database.profiles().find(sighting.profile_id).value_or(*info.profile);
+    info.profile = profile;
+    services_.events.publish(NewSighting{sighting});
+    services_.events.publish(ProfileSighted{profile, sighting});
+    if (profile.classification == Classification::Flagged && settings.notifications.on_flagged)
+      services_.events.publish(Alert{"flagged profile sighted", profile, sighting});
+  }
+
+  void report_metrics() {
+    std::vector<std::shared_ptr<CameraState>> cameras;
+    {
+      std::lock_guard lock(cameras_mutex_);
+      for (auto& [id, state] : cameras_) cameras.push_back(state);
+    }
+    const Settings settings = services_.settings();
+    std::size_t active = 0;
+    for (auto& state : cameras) {
+      const CaptureStatus c = state->capture->status();
+      if (c.status == CameraStatus::Active) ++active;
+      const std::uint64_t processed = state->processed;
+      services_.metrics.set_camera_fps(state->id_text, c.fps);
+      services_.metrics.set_camera_queue_depth(state->id_text, static_cast<double>(inbox_.depth(state->camera.id)));
+      services_.metrics.add_camera_frames(state->id_text, static_cast<double>(c.frames - state->reported_frames),
+                                          static_cast<double>(c.dropped - state->reported_dropped),
+                                          static_cast<double>(processed - state->reported_processed));
+      state->reported_frames = c.frames;
+      state->reported_dropped = c.dropped;
+      state->reported_processed = processed;
+      std::lock_guard lock(state->recorder_mutex);
+      if (state->recorder) state->recorder->set_timing(timing_of(settings));
+    }
+    services_.metrics.set_active_camera_streams(static_cast<double>(active));
+    services_.metrics.set_embedding_cache_size(static_cast<double>(services_.index.size()));
+    services_.metrics.set_stage_queue_depth("detection", static_cast<double>(inbox_.total()));
+    services_.metrics.set_stage_queue_depth("embedding", static_cast<double>(detected_.size()));
+    services_.metrics.set_stage_queue_depth("matching", static_cast<double>(analysed_.size()));
+  }
+
+  static constexpr std::size_t kMaxLatencySamples = 200'000;
+
+  PipelineServices services_;
+  const PipelineOptions options_;
+  FrameInbox inbox_;
+  BoundedQueue<DetectedFrame> detected_;
+  BoundedQueue<AnalysedFrame> analysed_;
+  std::vector<std::unique_ptr<vision::FaceDetector>> detectors_;
+  std::vector<std::unique_ptr<vision::FaceEngine>> engines_;
+  vision::SsdMobilenetDetector confirm_detector_;  // matching thread only
+
+  mutable std::mutex cameras_mutex_;
+  std::map<Uuid, std::shared_ptr<CameraState>> cameras_;
+
+  std::atomic<std::uint64_t> in_flight_{0};
+  mutable std::mutex stats_mutex_;
+  std::deque<double> latencies_;
+  std::map<Uuid, std::uint64_t> sightings_per_camera_;
+  std::uint64_t retired_in_ = 0, retired_dropped_ = 0, retired_processed_ = 0;  // of stopped cameras
+
+  std::mutex shutdown_mutex_;
+  std::atomic<bool> shutting_down_{false};
+  bool stopped_ = false;
+  std::vector<std::thread> threads_;
+  std::vector<std::thread> embedding_threads_;
+  std::thread matching_thread_;
+};
+
+Pipeline::Pipeline(PipelineServices services, PipelineOptions options)
+    : impl_(std::make_unique<Impl>(std::move(services), std::move(options))) {}
+Pipeline::~Pipeline() = default;
+void Pipeline::start_camera(const Camera& camera) { impl_->start_camera(camera); }
+void Pipeline::stop_camera(const Uuid& id) { impl_->stop_camera(id); }
+bool Pipeline::running(const Uuid& id) const { return impl_->running(id); }
+std::optional<CameraRuntime> Pipeline::runtime(const Uuid& id) const { return impl_->runtime(id); }
+std::shared_ptr<BrowserFrameFeed> Pipeline::browser_feed(const Uuid& id) const { return impl_->browser_feed(id); }
+std::optional<Pipeline::LiveFrame> Pipeline::live_frame(const Uuid& id, bool overlay, std::uint64_t newer_than) {
+  return impl_->live_frame(id, overlay, newer_than);
+}
+void Pipeline::shutdown() { impl_->shutdown(); }
+bool Pipeline::wait_until_idle(std::chrono::milliseconds timeout) { return impl_->wait_until_idle(timeout); }
+PipelineStats Pipeline::stats() const { return impl_->stats(); }
+
+}  // namespace safelynx::pipeline

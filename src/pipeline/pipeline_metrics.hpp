@@ -1,0 +1,79 @@
+// What the pipeline reports at GET /metrics (Prometheus text format, through
+// prometheus-cpp): stage durations, detections and matches, the index size,
+// and per camera its fps, queue depth, dropped frames and end-to-end latency.
+// Every method is thread-safe.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace prometheus {
+class Registry;
+class Counter;
+class Gauge;
+class Histogram;
+template <typename T>
+class Family;
+}  // namespace prometheus
+
+namespace safelynx::pipeline {
+
+class PipelineMetrics {
+ public:
+  PipelineMetrics();
+  ~PipelineMetrics();
+  PipelineMetrics(const PipelineMetrics&) = delete;
+  PipelineMetrics& operator=(const PipelineMetrics&) = delete;
+
+  void observe_detection_ms(double ms);
+  void observe_embedding_ms(double ms);  // per face
+  void observe_matching_ms(double ms);
+  void add_faces_detected(double count);
+  void add_profiles_matched(double count);
+  void add_profiles_created(double count);
+  void add_sightings(double count);
+  void set_embedding_cache_size(double embeddings);
+  void set_active_camera_streams(double cameras);
+  void set_stage_queue_depth(const std::string& stage, double depth);
+
+  // Per camera (label camera="<id>").
+  void set_camera_fps(const std::string& camera, double fps);
+  void set_camera_queue_depth(const std::string& camera, double depth);
+  void add_camera_frames(const std::string& camera, double captured, double dropped, double processed);
+  void observe_end_to_end_ms(const std::string& camera, double ms);
+  // The camera's series disappear (it was stopped or deleted).
+  void remove_camera(const std::string& camera);
+
+  // Everything, in the Prometheus text exposition format.
+  std::string serialize() const;
+
+ private:
+  struct CameraSeries;
+  CameraSeries& camera(const std::string& id);  // mutex_ held
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Histogram* detection_ms_;
+  prometheus::Histogram* embedding_ms_;
+  prometheus::Histogram* matching_ms_;
+  prometheus::Counter* faces_detected_;
+  prometheus::Counter* profiles_matched_;
+  prometheus::Counter* profiles_created_;
+  prometheus::Counter* sightings_;
+  prometheus::Gauge* embedding_cache_size_;
+  prometheus::Gauge* active_streams_;
+  prometheus::Family<prometheus::Gauge>* stage_queue_depth_;
+  prometheus::Family<prometheus::Gauge>* camera_fps_;
+  prometheus::Family<prometheus::Gauge>* camera_queue_depth_;
+  prometheus::Family<prometheus::Counter>* camera_frames_;
+  prometheus::Family<prometheus::Counter>* camera_dropped_;
+  prometheus::Family<prometheus::Counter>* camera_processed_;
+  prometheus::Family<prometheus::Histogram>* end_to_end_ms_;
+
+  mutable std::mutex mutex_;
+  std::map<std::string, prometheus::Gauge*> stage_depths_;
+  std::map<std::string, std::unique_ptr<CameraSeries>> cameras_;
+};
+
+}  // namespace safelynx::pipeline

@@ -1,0 +1,240 @@
+// The live pipeline end to end, through a real `safelynx serve`: a file
+// camera playing the shared Hamilton clip in real time must produce a
+// sighting of Lin-Manuel Miranda with a snapshot, a recording that covers
+// it, metrics, and few unknown profiles.
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/videoio.hpp>
+
+#include <chrono>
+#include <regex>
+#include <thread>
+
+#include "api/api_test_support.hpp"
+#include "domain/entities.hpp"
+#include "vision/ssd_mobilenet_detector.hpp"
+
+namespace safelynx::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::filesystem::path clip() { return testdata_dir() / "video" / "short_hamilton_clip.mp4"; }
+
+std::string create_file_camera(HttpClient& client, const std::string& name) {
+  const HttpResult created = client.post_json(
+      "/api/v1/cameras", json{{"name", name}, {"kind", "file"}, {"source", clip().string()}}.dump());
+  EXPECT_EQ(created.status, 201) << created.body;
+  return parse(created).value("id", "");
+}
+
+// The value of an unlabelled Prometheus series, or -1 when absent.
+double metric_value(const std::string& text, const std::string& name) {
+  const std::regex line("(^|\n)" + name + " ([0-9.e+-]+)");
+  std::smatch match;
+  if (!std::regex_search(text, match, line)) return -1;
+  return std::stod(match[2]);
+}
+
+// The first bytes of a streamed response (headers and the first parts), read
+// from a raw socket: the response never ends while the camera runs.
+std::string read_stream_start(unsigned short port, const std::string& target, std::size_t bytes) {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket(io);
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+  const std::string request = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  boost::asio::write(socket, boost::asio::buffer(request));
+  std::string received;
+  char chunk[65536];
+  boost::system::error_code error;
+  while (received.size() < bytes) {
+    const std::size_t n = socket.read_some(boost::asio::buffer(chunk), error);
+    if (error) break;
+    received.append(chunk, n);
+  }
+  return received;
+}
+
+class LivePipeline : public SharedServerTest<LivePipeline> {
+ protected:
+  static void SetUpTestSuite() {
+    if (!have_models() || !std::filesystem::exists(clip())) return;
+    // A short post-trigger buffer so the recording is finished soon after the clip ends.
+    server_ = new RunningServer(fresh_dir("pipeline"), {{"SAFELYNX_RECORDING_POST_BUFFER_S", "2"}});
+  }
+  void SetUp() override {
+    if (!std::filesystem::exists(clip())) GTEST_SKIP() << "test video not found at " << clip();
+    SharedServerTest::SetUp();
+  }
+};
+
+TEST_F(LivePipeline, AFileCameraSightsAnEnrolledPersonWithSnapshotRecordingAndMetrics) {
+  const HttpResult lin = enrol(client(), "lin_manuel_miranda", {testdata_dir() / "faces/lin_manuel_miranda/lin1.png"});
+  ASSERT_EQ(lin.status, 201) << lin.body;
+  const std::string lin_id = parse(lin)["id"];
+  const HttpResult alex = enrol(client(), "alex_lacamoire", photos_of("alex_lacamoire"));
+  ASSERT_EQ(alex.status, 201) << alex.body;
+
+  WebSocketClient events(server_->process().port(), "/ws?token=" + server_->token());
+  const std::string camera = create_file_camera(client(), "stage");
+  const auto started = std::chrono::steady_clock::now();
+  const HttpResult start = client().request("POST", "/api/v1/cameras/" + camera + "/stream/start");
+  ASSERT_EQ(start.status, 200) << start.body;
+
+  // Within 30 s the WebSocket carries a NewSighting of Lin-Manuel Miranda.
+  std::optional<json> sighting;
+  while (!sighting && std::chrono::steady_clock::now() - started < 30s) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(30s - (std::chrono::steady_clock::now() - started));
+    const auto message = events.read(left);
+    if (!message) break;
+    const json event = json::parse(*message);
+    if (event["type"] == "NewSighting" && event["payload"]["sighting"]["profile_id"] == lin_id)
+      sighting = event["payload"]["sighting"];
+  }
+  ASSERT_TRUE(sighting) << "no NewSighting of lin_manuel_miranda within 30 s\n" << server_->process().log();
+  EXPECT_EQ((*sighting)["camera_id"], camera);
+
+  // While the camera runs, its live snapshot is a JPEG of the frame.
+  const HttpResult live = client().get("/api/v1/cameras/" + camera + "/snapshot.jpg");
+  if (live.status == 200) {
+    EXPECT_EQ(live.header("content-type"), "image/jpeg");
+    EXPECT_FALSE(cv::imdecode(std::vector<std::uint8_t>(live.body.begin(), live.body.end()), cv::IMREAD_COLOR).empty());
+  } else {
+    EXPECT_EQ(error_code(live), "camera_not_streaming") << "the clip may have ended already: " << live.body;
+  }
+
+  // The live view is MJPEG: multipart parts that are JPEGs.
+  const std::string mjpeg = read_stream_start(server_->process().port(),
+                                              "/api/v1/cameras/" + camera + "/live.mjpeg?fps=10&token=" + server_->token(), 20'000);
+  if (mjpeg.starts_with("HTTP/1.1 200")) {
+    EXPECT_NE(mjpeg.find("multipart/x-mixed-replace; boundary=safelynxframe"), std::string::npos) << mjpeg.substr(0, 300);
+    const auto part = mjpeg.find("--safelynxframe\r\nContent-Type: image/jpeg");
+    ASSERT_NE(part, std::string::npos) << mjpeg.substr(0, 300);
+    EXPECT_NE(mjpeg.find("\xFF\xD8\xFF", part), std::string::npos) << "the part is not a JPEG";
+  } else {
+    EXPECT_NE(mjpeg.find("camera_not_streaming"), std::string::npos) << "the clip may have ended: " << mjpeg.substr(0, 300);
+  }
+
+  // The sighting is listed for the profile, with a snapshot that shows a face.
+  const HttpResult listed = client().get("/api/v1/sightings?profile_id=" + lin_id);
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  const json page = parse(listed);
+  ASSERT_GE(page["total"].get<int>(), 1);
+  const json first = page["items"][0];
+  ASSERT_TRUE(first["frame_url"].is_string()) << first;
+  const HttpResult frame = client().get(first["frame_url"].get<std::string>());
+  ASSERT_EQ(frame.status, 200);
+  EXPECT_EQ(frame.header("content-type"), "image/jpeg");
+  const cv::Mat picture = cv::imdecode(std::vector<std::uint8_t>(frame.body.begin(), frame.body.end()), cv::IMREAD_COLOR);
+  ASSERT_FALSE(picture.empty()) << "the frame snapshot is not a JPEG";
+  vision::SsdMobilenetDetector detector(models_dir());
+  EXPECT_FALSE(detector.detect(picture, 0.5f).empty()) << "no face in the sighting's frame snapshot";
+  const HttpResult face = client().get(first["snapshot_url"].get<std::string>());
+  ASSERT_EQ(face.status, 200);
+  EXPECT_TRUE(face.body.starts_with("\xFF\xD8\xFF")) << "the face snapshot is not a JPEG";
+
+  // The clip plays once (9 s); then the recording is finished (post-buffer 2 s).
+  ASSERT_TRUE(first["recording_id"].is_string()) << "the sighting is not linked to a recording: " << first;
+  const std::string recording_id = first["recording_id"];
+  json recording;
+  for (int i = 0; i < 120; ++i) {
+    const HttpResult r = client().get("/api/v1/recordings/" + recording_id);
+    ASSERT_EQ(r.status, 200) << r.body;
+    recording = parse(r);
+    if (!recording["end"].is_null()) break;
+    std::this_thread::sleep_for(250ms);
+  }
+  ASSERT_FALSE(recording["end"].is_null()) << "the recording was not finished: " << recording;
+  const TimePoint seen = parse_iso8601((*sighting)["time"].get<std::string>());
+  EXPECT_LE(parse_iso8601(recording["start"].get<std::string>()), seen);
+  EXPECT_GE(parse_iso8601(recording["end"].get<std::string>()), seen);
+  const double offset = first["recording_offset_s"];
+  EXPECT_GE(offset, 0.0);
+  EXPECT_LE(offset, recording["duration_s"].get<double>());
+
+  const HttpResult video = client().get("/api/v1/recordings/" + recording_id + "/video");
+  ASSERT_EQ(video.status, 200) << video.body.substr(0, 200);
+  const auto file = fresh_dir("pipeline-video") / "recording.mp4";
+  {
+    std::ofstream out(file, std::ios::binary);
+    out << video.body;
+  }
+  cv::VideoCapture decoded(file.string(), cv::CAP_FFMPEG);
+  ASSERT_TRUE(decoded.isOpened()) << "the recording does not open";
+  cv::Mat image;
+  int frames = 0;
+  while (decoded.read(image) && !image.empty()) ++frames;
+  EXPECT_GT(frames, 30) << "the recording decodes to too few frames";
+  const int fourcc = static_cast<int>(decoded.get(cv::CAP_PROP_FOURCC));
+  const std::string codec{static_cast<char>(fourcc & 0xFF), static_cast<char>((fourcc >> 8) & 0xFF),
+                          static_cast<char>((fourcc >> 16) & 0xFF), static_cast<char>((fourcc >> 24) & 0xFF)};
+  EXPECT_TRUE(codec == "avc1" || codec == "h264" || codec == "H264") << "not H.264: " << codec;
+
+  // Few strangers: the quality gates keep passing faces from becoming profiles.
+  const HttpResult unknown = client().get("/api/v1/profiles?classification=unknown");
+  ASSERT_EQ(unknown.status, 200);
+  EXPECT_LE(parse(unknown)["total"].get<int>(), 3);
+
+  const HttpResult metrics = client().get("/metrics");
+  ASSERT_EQ(metrics.status, 200) << metrics.body;
+  EXPECT_GT(metric_value(metrics.body, "faces_detected_total"), 0) << metrics.body.substr(0, 2000);
+  EXPECT_GT(metric_value(metrics.body, "profiles_matched_total"), 0);
+  EXPECT_GE(metric_value(metrics.body, "embedding_cache_size"), 2);
+  EXPECT_EQ(server_->anonymous().get("/metrics").status, 401);
+}
+
+TEST_F(LivePipeline, AnUnreachableCameraReportsErrorAndTheServerKeepsServing) {
+  const HttpResult created = client().post_json(
+      "/api/v1/cameras", json{{"name", "gone"}, {"kind", "http"}, {"source", "http://user:secret@127.0.0.1:9/none"}}.dump());
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string camera = parse(created)["id"];
+  ASSERT_EQ(client().request("POST", "/api/v1/cameras/" + camera + "/stream/start").status, 200);
+  json state;
+  for (int i = 0; i < 80; ++i) {
+    state = parse(client().get("/api/v1/cameras/" + camera));
+    if (state["status"] == "error") break;
+    std::this_thread::sleep_for(250ms);
+  }
+  EXPECT_EQ(state["status"], "error") << state;
+  EXPECT_NE(state["status_message"].get<std::string>().find("127.0.0.1:9"), std::string::npos) << state;
+  EXPECT_EQ(state["status_message"].get<std::string>().find("secret"), std::string::npos) << "credentials leaked: " << state;
+  EXPECT_EQ(client().get("/api/v1/health").status, 200);
+  const HttpResult stop = client().request("POST", "/api/v1/cameras/" + camera + "/stream/stop");
+  EXPECT_EQ(stop.status, 200);
+  EXPECT_EQ(parse(stop)["status"], "stopped");
+  EXPECT_EQ(client().get("/api/v1/cameras/" + camera + "/snapshot.jpg").status, 409);
+}
+
+// kill -9 while recording: the next start opens the database and leaves no
+// unfinished recording behind (repaired or removed).
+TEST(LivePipelineCrash, KillDuringRecordingLeavesAConsistentDataDir) {
+  if (!have_models()) GTEST_SKIP() << "models not found at " << models_dir();
+  if (!std::filesystem::exists(clip())) GTEST_SKIP() << "test video not found at " << clip();
+  RunningServer server(fresh_dir("pipeline-crash"));
+  ASSERT_EQ(enrol(server.client(), "lin_manuel_miranda", {testdata_dir() / "faces/lin_manuel_miranda/lin1.png"}).status, 201);
+  const std::string camera = create_file_camera(server.client(), "crash");
+  ASSERT_EQ(server.client().request("POST", "/api/v1/cameras/" + camera + "/stream/start").status, 200);
+  bool recording = false;
+  for (int i = 0; i < 120 && !recording; ++i) {
+    const json state = parse(server.client().get("/api/v1/cameras/" + camera));
+    recording = state["live"].is_object() && state["live"]["recording"] == true;
+    if (!recording) std::this_thread::sleep_for(250ms);
+  }
+  ASSERT_TRUE(recording) << "the camera never started recording\n" << server.process().log();
+  std::this_thread::sleep_for(1s);
+  server.kill_and_restart();
+
+  // The camera was streaming, so it resumes; stopping it finishes its new segment.
+  ASSERT_EQ(server.client().request("POST", "/api/v1/cameras/" + camera + "/stream/stop").status, 200);
+  const json recordings = parse(server.client().get("/api/v1/recordings?camera_id=" + camera));
+  for (const json& r : recordings["items"]) {
+    EXPECT_FALSE(r["end"].is_null()) << "an unfinished recording is listed: " << r;
+    const HttpResult video = server.client().get("/api/v1/recordings/" + r["id"].get<std::string>() + "/video");
+    EXPECT_EQ(video.status, 200) << r;
+  }
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(server.data_dir() / "recordings"))
+    EXPECT_FALSE(entry.path().filename().string().ends_with(".partial.mp4")) << "a crashed segment was left: " << entry.path();
+  EXPECT_EQ(server.client().get("/api/v1/health").status, 200);
+}
+
+}  // namespace
+}  // namespace safelynx::testing
