@@ -96,7 +96,11 @@ class CameraRepository {
   virtual void create(const Camera& camera) = 0;
   virtual std::optional<Camera> find(const Uuid& id) = 0;
   virtual PageOf<Camera> list(const Page& page) = 0;
+  // What the user configures (everything but status and created_at).
   virtual bool update(const Camera& camera) = 0;
+  // Only the status: the capture thread reports it while a user may be
+  // editing the camera, and neither may overwrite the other's fields.
+  virtual bool set_status(const Uuid& id, CameraStatus status, const std::string& message, TimePoint at) = 0;
   virtual bool remove(const Uuid& id) = 0;
 };
 

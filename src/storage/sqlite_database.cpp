@@ -670,12 +670,20 @@ class SqliteCameras final : public CameraRepository {
   }
 
   bool update(const Camera& camera) override {
-    // Everything but created_at.
     return pool_.write([&](Connection& connection) {
       auto statement = connection.prepare(
           "UPDATE cameras SET name = ?2, kind = ?3, source = ?4, width = ?5, height = ?6, fps = ?7, location = ?8, "
-          "enabled = ?9, status = ?10, status_message = ?11, updated_at = ?13 WHERE uuid = ?1");
+          "enabled = ?9, updated_at = ?13 WHERE uuid = ?1");
       bind(statement, camera).run();
+      return connection.changes() > 0;
+    });
+  }
+
+  bool set_status(const Uuid& id, CameraStatus status, const std::string& message, TimePoint at) override {
+    return pool_.write([&](Connection& connection) {
+      auto statement =
+          connection.prepare("UPDATE cameras SET status = ?2, status_message = ?3, updated_at = ?4 WHERE uuid = ?1");
+      statement.bind_uuid(1, id).bind_text(2, to_string(status)).bind_text(3, message).bind_time(4, at).run();
       return connection.changes() > 0;
     });
   }

@@ -621,10 +621,20 @@ TEST_F(SqliteTest, CameraRoundTripUpdateRemoveAndList) {
   found = db_->cameras().find(porch.id);
   EXPECT_EQ(found->name, "Front porch");
   EXPECT_EQ(found->kind, CameraKind::Usb);
-  EXPECT_EQ(found->status, CameraStatus::Active);
   EXPECT_TRUE(found->enabled);
   EXPECT_EQ(found->updated_at, at(kMonday + 50));
   EXPECT_FALSE(db_->cameras().update(make_camera("Ghost", kMonday)));
+  // The status belongs to the capture thread: an edit leaves it alone...
+  EXPECT_EQ(found->status, CameraStatus::Error);
+  EXPECT_EQ(found->status_message, "timeout");
+  // ...and a status report leaves the user's fields alone.
+  ASSERT_TRUE(db_->cameras().set_status(porch.id, CameraStatus::Active, "", at(kMonday + 60)));
+  found = db_->cameras().find(porch.id);
+  EXPECT_EQ(found->status, CameraStatus::Active);
+  EXPECT_EQ(found->status_message, "");
+  EXPECT_EQ(found->name, "Front porch");
+  EXPECT_EQ(found->updated_at, at(kMonday + 60));
+  EXPECT_FALSE(db_->cameras().set_status(make_uuid(), CameraStatus::Active, "", at(kMonday)));
 
   db_->cameras().create(make_camera("Garden", kMonday + 10));
   db_->cameras().create(make_camera("Garage", kMonday + 20));

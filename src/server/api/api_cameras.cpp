@@ -107,17 +107,18 @@ HttpResponse set_streaming(ApiContext& context, HttpRequest& request, bool start
   Camera camera = find_camera(context, path_uuid(request, "camera"));
   if (start && !context.pipeline)
     throw ApiError(503, "pipeline_unavailable", "this server runs without the camera pipeline");
-  // The pipeline reports `active` or `error` once it has the stream.
   camera.status = start ? CameraStatus::Connecting : CameraStatus::Stopped;
   camera.status_message.clear();
   camera.enabled = start;
   camera.updated_at = now_ms();
   context.database.cameras().update(camera);
+  // Stopped capture before `stopped` is stored, and `connecting` stored
+  // before capture starts: the capture thread's own status (`active`,
+  // `error`) is never overwritten by this older one.
+  if (context.pipeline && !start) context.pipeline->stop_camera(camera.id);
+  context.database.cameras().set_status(camera.id, camera.status, "", camera.updated_at);
   context.events.publish(CameraStatusChanged{camera.id, camera.status, ""});
-  if (context.pipeline) {
-    if (start) context.pipeline->start_camera(camera);
-    else context.pipeline->stop_camera(camera.id);
-  }
+  if (context.pipeline && start) context.pipeline->start_camera(camera);
   return ok(camera_json(context, camera));
 }
 
