@@ -4,6 +4,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <variant>
 
 #include <opencv2/imgproc.hpp>
 
@@ -26,9 +27,11 @@ double ms_since(Steady::time_point since) {
 }
 
 // The first stage's queue: one lane of `capacity` frames per camera, so a
-// busy camera cannot crowd out the others. A worker takes the oldest frame
-// of any camera not already being detected by another worker (frames of one
-// camera stay in order through the stages).
+// busy camera cannot crowd out the others. A worker serves the camera that
+// has waited longest among those not already being detected by another
+// worker (frames of one camera stay in order through the stages), and takes
+// its newest frame: the older ones are stale by then and are dropped
+// (counted), which keeps about 100 ms of queueing out of the latency.
 class FrameInbox {
  public:
   explicit FrameInbox(std::size_t capacity) : capacity_(capacity) {}
@@ -50,25 +53,31 @@ class FrameInbox {
     return dropped;
   }
 
-  // The oldest frame of an idle camera; nullopt after `timeout`, or at once
-  // when closed and drained. The camera stays busy until done().
-  std::optional<Frame> pop(std::chrono::milliseconds timeout) {
+  struct Taken {
+    Frame frame;
+    std::size_t stale = 0;  // older frames of the camera dropped in its favour
+  };
+
+  // The newest frame of the idle camera that waited longest; nullopt after
+  // `timeout`, or at once when closed and drained. The camera stays busy
+  // until done().
+  std::optional<Taken> pop(std::chrono::milliseconds timeout) {
     std::unique_lock lock(mutex_);
-    std::optional<Frame> frame;
+    std::optional<Taken> taken;
     ready_.wait_for(lock, timeout, [&] {
       Lane* best = nullptr;
       for (auto& [id, lane] : lanes_)
         if (!lane.busy && !lane.frames.empty() && (!best || lane.frames.front().captured < best->frames.front().captured))
           best = &lane;
       if (best) {
-        frame = std::move(best->frames.front());
-        best->frames.pop_front();
+        taken = Taken{std::move(best->frames.back()), best->frames.size() - 1};
+        best->frames.clear();
         best->busy = true;
         return true;
       }
       return closed_ && empty_locked();
     });
-    return frame;
+    return taken;
   }
 
   void done(const Uuid& camera) {
@@ -161,7 +170,15 @@ struct TrackInfo {
   float best_score = 0;
   float best_quality = -1;
   Steady::time_point last_confirm_attempt{};
+  bool becoming_profile = false;  // handed to the storage stage, which answers
   Steady::time_point last_descriptor{};
+};
+
+// The storage stage's answer about one track, applied by the matching stage.
+struct TrackNotice {
+  std::uint64_t track = 0;
+  std::optional<Profile> profile;  // the track's profile now (created or re-read)
+  bool profile_gone = false;       // its profile was deleted: match again
 };
 
 // A face of a matched track, as the detection stage sees it.
@@ -186,11 +203,17 @@ struct CameraState {
   bool faces_at_last_detection = false;
   std::atomic<std::uint64_t> processed{0};
   std::atomic<std::uint64_t> detected{0};
+  std::atomic<std::uint64_t> stale{0};  // dropped in the inbox for a newer frame
+
+  // Frames lost before detection, however: a full lane or a newer frame.
+  std::uint64_t dropped(const CaptureStatus& status) const { return status.dropped + stale; }
 
   // Matching stage only.
   FaceTracker tracker;
   std::map<std::uint64_t, TrackInfo> tracks;
   std::map<Uuid, Steady::time_point> last_sighting_of;  // per profile on this camera
+  std::mutex notices_mutex;
+  std::vector<TrackNotice> notices;  // from the storage stage
   std::uint64_t reported_frames = 0, reported_dropped = 0, reported_processed = 0;  // metrics deltas
 
   // The live view.
@@ -205,6 +228,26 @@ struct CameraState {
   };
   Encoded encoded[2];  // [overlay]
 };
+
+// Work for the storage stage: what the matching stage decided, to be
+// written (snapshots, database, index) and announced off its thread.
+struct SightingJob {
+  std::shared_ptr<CameraState> camera;
+  std::uint64_t track = 0;
+  Sighting sighting;
+  cv::Mat frame;
+};
+
+struct UnknownCandidateJob {
+  std::shared_ptr<CameraState> camera;
+  std::uint64_t track = 0;
+  std::vector<std::pair<float, FaceDescriptor>> embeddings;  // (quality, descriptor), best first
+  FaceDescriptor mean{};
+  cv::Mat best_frame;
+  Box best_box;
+};
+
+using StorageJob = std::variant<SightingJob, UnknownCandidateJob>;
 
 cv::Scalar colour_of(Classification c) {
   switch (c) {
@@ -226,6 +269,7 @@ class Pipeline::Impl {
         inbox_(options_.capture_queue),
         detected_(options_.detection_queue, OverflowPolicy::Block),
         analysed_(options_.embedding_queue, OverflowPolicy::Block),
+        to_store_(kStorageQueue, OverflowPolicy::Block),
         confirm_detector_(options_.models_dir) {
     if (options_.detection_workers == 0 || options_.embedding_workers == 0)
       throw std::invalid_argument("the pipeline needs at least one detection and one embedding worker");
@@ -243,6 +287,7 @@ class Pipeline::Impl {
     for (std::size_t i = 0; i < options_.embedding_workers; ++i)
       embedding_threads_.emplace_back([this, i] { embedding_loop(*engines_[i]); });
     matching_thread_ = std::thread([this] { matching_loop(); });
+    storage_thread_ = std::thread([this] { storage_loop(); });
   }
 
   ~Impl() { shutdown(); }
@@ -332,6 +377,7 @@ class Pipeline::Impl {
     if (!state) return std::nullopt;
     CameraRuntime r;
     r.capture = state->capture->status();
+    r.capture.dropped = state->dropped(r.capture);
     r.processed = state->processed;
     r.detected = state->detected;
     std::lock_guard lock(state->recorder_mutex);
@@ -390,6 +436,8 @@ class Pipeline::Impl {
     for (std::thread& t : embedding_threads_) t.join();
     analysed_.close();
     matching_thread_.join();
+    to_store_.close();
+    storage_thread_.join();
     for (auto& state : cameras) finish_camera(*state, false);
     {
       std::lock_guard lock(cameras_mutex_);
@@ -401,7 +449,7 @@ class Pipeline::Impl {
   bool wait_until_idle(std::chrono::milliseconds timeout) {
     const auto deadline = Steady::now() + timeout;
     while (Steady::now() < deadline) {
-      if (inbox_.total() == 0 && in_flight_ == 0) return true;
+      if (inbox_.total() == 0 && in_flight_ == 0 && storing_ == 0) return true;
       std::this_thread::sleep_for(20ms);
     }
     return false;
@@ -421,7 +469,7 @@ class Pipeline::Impl {
     for (const auto& [id, state] : cameras_) {
       const CaptureStatus c = state->capture->status();
       s.frames_in += c.frames;
-      s.frames_dropped += c.dropped;
+      s.frames_dropped += state->dropped(c);
       s.frames_processed += state->processed;
     }
     s.frames_in_flight = in_flight_ + inbox_.total();
@@ -454,12 +502,7 @@ class Pipeline::Impl {
 
   void store_status(const Uuid& id, CameraStatus status, const std::string& message) {
     try {
-      if (auto camera = services_.database.cameras().find(id)) {
-        camera->status = status;
-        camera->status_message = message;
-        camera->updated_at = now_ms();
-        services_.database.cameras().update(*camera);
-      }
+      services_.database.cameras().set_status(id, status, message, now_ms());
     } catch (const std::exception& e) {
       services_.log("error", "cannot store the status of camera " + id.to_string() + ": " + e.what());
     }
@@ -473,7 +516,7 @@ class Pipeline::Impl {
     if (state.feed) state.feed->close();
     state.capture->stop();
     const CaptureStatus final_status = state.capture->status();
-    inbox_.discard(state.camera.id);
+    state.stale += inbox_.discard(state.camera.id);
     {
       std::lock_guard lock(state.recorder_mutex);
       if (state.recorder) state.recorder->stop();
@@ -481,7 +524,7 @@ class Pipeline::Impl {
     {
       std::lock_guard lock(stats_mutex_);
       retired_in_ += final_status.frames;
-      retired_dropped_ += final_status.dropped;
+      retired_dropped_ += state.dropped(final_status);
       retired_processed_ += state.processed;
     }
     services_.metrics.remove_camera(state.id_text);
@@ -520,14 +563,16 @@ class Pipeline::Impl {
 
   void detection_loop(vision::FaceDetector& detector) {
     while (true) {
-      std::optional<Frame> frame = inbox_.pop(200ms);
-      if (!frame) {
+      std::optional<FrameInbox::Taken> taken = inbox_.pop(200ms);
+      if (!taken) {
         if (inbox_.closed_and_drained()) return;
         continue;
       }
       ++in_flight_;
+      Frame* frame = &taken->frame;
       const Uuid camera_id = frame->camera_id;
       auto state = find(camera_id);
+      if (state) state->stale += taken->stale;
       bool passed_on = false;
       try {
         if (state && !state->stopped && should_detect(*state, *frame)) {
@@ -640,7 +685,7 @@ class Pipeline::Impl {
         auto state = find(item->frame.camera_id);
         if (state && !state->stopped) {
           try {
-            match_frame(*state, *item);
+            match_frame(state, *item);
           } catch (const std::exception& e) {
             services_.log("error", "matching failed on camera " + state->id_text + ": " + e.what());
           }
@@ -657,7 +702,24 @@ class Pipeline::Impl {
     }
   }
 
-  void match_frame(CameraState& state, AnalysedFrame& item) {
+  void apply_notices(CameraState& state) {
+    std::vector<TrackNotice> notices;
+    {
+      std::lock_guard lock(state.notices_mutex);
+      notices.swap(state.notices);
+    }
+    for (TrackNotice& notice : notices) {
+      auto it = state.tracks.find(notice.track);
+      if (it == state.tracks.end()) continue;
+      TrackInfo& info = it->second;
+      info.becoming_profile = false;
+      if (notice.profile) info.profile = std::move(notice.profile);
+      else if (notice.profile_gone) info.profile.reset();
+    }
+  }
+
+  void match_frame(const std::shared_ptr<CameraState>& camera, AnalysedFrame& item) {
+    CameraState& state = *camera;
     const auto start = Steady::now();
     const Settings settings = services_.settings();
     const Frame& frame = item.frame;
@@ -666,6 +728,7 @@ class Pipeline::Impl {
       tracked.push_back(TrackedFace{face.detection.box, face.detection.score, face_quality(face.detection), face.descriptor});
     const std::vector<std::uint64_t> ids = state.tracker.update(tracked, frame.captured);
     std::erase_if(state.tracks, [&](const auto& entry) { return state.tracker.find(entry.first) == nullptr; });
+    apply_notices(state);
 
     std::optional<RecordingMoment> moment;
     {
@@ -701,7 +764,7 @@ class Pipeline::Impl {
           }
         }
       }
-      if (!info.profile && tracked[i].descriptor) maybe_create_unknown(state, *track, info, settings);
+      if (!info.profile && tracked[i].descriptor) propose_unknown(camera, ids[i], *track, info);
       overlay.push_back(OverlayBox{tracked[i].box, info.profile ? info.profile->name.value_or("unknown") : "",
                                    info.profile ? colour_of(info.profile->classification) : cv::Scalar(200, 200, 200)});
       if (info.profile) {
@@ -725,36 +788,122 @@ class Pipeline::Impl {
       state.settled = std::move(settled);
     }
     for (const auto& [track_id, face_index] : sighting_candidates)
-      maybe_record_sighting(state, track_id, item.faces[face_index], frame, moment, settings);
+      maybe_record_sighting(camera, track_id, item.faces[face_index], frame, moment, settings);
   }
 
-  void maybe_create_unknown(CameraState& state, const Track& track, TrackInfo& info, const Settings& settings) {
+  // The cheap gates here; the sharpness check, the SSD's confirmation and
+  // the writes in the storage stage, which answers with a TrackNotice.
+  void propose_unknown(const std::shared_ptr<CameraState>& camera, std::uint64_t track_id, const Track& track,
+                       TrackInfo& info) {
+    if (info.becoming_profile) return;
     if (track.hits < options_.unknown_min_detections || info.best_frame.empty()) return;
     if (std::min(info.best_box.width, info.best_box.height) < options_.unknown_min_face_size) return;
     if (info.best_score < options_.unknown_min_score) return;
     const auto now = Steady::now();
     if (info.last_confirm_attempt != Steady::time_point{} && now - info.last_confirm_attempt < 2s) return;
     info.last_confirm_attempt = now;
-    if (vision::face_sharpness(info.best_frame, info.best_box) < options_.unknown_min_sharpness) return;
+    const std::optional<FaceDescriptor> mean = track.mean_embedding();
+    if (!mean) return;
+    UnknownCandidateJob job{camera, track_id, {}, *mean, info.best_frame, info.best_box};
+    for (const auto& embedding : track.embeddings) {
+      if (job.embeddings.size() >= options_.gallery_capacity) break;
+      job.embeddings.push_back(embedding);
+    }
+    if (job.embeddings.empty()) return;
+    info.becoming_profile = true;
+    store(std::move(job));
+  }
+
+  void maybe_record_sighting(const std::shared_ptr<CameraState>& camera, std::uint64_t track_id, const Face& face,
+                             const Frame& frame, const std::optional<RecordingMoment>& moment, const Settings& settings) {
+    CameraState& state = *camera;
+    TrackInfo& info = state.tracks[track_id];
+    const auto cooldown = std::chrono::seconds(settings.recognition.sighting_cooldown_s);
+    auto last = state.last_sighting_of.find(info.profile->id);
+    // One sighting per person per camera per cooldown, even across tracks
+    // (a person who turned away and back is a new track, not a new visit).
+    if (last != state.last_sighting_of.end() && frame.captured - last->second < cooldown) return;
+    if (!state.tracker.claim_sighting(track_id, frame.captured, cooldown)) return;
+    state.last_sighting_of[info.profile->id] = frame.captured;
+
+    SightingJob job{camera, track_id, {}, frame.bgr};
+    Sighting& sighting = job.sighting;
+    sighting.id = services_.new_id();
+    sighting.profile_id = info.profile->id;
+    sighting.camera_id = frame.camera_id;
+    sighting.time = frame.wall_time;
+    sighting.box = face.detection.box;
+    sighting.detector_score = face.detection.score;
+    sighting.match_distance = info.distance;
+    if (moment) {
+      sighting.recording_id = moment->recording_id;
+      sighting.recording_offset_s = moment->offset_s;
+    }
+    store(std::move(job));
+  }
+
+  // ---- storage: snapshots, database, index, events ----
+
+  void store(StorageJob job) {
+    ++storing_;
+    if (to_store_.push(std::move(job))) --storing_;  // refused: shutting down
+  }
+
+  void storage_loop() {
+    while (true) {
+      std::optional<StorageJob> job = to_store_.pop(200ms);
+      if (!job) {
+        if (to_store_.closed() && to_store_.size() == 0) return;
+        continue;
+      }
+      const Settings settings = services_.settings();
+      std::visit(
+          [&](auto& work) {
+            try {
+              std::optional<TrackNotice> notice = perform(work, settings);
+              if (notice) {
+                std::lock_guard lock(work.camera->notices_mutex);
+                work.camera->notices.push_back(std::move(*notice));
+              }
+            } catch (const std::exception& e) {
+              services_.log("error", "cannot store what camera " + work.camera->id_text + " saw: " + e.what());
+              std::lock_guard lock(work.camera->notices_mutex);
+              work.camera->notices.push_back(TrackNotice{work.track, std::nullopt, false});
+            }
+          },
+          *job);
+      --storing_;
+    }
+  }
+
+  std::optional<TrackNotice> perform(UnknownCandidateJob& job, const Settings& settings) {
+    // Another camera may have just made this person a profile.
+    const auto matches = services_.index.search(job.mean, 1, settings.recognition.match_threshold);
+    if (!matches.empty())
+      if (auto profile = services_.database.profiles().find_by_key(matches.front().profile)) {
+        services_.metrics.add_profiles_matched(1);
+        return TrackNotice{job.track, std::move(profile), false};
+      }
+    const TrackNotice rejected{job.track, std::nullopt, false};
+    if (vision::face_sharpness(job.best_frame, job.best_box) < options_.unknown_min_sharpness) return rejected;
     // The fast detector proposes, the SSD confirms: a false face must not become a profile.
-    const cv::Rect around = vision::face_region(info.best_box, info.best_frame.size(), 0.6f);
-    if (around.empty() || confirm_detector_.detect(info.best_frame(around), options_.unknown_confirm_score).empty()) return;
+    const cv::Rect around = vision::face_region(job.best_box, job.best_frame.size(), 0.6f);
+    if (around.empty() || confirm_detector_.detect(job.best_frame(around), options_.unknown_confirm_score).empty())
+      return rejected;
 
     Profile profile;
     profile.id = services_.new_id();
     profile.classification = Classification::Unknown;
     profile.created_at = profile.updated_at = now_ms();
     std::vector<StoredEmbedding> embeddings;
-    for (const auto& [quality, descriptor] : track.embeddings) {
-      if (embeddings.size() >= options_.gallery_capacity) break;
+    for (const auto& [quality, descriptor] : job.embeddings) {
       StoredEmbedding e;
       e.descriptor = descriptor;
       e.quality = quality;
       e.created_at = profile.created_at;
       embeddings.push_back(e);
     }
-    if (embeddings.empty()) return;
-    services_.media.write(storage::MediaKind::Thumbnail, profile.id, vision::face_thumbnail_jpeg(info.best_frame, info.best_box));
+    services_.media.write(storage::MediaKind::Thumbnail, profile.id, vision::face_thumbnail_jpeg(job.best_frame, job.best_box));
     profile.has_thumbnail = true;
     try {
       services_.database.profiles().create(profile, embeddings);
@@ -767,42 +916,20 @@ class Pipeline::Impl {
     for (const StoredEmbedding& e : embeddings) batch.push_back(e.profile_key, e.id, e.descriptor);
     services_.index.add_batch(batch);
     profile.embedding_count = embeddings.size();
-    info.profile = profile;
-    info.distance = 0;
     services_.metrics.add_profiles_created(1);
-    services_.log("info", "new unknown profile " + profile.id.to_string() + " from camera " + state.id_text);
+    services_.log("info", "new unknown profile " + profile.id.to_string() + " from camera " + job.camera->id_text);
     services_.events.publish(ProfileCreated{profile});
     if (settings.notifications.on_unknown) services_.events.publish(Alert{"new unknown face", profile, std::nullopt});
+    return TrackNotice{job.track, std::move(profile), false};
   }
 
-  void maybe_record_sighting(CameraState& state, std::uint64_t track_id, const Face& face, const Frame& frame,
-                             const std::optional<RecordingMoment>& moment, const Settings& settings) {
-    TrackInfo& info = state.tracks[track_id];
-    const auto cooldown = std::chrono::seconds(settings.recognition.sighting_cooldown_s);
-    auto last = state.last_sighting_of.find(info.profile->id);
-    // One sighting per person per camera per cooldown, even across tracks
-    // (a person who turned away and back is a new track, not a new visit).
-    if (last != state.last_sighting_of.end() && frame.captured - last->second < cooldown) return;
-    if (!state.tracker.claim_sighting(track_id, frame.captured, cooldown)) return;
-    state.last_sighting_of[info.profile->id] = frame.captured;
-
-    Sighting sighting;
-    sighting.id = services_.new_id();
-    sighting.profile_id = info.profile->id;
-    sighting.camera_id = frame.camera_id;
-    sighting.time = frame.wall_time;
-    sighting.box = face.detection.box;
-    sighting.detector_score = face.detection.score;
-    sighting.match_distance = info.distance;
-    if (moment) {
-      sighting.recording_id = moment->recording_id;
-      sighting.recording_offset_s = moment->offset_s;
-    }
+  std::optional<TrackNotice> perform(SightingJob& job, const Settings& settings) {
+    Sighting& sighting = job.sighting;
     try {
       services_.media.write(storage::MediaKind::FaceSnapshot, sighting.id,
-                            vision::face_thumbnail_jpeg(frame.bgr, face.detection.box, 200));
+                            vision::face_thumbnail_jpeg(job.frame, sighting.box, 200));
       sighting.has_face_snapshot = true;
-      services_.media.write(storage::MediaKind::FrameSnapshot, sighting.id, vision::encode_jpeg(frame.bgr, 85));
+      services_.media.write(storage::MediaKind::FrameSnapshot, sighting.id, vision::encode_jpeg(job.frame, 85));
       sighting.has_frame_snapshot = true;
     } catch (const std::exception& e) {
       // The sighting matters more than its picture.
@@ -814,20 +941,21 @@ class Pipeline::Impl {
       // The profile was deleted (or merged away) while in view: match again.
       services_.media.remove(storage::MediaKind::FaceSnapshot, sighting.id);
       services_.media.remove(storage::MediaKind::FrameSnapshot, sighting.id);
-      info.profile.reset();
-      return;
+      return TrackNotice{job.track, std::nullopt, true};
     }
     services_.metrics.add_sightings(1);
     {
       std::lock_guard lock(stats_mutex_);
-      ++sightings_per_camera_[frame.camera_id];
+      ++sightings_per_camera_[sighting.camera_id];
     }
-    const Profile profile = services_.database.profiles().find(sighting.profile_id).value_or(*info.profile);
-    info.profile = profile;
+    std::optional<Profile> profile = services_.database.profiles().find(sighting.profile_id);
+    if (!profile) return TrackNotice{job.track, std::nullopt, true};
     services_.events.publish(NewSighting{sighting});
-    services_.events.publish(ProfileSighted{profile, sighting});
-    if (profile.classification == Classification::Flagged && settings.notifications.on_flagged)
-      services_.events.publish(Alert{"flagged profile sighted", profile, sighting});
+    services_.events.publish(ProfileSighted{*profile, sighting});
+    if (profile->classification == Classification::Flagged && settings.notifications.on_flagged)
+      services_.events.publish(Alert{"flagged profile sighted", *profile, sighting});
+    // The overlay shows the profile's current name and classification.
+    return TrackNotice{job.track, std::move(profile), false};
   }
 
   void report_metrics() {
@@ -842,13 +970,14 @@ class Pipeline::Impl {
       const CaptureStatus c = state->capture->status();
       if (c.status == CameraStatus::Active) ++active;
       const std::uint64_t processed = state->processed;
+      const std::uint64_t dropped = state->dropped(c);
       services_.metrics.set_camera_fps(state->id_text, c.fps);
       services_.metrics.set_camera_queue_depth(state->id_text, static_cast<double>(inbox_.depth(state->camera.id)));
       services_.metrics.add_camera_frames(state->id_text, static_cast<double>(c.frames - state->reported_frames),
-                                          static_cast<double>(c.dropped - state->reported_dropped),
+                                          static_cast<double>(dropped - state->reported_dropped),
                                           static_cast<double>(processed - state->reported_processed));
       state->reported_frames = c.frames;
-      state->reported_dropped = c.dropped;
+      state->reported_dropped = dropped;
       state->reported_processed = processed;
       std::lock_guard lock(state->recorder_mutex);
       if (state->recorder) state->recorder->set_timing(timing_of(settings));
@@ -867,14 +996,19 @@ class Pipeline::Impl {
   FrameInbox inbox_;
   BoundedQueue<DetectedFrame> detected_;
   BoundedQueue<AnalysedFrame> analysed_;
+  // Blocks when full: a sighting is never dropped, and a slow disk slows
+  // the pipeline (frames are dropped at the inbox, counted) instead.
+  static constexpr std::size_t kStorageQueue = 32;
+  BoundedQueue<StorageJob> to_store_;
   std::vector<std::unique_ptr<vision::FaceDetector>> detectors_;
   std::vector<std::unique_ptr<vision::FaceEngine>> engines_;
-  vision::SsdMobilenetDetector confirm_detector_;  // matching thread only
+  vision::SsdMobilenetDetector confirm_detector_;  // storage thread only
 
   mutable std::mutex cameras_mutex_;
   std::map<Uuid, std::shared_ptr<CameraState>> cameras_;
 
   std::atomic<std::uint64_t> in_flight_{0};
+  std::atomic<std::uint64_t> storing_{0};  // storage jobs queued or running
   mutable std::mutex stats_mutex_;
   std::deque<double> latencies_;
   std::map<Uuid, std::uint64_t> sightings_per_camera_;
@@ -886,6 +1020,7 @@ class Pipeline::Impl {
   std::vector<std::thread> threads_;
   std::vector<std::thread> embedding_threads_;
   std::thread matching_thread_;
+  std::thread storage_thread_;
 };
 
 Pipeline::Pipeline(PipelineServices services, PipelineOptions options)

@@ -3,12 +3,15 @@
 //   capture (a thread per camera) -> [capture_queue per camera, drop oldest]
 //     -> detection (motion gating, cadence; the fast detector)   -> [detection_queue]
 //     -> landmarks + descriptors, batched across faces and cameras -> [embedding_queue]
-//     -> matching (tracking, index search, sightings, unknown profiles, events)
+//     -> matching (tracking, index search; decides sightings, proposes unknown profiles)
+//     -> [storage queue] -> storage (snapshots, sightings, SSD-confirmed unknown profiles, events)
 //
 // Every captured frame is also offered to the camera's recorder, which keeps
 // a pre-trigger buffer and records while faces are seen. Queues are bounded:
-// under overload a camera loses its oldest frames (counted), memory does not
-// grow. Stages after detection block rather than drop: their frames hold faces.
+// under overload a camera loses its oldest frames (counted), and detection
+// takes a camera's newest frame (the stale ones are dropped, counted), so
+// memory does not grow. Stages after detection block rather than drop:
+// their frames hold faces.
 #pragma once
 
 #include <chrono>

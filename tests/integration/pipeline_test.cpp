@@ -120,6 +120,31 @@ TEST(Pipeline, UnderOverloadEveryFrameIsProcessedOrCountedAsDropped) {
   EXPECT_NE(text.find("camera_frames_dropped_total{camera=\"" + cameras[0].id.to_string() + "\"}"), std::string::npos);
 }
 
+// A stranger in view of several cameras at once becomes one profile: the
+// storage stage matches a candidate against the index again before creating
+// it, so a camera that proposed the same face a moment later joins the
+// profile another camera just made, and every camera records sightings of it.
+TEST(Pipeline, AStrangerSeenByThreeCamerasAtOnceBecomesOneUnknownProfile) {
+  REQUIRE_MODELS_AND_CLIP();
+  PipelineOptions options;
+  options.record = false;
+  PipelineHarness harness("stranger", options);
+  std::vector<Camera> cameras;
+  for (int i = 0; i < 3; ++i) cameras.push_back(harness.add_file_camera(clip()));
+  for (const Camera& camera : cameras) harness.pipeline().start_camera(camera);
+  harness.wait_for_end(cameras);
+  storage::ProfileFilter unknown;
+  unknown.classification = Classification::Unknown;
+  const auto profiles = harness.database().profiles().list(unknown, {1, 10});
+  ASSERT_EQ(profiles.total, 1u) << "one person in the clip (the quality gates pass him), one profile";
+  EXPECT_TRUE(profiles.items[0].has_thumbnail);
+  const PipelineStats stats = harness.pipeline().stats();
+  EXPECT_EQ(stats.sightings_per_camera.size(), 3u) << "every camera sighted the new profile";
+  storage::SightingFilter of_profile;
+  of_profile.profile_id = profiles.items[0].id;
+  EXPECT_GE(harness.database().sightings().list(of_profile, {1, 10}).total, 3u);
+}
+
 // A video that never changes: motion gating runs the detector on the first
 // frame and then only every idle_detection_interval.
 fs::path write_still_video(const fs::path& dir, int frames) {
