@@ -93,7 +93,7 @@ void CameraCapture::run() {
       while (!stopping()) {
         std::optional<cv::Mat> image = source->read();
         if (!image) {
-          set_status(CameraStatus::Stopped, "end of video");
+          set_status(CameraStatus::Stopped, source->end_message());
           return;
         }
         backoff.reset();

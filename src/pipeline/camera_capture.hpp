@@ -38,7 +38,7 @@ struct CaptureOptions {
 
 struct CaptureStatus {
   CameraStatus status = CameraStatus::Stopped;
-  std::string message;                 // why, when status is Error; "end of video" when a file ended
+  std::string message;                 // why, when status is Error; the source's end_message() when it ended
   double fps = 0;                      // measured over the last few seconds
   std::optional<TimePoint> last_frame;
   std::uint64_t frames = 0;            // captured

@@ -39,6 +39,8 @@ class FrameSource {
   virtual double fps() const = 0;
   // "file /videos/door.mp4", "rtsp://cam.local/stream" (credentials removed).
   virtual std::string describe() const = 0;
+  // The camera's status message once read() has returned nullopt.
+  virtual std::string end_message() const { return "end of video"; }
 };
 
 struct VideoFileOptions {
@@ -171,6 +173,7 @@ class BrowserFrameSource final : public FrameSource {
   void close() override;
   double fps() const override { return 0; }
   std::string describe() const override { return "browser camera"; }
+  std::string end_message() const override { return "the browser camera was closed"; }
 
  private:
   std::shared_ptr<BrowserFrameFeed> feed_;

@@ -5,12 +5,14 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/videoio.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <regex>
 #include <thread>
 
 #include "api/api_test_support.hpp"
 #include "domain/entities.hpp"
+#include "vision/face_crops.hpp"
 #include "vision/ssd_mobilenet_detector.hpp"
 
 namespace safelynx::testing {
@@ -54,6 +56,21 @@ std::string read_stream_start(unsigned short port, const std::string& target, st
   return received;
 }
 
+// The payload of the next NewSighting of `profile_id` on the event
+// WebSocket, or nullopt when none came by `deadline`.
+std::optional<json> next_sighting_of(WebSocketClient& events, const std::string& profile_id,
+                                     std::chrono::steady_clock::time_point deadline) {
+  while (std::chrono::steady_clock::now() < deadline) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto message = events.read(left);
+    if (!message) return std::nullopt;
+    const json event = json::parse(*message);
+    if (event["type"] == "NewSighting" && event["payload"]["sighting"]["profile_id"] == profile_id)
+      return event["payload"]["sighting"];
+  }
+  return std::nullopt;
+}
+
 class LivePipeline : public SharedServerTest<LivePipeline> {
  protected:
   static void SetUpTestSuite() {
@@ -81,38 +98,9 @@ TEST_F(LivePipeline, AFileCameraSightsAnEnrolledPersonWithSnapshotRecordingAndMe
   ASSERT_EQ(start.status, 200) << start.body;
 
   // Within 30 s the WebSocket carries a NewSighting of Lin-Manuel Miranda.
-  std::optional<json> sighting;
-  while (!sighting && std::chrono::steady_clock::now() - started < 30s) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(30s - (std::chrono::steady_clock::now() - started));
-    const auto message = events.read(left);
-    if (!message) break;
-    const json event = json::parse(*message);
-    if (event["type"] == "NewSighting" && event["payload"]["sighting"]["profile_id"] == lin_id)
-      sighting = event["payload"]["sighting"];
-  }
+  const std::optional<json> sighting = next_sighting_of(events, lin_id, started + 30s);
   ASSERT_TRUE(sighting) << "no NewSighting of lin_manuel_miranda within 30 s\n" << server_->process().log();
   EXPECT_EQ((*sighting)["camera_id"], camera);
-
-  // While the camera runs, its live snapshot is a JPEG of the frame.
-  const HttpResult live = client().get("/api/v1/cameras/" + camera + "/snapshot.jpg");
-  if (live.status == 200) {
-    EXPECT_EQ(live.header("content-type"), "image/jpeg");
-    EXPECT_FALSE(cv::imdecode(std::vector<std::uint8_t>(live.body.begin(), live.body.end()), cv::IMREAD_COLOR).empty());
-  } else {
-    EXPECT_EQ(error_code(live), "camera_not_streaming") << "the clip may have ended already: " << live.body;
-  }
-
-  // The live view is MJPEG: multipart parts that are JPEGs.
-  const std::string mjpeg = read_stream_start(server_->process().port(),
-                                              "/api/v1/cameras/" + camera + "/live.mjpeg?fps=10&token=" + server_->token(), 20'000);
-  if (mjpeg.starts_with("HTTP/1.1 200")) {
-    EXPECT_NE(mjpeg.find("multipart/x-mixed-replace; boundary=safelynxframe"), std::string::npos) << mjpeg.substr(0, 300);
-    const auto part = mjpeg.find("--safelynxframe\r\nContent-Type: image/jpeg");
-    ASSERT_NE(part, std::string::npos) << mjpeg.substr(0, 300);
-    EXPECT_NE(mjpeg.find("\xFF\xD8\xFF", part), std::string::npos) << "the part is not a JPEG";
-  } else {
-    EXPECT_NE(mjpeg.find("camera_not_streaming"), std::string::npos) << "the clip may have ended: " << mjpeg.substr(0, 300);
-  }
 
   // The sighting is listed for the profile, with a snapshot that shows a face.
   const HttpResult listed = client().get("/api/v1/sightings?profile_id=" + lin_id);
@@ -202,6 +190,89 @@ TEST_F(LivePipeline, AnUnreachableCameraReportsErrorAndTheServerKeepsServing) {
   EXPECT_EQ(stop.status, 200);
   EXPECT_EQ(parse(stop)["status"], "stopped");
   EXPECT_EQ(client().get("/api/v1/cameras/" + camera + "/snapshot.jpg").status, 409);
+}
+
+// The page's camera: JPEG frames over the camera's WebSocket become
+// sightings like any other camera's, and the live view shows them.
+TEST(BrowserCamera, FramesPushedOverTheWebSocketAreSightedAndShownLive) {
+  if (!have_models()) GTEST_SKIP() << "models not found at " << models_dir();
+  if (!std::filesystem::exists(clip())) GTEST_SKIP() << "test video not found at " << clip();
+  RunningServer server(fresh_dir("pipeline-browser"));
+  const HttpResult lin = enrol(server.client(), "lin_manuel_miranda", {testdata_dir() / "faces/lin_manuel_miranda/lin1.png"});
+  ASSERT_EQ(lin.status, 201) << lin.body;
+  const std::string lin_id = parse(lin)["id"];
+  const HttpResult created =
+      server.client().post_json("/api/v1/cameras", json{{"name", "laptop"}, {"kind", "browser"}}.dump());
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string camera = parse(created)["id"];
+  const std::string ingest = "/api/v1/cameras/" + camera + "/browser?token=" + server.token();
+  // Only a started browser camera takes frames.
+  EXPECT_THROW(WebSocketClient(server.process().port(), ingest), boost::system::system_error);
+  ASSERT_EQ(server.client().request("POST", "/api/v1/cameras/" + camera + "/stream/start").status, 200);
+
+  // The clip's frames as a page would send them: JPEG, about 15 a second, looping.
+  std::vector<std::string> jpegs;
+  {
+    cv::VideoCapture video(clip().string());
+    cv::Mat image;
+    for (int i = 0; video.read(image) && !image.empty(); ++i)
+      if (i % 2 == 0) jpegs.push_back(vision::encode_jpeg(image, 80));
+  }
+  ASSERT_GT(jpegs.size(), 50u);
+  WebSocketClient events(server.process().port(), "/ws?token=" + server.token());
+  std::atomic<bool> sending{true};
+  std::atomic<int> sent{0};
+  std::thread page([&] {
+    try {
+      WebSocketClient feed(server.process().port(), ingest);
+      for (std::size_t i = 0; sending; i = (i + 1) % jpegs.size()) {
+        feed.send_binary(jpegs[i]);
+        ++sent;
+        std::this_thread::sleep_for(66ms);
+      }
+      feed.close();
+    } catch (const std::exception& e) {
+      if (sent == 0) ADD_FAILURE() << "the page could not send frames: " << e.what();
+    }
+  });
+  struct StopPage {
+    std::atomic<bool>& sending;
+    std::thread& page;
+    ~StopPage() {
+      sending = false;
+      page.join();
+    }
+  } stop_page{sending, page};
+
+  const std::optional<json> sighting = next_sighting_of(events, lin_id, std::chrono::steady_clock::now() + 30s);
+  ASSERT_TRUE(sighting) << "no NewSighting from the browser camera within 30 s (" << sent << " frames sent)\n"
+                        << server.process().log();
+  EXPECT_EQ((*sighting)["camera_id"], camera);
+
+  const json state = parse(server.client().get("/api/v1/cameras/" + camera));
+  EXPECT_EQ(state["status"], "active") << state;
+  ASSERT_TRUE(state["live"].is_object()) << state;
+  EXPECT_GT(state["live"]["frames"].get<int>(), 0) << state;
+
+  // The live view while frames arrive: a snapshot and MJPEG parts, all JPEGs.
+  const HttpResult live = server.client().get("/api/v1/cameras/" + camera + "/snapshot.jpg?overlay=true");
+  ASSERT_EQ(live.status, 200) << live.body;
+  EXPECT_EQ(live.header("content-type"), "image/jpeg");
+  EXPECT_FALSE(cv::imdecode(std::vector<std::uint8_t>(live.body.begin(), live.body.end()), cv::IMREAD_COLOR).empty());
+  const std::string mjpeg = read_stream_start(server.process().port(),
+                                              "/api/v1/cameras/" + camera + "/live.mjpeg?fps=10&token=" + server.token(), 20'000);
+  ASSERT_TRUE(mjpeg.starts_with("HTTP/1.1 200")) << mjpeg.substr(0, 300);
+  EXPECT_NE(mjpeg.find("multipart/x-mixed-replace; boundary=safelynxframe"), std::string::npos) << mjpeg.substr(0, 300);
+  const auto part = mjpeg.find("--safelynxframe\r\nContent-Type: image/jpeg");
+  ASSERT_NE(part, std::string::npos) << mjpeg.substr(0, 300);
+  EXPECT_NE(mjpeg.find("\xFF\xD8\xFF", part), std::string::npos) << "the part is not a JPEG";
+
+  // Stopped: the page's WebSocket is no longer taken and the status says so.
+  const HttpResult stop = server.client().request("POST", "/api/v1/cameras/" + camera + "/stream/stop");
+  ASSERT_EQ(stop.status, 200) << stop.body;
+  EXPECT_EQ(parse(stop)["status"], "stopped");
+  EXPECT_EQ(parse(server.client().get("/api/v1/cameras/" + camera))["status"], "stopped");
+  EXPECT_THROW(WebSocketClient(server.process().port(), ingest), boost::system::system_error);
 }
 
 // kill -9 while recording: the next start opens the database and leaves no

@@ -112,6 +112,17 @@ class WebSocketClient {
     ws_.handshake("127.0.0.1:" + std::to_string(port), target);
   }
 
+  // Sends one binary message (a browser camera's JPEG frame).
+  void send_binary(const std::string& bytes) {
+    ws_.binary(true);
+    ws_.write(boost::asio::buffer(bytes));
+  }
+
+  void close() {
+    boost::beast::error_code ignored;
+    ws_.close(boost::beast::websocket::close_code::normal, ignored);
+  }
+
   // The next text message, or nullopt after `timeout`.
   std::optional<std::string> read(std::chrono::milliseconds timeout) {
     boost::beast::get_lowest_layer(ws_).expires_after(timeout);

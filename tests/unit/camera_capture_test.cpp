@@ -120,6 +120,17 @@ TEST(CameraCapture, AFullQueueDropsTheOldestFramesAndCountsThem) {
   EXPECT_EQ(queue.pop(0ms)->sequence, 7u);  // the newest four are kept
 }
 
+TEST(CameraCapture, AClosedBrowserCameraSaysSoRatherThanEndOfVideo) {
+  auto feed = std::make_shared<BrowserFrameFeed>();
+  BoundedQueue<Frame> queue(4, OverflowPolicy::DropOldest);
+  CameraCapture capture(Uuid{}, [&] { return std::make_unique<BrowserFrameSource>(feed, 30s); }, queue, {1ms, 1ms});
+  capture.start();
+  ASSERT_TRUE(eventually([&] { return capture.status().status == CameraStatus::Connecting || capture.status().status == CameraStatus::Active; }));
+  feed->close();
+  ASSERT_TRUE(eventually([&] { return capture.status().status == CameraStatus::Stopped; }));
+  EXPECT_EQ(capture.status().message, "the browser camera was closed");
+}
+
 TEST(CameraCapture, HundredsOfReconnectsLeakNoThreadOrSource) {
   Script script;
   script.frames = 1;
