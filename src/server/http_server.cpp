@@ -268,68 +268,27 @@ class WsBase {
   virtual void deliver(std::shared_ptr<const std::string> message) = 0;
 };
 
-// "/a/b" -> {"a", "b"}, as the Router splits paths (empty segments kept).
-std::vector<std::string> split_path(const std::string& path) {
-  std::vector<std::string> segments;
-  std::size_t start = path.empty() || path.front() != '/' ? 0 : 1;
-  for (;;) {
-    const std::size_t slash = path.find('/', start);
-    if (slash == std::string::npos) {
-      segments.push_back(path.substr(start));
-      return segments;
-    }
-    segments.push_back(path.substr(start, slash - start));
-    start = slash + 1;
-  }
-}
-
 // A WebSocket path pattern whose messages go to a handler (enable_websocket_ingest).
 struct IngestRoute {
-  struct Segment {
-    std::string text;  // the literal, or the parameter's name
-    bool is_param = false;
-  };
-  std::vector<Segment> segments;
+  PathPattern pattern;
   WebSocketAuthorizer authorize;
   HttpServer::WebSocketMessageHandler on_message;
   HttpServer::WebSocketCloseHandler on_close;
 
-  IngestRoute(const std::string& pattern, WebSocketAuthorizer authorize_request,
+  IngestRoute(const std::string& path_pattern, WebSocketAuthorizer authorize_request,
               HttpServer::WebSocketMessageHandler message_handler, HttpServer::WebSocketCloseHandler close_handler)
-      : authorize(std::move(authorize_request)),
+      : pattern(path_pattern),
+        authorize(std::move(authorize_request)),
         on_message(std::move(message_handler)),
         on_close(std::move(close_handler)) {
-    if (pattern.empty() || pattern.front() != '/') {
-      throw std::invalid_argument("WebSocket pattern must start with '/': " + pattern);
-    }
-    if (!on_message) throw std::invalid_argument("WebSocket ingest on " + pattern + " needs a message handler");
-    for (auto& text : split_path(pattern)) {
-      Segment segment;
-      if (text.size() >= 2 && text.front() == '{' && text.back() == '}') {
-        segment.is_param = true;
-        segment.text = text.substr(1, text.size() - 2);
-      } else {
-        segment.text = std::move(text);
-      }
-      segments.push_back(std::move(segment));
-    }
+    if (!on_message) throw std::invalid_argument("WebSocket ingest on " + path_pattern + " needs a message handler");
   }
 
-  // True when `path` matches; the parameters go into `params`. A parameter
-  // matches one non-empty segment.
+  // True when `path` matches; the parameters go into `params`.
   bool match(const std::string& path, std::map<std::string, std::string>& params) const {
-    const std::vector<std::string> parts = split_path(path);
-    if (parts.size() != segments.size()) return false;
-    std::map<std::string, std::string> found;
-    for (std::size_t i = 0; i < parts.size(); ++i) {
-      if (segments[i].is_param) {
-        if (parts[i].empty()) return false;
-        found[segments[i].text] = parts[i];
-      } else if (segments[i].text != parts[i]) {
-        return false;
-      }
-    }
-    params = std::move(found);
+    const std::vector<std::string> segments = PathPattern::split(path);
+    if (!pattern.matches(segments)) return false;
+    params = pattern.parameters(segments);
     return true;
   }
 };

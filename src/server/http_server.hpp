@@ -34,6 +34,30 @@ struct HttpServerOptions {
 
 using Handler = std::function<HttpResponse(HttpRequest&)>;
 
+// A path pattern such as "/api/v1/cameras/{id}/browser": "{name}" matches
+// one non-empty segment. Empty segments are kept, so "/a//b" and "/a/b/" do
+// not silently match "/a/b". Used by the Router and the WebSocket routes.
+class PathPattern {
+ public:
+  // Throws std::invalid_argument when `pattern` does not start with '/'.
+  explicit PathPattern(const std::string& pattern);
+  // "/a/b" -> {"a", "b"}; "/" -> {""}.
+  static std::vector<std::string> split(const std::string& path);
+  bool matches(const std::vector<std::string>& segments) const;
+  // The parameters of segments that matches().
+  std::map<std::string, std::string> parameters(const std::vector<std::string>& segments) const;
+  // Both matching the same path: the first segment where they differ is a
+  // literal here ("/profiles/export" before "/profiles/{id}").
+  bool more_specific_than(const PathPattern& other) const;
+
+ private:
+  struct Segment {
+    std::string text;  // the literal, or the parameter's name
+    bool is_param = false;
+  };
+  std::vector<Segment> segments_;
+};
+
 // Routes by method and path pattern; "{name}" matches one path segment and is
 // put into HttpRequest::path_params. Literal segments win over parameters
 // ("/profiles/export" before "/profiles/{id}"). An unknown path is 404; a known

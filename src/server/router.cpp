@@ -6,11 +6,21 @@
 
 namespace safelynx::server {
 
-namespace {
+PathPattern::PathPattern(const std::string& pattern) {
+  if (pattern.empty() || pattern.front() != '/') throw std::invalid_argument("a path pattern must start with '/': " + pattern);
+  for (auto& text : split(pattern)) {
+    Segment segment;
+    if (text.size() >= 2 && text.front() == '{' && text.back() == '}') {
+      segment.is_param = true;
+      segment.text = text.substr(1, text.size() - 2);
+    } else {
+      segment.text = std::move(text);
+    }
+    segments_.push_back(std::move(segment));
+  }
+}
 
-// "/a/b" -> {"a", "b"}; "/" -> {""}. Empty segments are kept so "/a//b" and
-// "/a/b/" do not silently match "/a/b".
-std::vector<std::string> split_path(const std::string& path) {
+std::vector<std::string> PathPattern::split(const std::string& path) {
   std::vector<std::string> segments;
   std::size_t start = (!path.empty() && path.front() == '/') ? 1 : 0;
   for (;;) {
@@ -24,68 +34,54 @@ std::vector<std::string> split_path(const std::string& path) {
   }
 }
 
-}  // namespace
+bool PathPattern::matches(const std::vector<std::string>& segments) const {
+  if (segments.size() != segments_.size()) return false;
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    if (segments_[i].is_param ? segments[i].empty() : segments_[i].text != segments[i]) return false;
+  }
+  return true;
+}
+
+std::map<std::string, std::string> PathPattern::parameters(const std::vector<std::string>& segments) const {
+  std::map<std::string, std::string> found;
+  for (std::size_t i = 0; i < segments.size() && i < segments_.size(); ++i)
+    if (segments_[i].is_param) found[segments_[i].text] = segments[i];
+  return found;
+}
+
+bool PathPattern::more_specific_than(const PathPattern& other) const {
+  for (std::size_t i = 0; i < segments_.size() && i < other.segments_.size(); ++i) {
+    if (segments_[i].is_param != other.segments_[i].is_param) return !segments_[i].is_param;
+  }
+  return false;
+}
 
 struct Router::Route {
   std::string method;
-  struct Segment {
-    std::string text;  // the literal, or the parameter name
-    bool is_param = false;
-  };
-  std::vector<Segment> segments;
+  PathPattern pattern;
   Handler handler;
-
-  bool matches(const std::vector<std::string>& path) const {
-    if (path.size() != segments.size()) return false;
-    for (std::size_t i = 0; i < path.size(); ++i) {
-      if (segments[i].is_param ? path[i].empty() : segments[i].text != path[i]) return false;
-    }
-    return true;
-  }
-
-  // True when this route is more specific than `other` (both matching the
-  // same path): the first segment where they differ is a literal here.
-  bool more_specific_than(const Route& other) const {
-    for (std::size_t i = 0; i < segments.size(); ++i) {
-      if (segments[i].is_param != other.segments[i].is_param) return !segments[i].is_param;
-    }
-    return false;
-  }
 };
 
 void Router::add(const std::string& method, const std::string& pattern, Handler handler) {
   if (method.empty() || pattern.empty() || pattern.front() != '/') {
     throw std::invalid_argument("Router::add: bad route '" + method + " " + pattern + "'");
   }
-  auto route = std::make_shared<Route>();
-  route->method = method;
-  route->handler = std::move(handler);
-  for (auto& text : split_path(pattern)) {
-    Route::Segment segment;
-    if (text.size() >= 2 && text.front() == '{' && text.back() == '}') {
-      segment.is_param = true;
-      segment.text = text.substr(1, text.size() - 2);
-    } else {
-      segment.text = std::move(text);
-    }
-    route->segments.push_back(std::move(segment));
-  }
-  routes_.push_back(std::move(route));
+  routes_.push_back(std::make_shared<Route>(Route{method, PathPattern(pattern), std::move(handler)}));
 }
 
 HttpResponse Router::dispatch(HttpRequest& request) const {
-  const auto path = split_path(request.path);
+  const auto path = PathPattern::split(request.path);
   const Route* best = nullptr;
   const Route* best_get = nullptr;  // for HEAD without an explicit HEAD route
   std::set<std::string> allowed;
   for (const auto& route : routes_) {
-    if (!route->matches(path)) continue;
+    if (!route->pattern.matches(path)) continue;
     allowed.insert(route->method);
     if (route->method == "GET") allowed.insert("HEAD");
-    if (route->method == request.method && (best == nullptr || route->more_specific_than(*best))) {
+    if (route->method == request.method && (best == nullptr || route->pattern.more_specific_than(best->pattern))) {
       best = route.get();
     }
-    if (route->method == "GET" && (best_get == nullptr || route->more_specific_than(*best_get))) {
+    if (route->method == "GET" && (best_get == nullptr || route->pattern.more_specific_than(best_get->pattern))) {
       best_get = route.get();
     }
   }
@@ -101,10 +97,7 @@ HttpResponse Router::dispatch(HttpRequest& request) const {
     response.headers.emplace_back("Allow", allow);
     return response;
   }
-  request.path_params.clear();
-  for (std::size_t i = 0; i < path.size(); ++i) {
-    if (best->segments[i].is_param) request.path_params[best->segments[i].text] = path[i];
-  }
+  request.path_params = best->pattern.parameters(path);
   // ApiError becomes its JSON error here, so API tests can call dispatch()
   // directly; any other exception propagates (the server answers 500).
   try {

@@ -32,6 +32,19 @@ TEST(RouterTest, MatchesLiteralAndParameterSegments) {
   EXPECT_EQ(request.path_params.at("id"), "abc");
 }
 
+TEST(PathPatternTest, ParametersMatchOneNonEmptySegmentAndEmptySegmentsCount) {
+  const PathPattern pattern("/api/v1/cameras/{id}/browser");
+  EXPECT_TRUE(pattern.matches(PathPattern::split("/api/v1/cameras/42/browser")));
+  EXPECT_EQ(pattern.parameters(PathPattern::split("/api/v1/cameras/42/browser")).at("id"), "42");
+  EXPECT_FALSE(pattern.matches(PathPattern::split("/api/v1/cameras//browser")));
+  EXPECT_FALSE(pattern.matches(PathPattern::split("/api/v1/cameras/42/browser/")));
+  EXPECT_FALSE(pattern.matches(PathPattern::split("/api/v1/cameras/42")));
+  EXPECT_EQ(PathPattern::split("/"), std::vector<std::string>{""});
+  EXPECT_THROW(PathPattern("ws"), std::invalid_argument);
+  EXPECT_TRUE(PathPattern("/profiles/export").more_specific_than(PathPattern("/profiles/{id}")));
+  EXPECT_FALSE(PathPattern("/profiles/{id}").more_specific_than(PathPattern("/profiles/export")));
+}
+
 TEST(RouterTest, LiteralSegmentWinsOverParameterRegardlessOfOrder) {
   Router router;
   router.add("GET", "/profiles/{id}", [](HttpRequest& r) { return HttpResponse::json(200, "id:" + r.path_param("id")); });
