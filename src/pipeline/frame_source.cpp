@@ -112,6 +112,12 @@ int clamp_to_int(std::chrono::milliseconds duration) {
 class NetworkStreamSource::Capture {
  public:
   cv::VideoCapture video;
+  // The last read waited out the read timeout and still returned a frame.
+  // FFmpeg's RTSP demuxer reports the interrupted read as the end of the
+  // stream, so OpenCV drains the decoder and returns a frame it still held;
+  // the capture is then finished and the next read fails at once. That
+  // failure is the timeout, not the end of the stream.
+  bool waited_out_read_timeout = false;
 };
 
 NetworkStreamSource::NetworkStreamSource(std::string url, NetworkStreamOptions options)
@@ -163,16 +169,17 @@ std::optional<cv::Mat> NetworkStreamSource::read() {
   } catch (const cv::Exception&) {
     got = false;
   }
+  const auto elapsed = std::chrono::steady_clock::now() - started;
   if (!got) {
     // A live stream has no end: whichever way it stopped, it is a failure
     // that the capture thread retries.
+    const bool timed_out = capture_->waited_out_read_timeout ||
+                           elapsed >= options_.read_timeout - std::chrono::milliseconds(50);
     capture_.reset();
-    const auto elapsed = std::chrono::steady_clock::now() - started;
-    if (elapsed >= options_.read_timeout - std::chrono::milliseconds(50)) {
-      throw FrameSourceError(describe() + ": no frame within " + seconds_text(options_.read_timeout));
-    }
+    if (timed_out) throw FrameSourceError(describe() + ": no frame within " + seconds_text(options_.read_timeout));
     throw FrameSourceError(describe() + ": the stream ended");
   }
+  capture_->waited_out_read_timeout = elapsed >= options_.read_timeout;
   return frame;
 }
 

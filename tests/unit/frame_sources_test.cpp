@@ -1,8 +1,9 @@
 // The live frame sources against real sockets: a small HTTP server in the test
 // serves an MP4 (with Range, as FFmpeg seeks to the index at the end) and an
-// MJPEG multipart stream (what IP cameras send); error paths for unreachable,
-// silent and ending streams, USB devices that do not exist, and the browser
-// feed.
+// MJPEG multipart stream (what IP cameras send), and an in-process RTSP
+// server (tests/support/rtsp_test_server.hpp) serves H.264 over RTP
+// interleaved on TCP, as IP cameras do; error paths for unreachable, silent
+// and ending streams, USB devices that do not exist, and the browser feed.
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -11,9 +12,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -26,6 +29,8 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "../support/rtsp_test_server.hpp"
+#include "../support/socket_send.hpp"
 #include "pipeline/frame_source.hpp"
 
 namespace safelynx::pipeline {
@@ -34,19 +39,7 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-// Sends everything or returns false (the client went away). MSG_NOSIGNAL: a
-// closed peer must not raise SIGPIPE in the test process.
-bool send_all(int fd, const void* data, std::size_t size) {
-  const char* bytes = static_cast<const char*>(data);
-  while (size > 0) {
-    const ssize_t sent = ::send(fd, bytes, size, MSG_NOSIGNAL);
-    if (sent <= 0) return false;
-    bytes += sent;
-    size -= static_cast<std::size_t>(sent);
-  }
-  return true;
-}
-bool send_all(int fd, const std::string& text) { return send_all(fd, text.data(), text.size()); }
+using safelynx::testing::send_all;
 
 // A minimal HTTP/1.1 server on 127.0.0.1: one thread per connection; the
 // handler gets the socket and the request head and writes the answer.
@@ -382,6 +375,185 @@ TEST(NetworkStreamSource, OnlyNetworkSchemesAreOpened) {
     const std::string message = error_of([&] { stream.open(); });
     EXPECT_NE(message.find("unsupported URL"), std::string::npos) << url << ": " << message;
   }
+}
+
+// ---------------------------------------------------------------------------
+// RTSP: H.264 over RTP interleaved on the RTSP connection (TCP), from the
+// in-process server. Opening takes about a second: FFmpeg reads ~20 frames,
+// paced in real time, to learn the frame rate.
+
+using safelynx::testing::RtspTestServer;
+using safelynx::testing::RtspTestServerOptions;
+
+RtspTestServerOptions rtsp_clip() {
+  RtspTestServerOptions options;
+  options.video = kClip;
+  return options;
+}
+
+// The request heads the server received whose method is `method`.
+std::vector<std::string> requests_of(const RtspTestServer& server, const std::string& method) {
+  std::vector<std::string> found;
+  for (const std::string& head : server.requests()) {
+    if (head.rfind(method + " ", 0) == 0) found.push_back(head);
+  }
+  return found;
+}
+
+TEST(RtspTestServer, DescribesTheClipWithAnSdpFromLibavformat) {
+  if (!std::filesystem::exists(kClip)) GTEST_SKIP() << "test video missing: " << kClip;
+  const RtspTestServer server(rtsp_clip());
+  EXPECT_EQ(server.width(), 640);
+  EXPECT_EQ(server.height(), 360);
+  EXPECT_NEAR(server.fps(), 29.97, 0.01);
+  const std::string& sdp = server.sdp();
+  EXPECT_NE(sdp.find("m=video 0 RTP/AVP 96"), std::string::npos) << sdp;
+  EXPECT_NE(sdp.find("a=rtpmap:96 H264/90000"), std::string::npos) << sdp;
+  EXPECT_NE(sdp.find("sprop-parameter-sets="), std::string::npos) << sdp;  // SPS/PPS from the MP4's avcC
+  EXPECT_NE(sdp.find("a=control:streamid=0"), std::string::npos) << sdp;
+  EXPECT_EQ(server.url(), "rtsp://127.0.0.1:" + std::to_string(server.port()) + "/stream");
+}
+
+TEST(NetworkStreamSource, ReadsAnH264RtspStreamOverTcpFrameForFrame) {
+  if (!std::filesystem::exists(kClip)) GTEST_SKIP() << "test video missing: " << kClip;
+  const RtspTestServer server(rtsp_clip());
+  NetworkStreamSource stream(server.url(), quick_options());
+  EXPECT_EQ(stream.describe(), server.url());
+  const auto started = Clock::now();
+  stream.open();
+  EXPECT_NEAR(stream.fps(), server.fps(), 0.01);
+  // The same packets as the file, decoded by the same decoder: the same
+  // pixels, from the first frame on (none lost, none reordered).
+  VideoFileSource file(kClip, VideoFileOptions{false, false});
+  file.open();
+  for (int i = 0; i < 40; ++i) {
+    const std::optional<cv::Mat> expected = file.read();
+    const std::optional<cv::Mat> got = stream.read();
+    ASSERT_TRUE(expected.has_value());
+    ASSERT_TRUE(got.has_value()) << "frame " << i;
+    ASSERT_EQ(got->size(), cv::Size(server.width(), server.height())) << "frame " << i;
+    ASSERT_EQ(got->type(), CV_8UC3);
+    ASSERT_EQ(cv::norm(*got, *expected, cv::NORM_INF), 0) << "frame " << i;
+  }
+  stream.close();
+  EXPECT_LT(Clock::now() - started, 5s);
+  EXPECT_EQ(server.connections(), 1);
+  EXPECT_EQ(server.plays(), 1);
+  EXPECT_TRUE(server.problems().empty()) << server.problems().front();
+  // RTSP goes over TCP from the first SETUP on (FFmpeg's own default tries
+  // UDP first, which this server answers 461), unless an operator overrode it.
+  if (std::getenv("OPENCV_FFMPEG_CAPTURE_OPTIONS") == nullptr) {
+    const std::vector<std::string> setups = requests_of(server, "SETUP");
+    ASSERT_EQ(setups.size(), 1U);
+    EXPECT_NE(setups[0].find("Transport: RTP/AVP/TCP;unicast;interleaved=0-1"), std::string::npos) << setups[0];
+  }
+}
+
+TEST(NetworkStreamSource, AnRtspStreamTheServerEndsIsAnErrorAndReconnects) {
+  if (!std::filesystem::exists(kClip)) GTEST_SKIP() << "test video missing: " << kClip;
+  RtspTestServerOptions options = rtsp_clip();
+  options.close_after_frames = 45;  // past the ~20-30 frames that open() reads ahead
+  const RtspTestServer server(options);
+  NetworkStreamSource stream(server.url(), quick_options());
+  const auto started = Clock::now();
+  stream.open();
+  int frames = 0;
+  std::string message;
+  for (int i = 0; i < 100 && message.empty(); ++i) {
+    message = error_of([&] {
+      ASSERT_TRUE(stream.read().has_value());
+      ++frames;
+    });
+  }
+  EXPECT_LT(Clock::now() - started, 4s);  // the end is noticed at once, not after the read timeout
+  EXPECT_EQ(frames, 45);                  // every frame sent was delivered before the end
+  EXPECT_EQ(message, server.url() + ": the stream ended");
+  // What the capture thread does next: open again, a new connection.
+  stream.open();
+  EXPECT_TRUE(stream.read().has_value());
+  EXPECT_EQ(server.connections(), 2);
+  EXPECT_EQ(server.plays(), 2);
+  EXPECT_TRUE(server.problems().empty()) << server.problems().front();
+}
+
+TEST(NetworkStreamSource, AnRtspStreamThatStallsFailsAfterTheReadTimeout) {
+  if (!std::filesystem::exists(kClip)) GTEST_SKIP() << "test video missing: " << kClip;
+  RtspTestServerOptions options = rtsp_clip();
+  options.stall_after_frames = 40;  // then silence, the connection kept open
+  const RtspTestServer server(options);
+  NetworkStreamOptions timeouts;
+  timeouts.open_timeout = 5s;
+  timeouts.read_timeout = 1s;
+  NetworkStreamSource stream(server.url(), timeouts);
+  stream.open();
+  int frames = 0;
+  std::string message;
+  Clock::duration slowest{};
+  for (int i = 0; i < 100 && message.empty(); ++i) {
+    const auto read_started = Clock::now();
+    message = error_of([&] {
+      ASSERT_TRUE(stream.read().has_value());
+      ++frames;
+    });
+    slowest = std::max(slowest, Clock::now() - read_started);
+  }
+  // The interrupted read still returns a frame the decoder held (FFmpeg's
+  // RTSP demuxer reports the interruption as the end of the stream, and
+  // OpenCV drains the decoder); the next read fails at once. The last frame
+  // sent may be lost with the H.264 parser's state: 39 or 40 frames.
+  EXPECT_GE(frames, 35);
+  EXPECT_LE(frames, 40);
+  EXPECT_EQ(message, server.url() + ": no frame within 1 s");  // not "the stream ended"
+  EXPECT_GE(slowest, 900ms);  // one read waited out the timeout...
+  EXPECT_LT(slowest, 3s);     // ...and not much longer
+  EXPECT_EQ(server.connections(), 1);
+}
+
+TEST(NetworkStreamSource, RtspCredentialsInTheUrlAreSentButNeverShown) {
+  if (!std::filesystem::exists(kClip)) GTEST_SKIP() << "test video missing: " << kClip;
+  RtspTestServerOptions options = rtsp_clip();
+  options.username = "admin";
+  options.password = "p@ss:word";
+  const RtspTestServer server(options);
+  const std::string redacted = "rtsp://***@127.0.0.1:" + std::to_string(server.port()) + "/stream";
+
+  // Percent-encoded in the URL; FFmpeg decodes them and answers the 401 with Basic.
+  NetworkStreamSource right(server.url("admin:p%40ss%3Aword"), quick_options());
+  EXPECT_EQ(right.describe(), redacted);
+  right.open();
+  for (int i = 0; i < 3; ++i) {
+    const std::optional<cv::Mat> frame = right.read();
+    ASSERT_TRUE(frame.has_value());
+    EXPECT_EQ(frame->size(), cv::Size(server.width(), server.height()));
+  }
+  right.close();
+  const std::vector<std::string> plays = requests_of(server, "PLAY");
+  ASSERT_EQ(plays.size(), 1U);
+  EXPECT_NE(plays[0].find("Authorization: Basic YWRtaW46cEBzczp3b3Jk"), std::string::npos) << plays[0];  // admin:p@ss:word
+
+  for (const std::string& credentials : {std::string("admin:letmein"), std::string("")}) {
+    NetworkStreamSource wrong(server.url(credentials), quick_options());
+    const auto started = Clock::now();
+    const std::string message = error_of([&] { wrong.open(); });
+    EXPECT_LT(Clock::now() - started, 2s) << "a 401 fails at once";
+    EXPECT_NE(message.find("cannot open the stream"), std::string::npos) << message;
+    EXPECT_NE(message.find(wrong.describe()), std::string::npos) << message;
+    EXPECT_EQ(message.find("letmein"), std::string::npos) << message;
+    EXPECT_EQ(message.find("admin"), std::string::npos) << message;
+  }
+  EXPECT_EQ(server.plays(), 1);
+}
+
+TEST(NetworkStreamSource, AnRtspPathTheServerDoesNotHaveFailsToOpen) {
+  if (!std::filesystem::exists(kClip)) GTEST_SKIP() << "test video missing: " << kClip;
+  const RtspTestServer server(rtsp_clip());
+  const std::string url = "rtsp://127.0.0.1:" + std::to_string(server.port()) + "/no-such-stream";
+  NetworkStreamSource stream(url, quick_options());
+  const auto started = Clock::now();
+  const std::string message = error_of([&] { stream.open(); });
+  EXPECT_LT(Clock::now() - started, 2s);
+  EXPECT_NE(message.find(url + ": cannot open the stream"), std::string::npos) << message;
+  EXPECT_EQ(server.plays(), 0);
 }
 
 TEST(UsbCameraSource, MissingDeviceNamesIt) {
