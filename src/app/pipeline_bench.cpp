@@ -1,9 +1,6 @@
 #include "app/pipeline_bench.hpp"
 
-#include <sys/resource.h>
-
 #include <algorithm>
-#include <fstream>
 #include <iostream>
 #include <random>
 #include <set>
@@ -11,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli_commands.hpp"
+#include "app/process_stats.hpp"
 #include "index/tiered_index.hpp"
 #include "pipeline/pipeline.hpp"
 #include "server/api/auth.hpp"
@@ -38,22 +36,6 @@ double percentile(std::vector<double> values, double p) {
   std::sort(values.begin(), values.end());
   const std::size_t i = std::min(values.size() - 1, static_cast<std::size_t>(p / 100.0 * static_cast<double>(values.size())));
   return values[i];
-}
-
-// Peak resident memory of this process, MB.
-double peak_rss_mb() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  return 0;
-}
-
-double cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
 
 // Enrols DIR/<person>/<photos> as known profiles; returns id -> name.

@@ -5,11 +5,12 @@
 #include <CLI/CLI.hpp>
 
 #include "app/config.hpp"
+#include "app/process_stats.hpp"
 
 namespace safelynx::app {
 
 struct PipelineBenchOptions {
-  std::string source = "../shared/testdata/video/short_hamilton_clip.mp4";
+  std::string source = kBenchClip;
   std::string gallery = "../shared/testdata/faces";  // DIR/<person>/<photos>, enrolled first
   int cameras = 1;
   bool realtime = false;  // play the file at its frame rate, like a camera

@@ -1,10 +1,12 @@
 // Writes BGR frames to an MP4 file as H.264, through libavformat/libavcodec
 // directly rather than cv::VideoWriter: OpenCV 4.6 gives no control over the
 // encoder, and its x264 defaults (preset medium, 40-frame lookahead, a thread
-// pool per file) cost about 60 MB and 13 ms per 640x360 frame per camera,
-// which ten recording cameras on a small machine cannot afford. Here x264
-// runs with preset veryfast, tune zerolatency and one thread, and the index
-// is written at the front (faststart) so browsers start playing at once.
+// pool per file) cost about 60 MB per camera and 7.4 ms of CPU per 640x360
+// frame, 3.7 times this writer's (`safelynx bench recording`,
+// docs/BENCHMARKS.md), which ten recording cameras on a small machine cannot
+// afford. Here x264 runs with preset veryfast, tune zerolatency and one
+// thread, and the index is written at the front (faststart) so browsers start
+// playing at once.
 #pragma once
 
 #include <cstdint>

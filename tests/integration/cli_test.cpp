@@ -236,5 +236,35 @@ TEST_F(CliTest, ConfigFileChoosesTheDetectorAndBadKeysAreNamed) {
   EXPECT_EQ(result.exit_code, 2);
 }
 
+// `bench recording` needs the clip but not the models: 2 writers of 10 frames
+// with each encoder, every field there, the counts as asked.
+TEST(CliBenchRecording, WritesDecodableFilesWithEitherEncoder) {
+  const fs::path clip = testing::testdata_dir() / "video" / "short_hamilton_clip.mp4";
+  if (!fs::exists(clip)) GTEST_SKIP() << "clip not found at " << clip << " (set SAFELYNX_TESTDATA)";
+  for (const std::string encoder : {"mp4writer", "opencv"}) {
+    SCOPED_TRACE(encoder);
+    const auto result = run_command(SAFELYNX_CLI_PATH, {"bench", "recording", "--source", clip.string(), "--encoder",
+                                                        encoder, "--writers", "2", "--frames", "10"});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    const json line = parse_output(result);
+    ASSERT_TRUE(line.is_object()) << result.out;
+    for (const char* key : {"encoder", "codec", "writers", "frames", "ms_per_frame", "cpu_ms_per_frame", "rss_mb",
+                            "rss_before_mb", "bytes_per_file"})
+      EXPECT_TRUE(line.contains(key)) << key << " missing: " << result.out;
+    EXPECT_EQ(line.value("encoder", ""), encoder);
+    EXPECT_FALSE(line.value("codec", "").empty());
+    EXPECT_EQ(line.value("writers", 0), 2);
+    EXPECT_EQ(line.value("frames", 0), 10);
+    EXPECT_GT(line.value("ms_per_frame", 0.0), 0.0);
+    EXPECT_GT(line.value("rss_mb", 0.0), 0.0);
+    EXPECT_GE(line.value("rss_mb", 0.0), line.value("rss_before_mb", 0.0));
+    EXPECT_GT(line.value("bytes_per_file", 0), 1000);
+  }
+  // More frames than the clip has (275): a usage error that says so.
+  const auto result = run_command(SAFELYNX_CLI_PATH, {"bench", "recording", "--source", clip.string(), "--frames", "1000"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("has only 275 frames"), std::string::npos) << result.err;
+}
+
 }  // namespace
 }  // namespace safelynx
