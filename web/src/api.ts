@@ -1,0 +1,176 @@
+// The REST API (docs/API.md): one place that knows the token, turns error
+// bodies into ApiError, and sends the user to the login page when the
+// session is gone.
+
+const TOKEN_KEY = "safelynx.token";
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+  page: number;
+  per_page: number;
+}
+
+export type Classification = "trusted" | "known" | "unknown" | "flagged";
+
+export interface Profile {
+  id: string;
+  name: string | null;
+  classification: Classification;
+  tags: string[];
+  notes: string;
+  embedding_count: number;
+  sighting_count: number;
+  first_seen: string | null;
+  last_seen: string | null;
+  created_at: string;
+  updated_at: string;
+  thumbnail_url: string | null;
+  [key: string]: unknown;
+}
+
+export interface Sighting {
+  id: string;
+  profile_id: string;
+  camera_id: string;
+  time: string;
+  box: { x: number; y: number; width: number; height: number };
+  detector_score: number;
+  match_distance: number;
+  snapshot_url: string | null;
+  frame_url: string | null;
+  recording_id: string | null;
+  recording_offset_s: number | null;
+  [key: string]: unknown;
+}
+
+export interface Camera {
+  id: string;
+  name: string;
+  kind: "usb" | "rtsp" | "http" | "file" | "browser";
+  source: string;
+  location: string;
+  enabled: boolean;
+  status: "active" | "connecting" | "error" | "stopped";
+  status_message: string;
+  live: null | {
+    fps: number;
+    last_frame_at: string | null;
+    frames: number;
+    dropped: number;
+    processed: number;
+    reconnects: number;
+    recording: boolean;
+  };
+  [key: string]: unknown;
+}
+
+export interface Recording {
+  id: string;
+  camera_id: string;
+  start: string;
+  end: string | null;
+  duration_s: number | null;
+  size_bytes: number;
+  video_url?: string;
+  [key: string]: unknown;
+}
+
+export function token(): string | null {
+  return localStorage.getItem(TOKEN_KEY);
+}
+
+export function setToken(value: string | null): void {
+  if (value) localStorage.setItem(TOKEN_KEY, value);
+  else localStorage.removeItem(TOKEN_KEY);
+}
+
+// Called when the server says the token is no longer good (set by main.ts).
+let onUnauthorized: () => void = () => {};
+export function whenUnauthorized(handler: () => void): void {
+  onUnauthorized = handler;
+}
+
+// For <img>, <video> and WebSocket URLs, which cannot carry a header.
+export function withToken(url: string): string {
+  const t = token();
+  if (!t) return url;
+  return url + (url.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(t);
+}
+
+export type Query = Record<string, string | number | boolean | null | undefined>;
+
+export function queryString(query?: Query): string {
+  if (!query) return "";
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value === null || value === undefined || value === "") continue;
+    params.set(key, String(value));
+  }
+  const text = params.toString();
+  return text ? "?" + text : "";
+}
+
+async function request<T>(method: string, path: string, body?: BodyInit | object, query?: Query): Promise<T> {
+  const headers: Record<string, string> = {};
+  const t = token();
+  if (t) headers["Authorization"] = "Bearer " + t;
+  let payload: BodyInit | undefined;
+  if (body instanceof FormData || body instanceof Blob || typeof body === "string") {
+    payload = body;
+  } else if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    payload = JSON.stringify(body);
+  }
+  let response: Response;
+  try {
+    response = await fetch(path + queryString(query), { method, headers, body: payload });
+  } catch {
+    throw new ApiError(0, "network_error", "The server cannot be reached. Check that Safelynx is running.");
+  }
+  if (response.status === 204) return undefined as T;
+  const text = await response.text();
+  let data: unknown = undefined;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = undefined;
+    }
+  }
+  if (!response.ok) {
+    const error = (data as { error?: { code?: string; message?: string } } | undefined)?.error;
+    const failure = new ApiError(
+      response.status,
+      error?.code ?? "http_" + response.status,
+      error?.message ?? `${method} ${path} failed with HTTP ${response.status}`,
+    );
+    if (response.status === 401 && path !== "/api/v1/auth/login") onUnauthorized();
+    throw failure;
+  }
+  return data as T;
+}
+
+export const api = {
+  get: <T>(path: string, query?: Query) => request<T>("GET", path, undefined, query),
+  post: <T>(path: string, body?: BodyInit | object) => request<T>("POST", path, body ?? {}),
+  put: <T>(path: string, body: object) => request<T>("PUT", path, body),
+  del: (path: string) => request<void>("DELETE", path),
+};
+
+export function errorText(error: unknown): string {
+  if (error instanceof ApiError) return error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

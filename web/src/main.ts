@@ -1,0 +1,142 @@
+// The app shell: login gate, navigation, live connection indicator, alert
+// toasts, and the page area the router fills.
+import { api, setToken, token, whenUnauthorized } from "./api.js";
+import { h, profileName, replace } from "./dom.js";
+import { connectEvents, disconnectEvents, onConnection, onEvent } from "./events.js";
+import { addAlert, onNotificationsChanged, unreadCount } from "./notifications.js";
+import { routes } from "./pages/index.js";
+import { match, navigate, startRouter, type Cleanup } from "./router.js";
+import { toast } from "./toast.js";
+import { loginPage } from "./pages/login.js";
+
+const app = document.getElementById("app")!;
+let cleanup: Cleanup | void;
+let shell: { main: HTMLElement; nav: HTMLElement; status: HTMLElement; badge: HTMLElement } | null = null;
+
+const menu: Array<[string, string]> = [
+  ["/", "Dashboard"],
+  ["/live", "Live"],
+  ["/profiles", "Profiles"],
+  ["/timeline", "Timeline"],
+  ["/heatmap", "Heatmap"],
+  ["/recordings", "Recordings"],
+  ["/cameras", "Cameras"],
+  ["/alerts", "Alerts"],
+  ["/settings", "Settings"],
+];
+
+function signOut(expired: boolean): void {
+  setToken(null);
+  disconnectEvents();
+  shell = null;
+  const next = location.pathname === "/login" ? "/" : location.pathname + location.search;
+  navigate("/login?" + new URLSearchParams({ next, ...(expired ? { expired: "1" } : {}) }).toString(), true);
+}
+
+whenUnauthorized(() => {
+  if (token()) signOut(true);
+});
+
+function buildShell(): NonNullable<typeof shell> {
+  const status = h("span", { class: "connection", "data-testid": "connection", title: "Live updates" });
+  const badge = h("span", { class: "badge", "data-testid": "alert-badge", hidden: true });
+  const nav = h(
+    "nav",
+    { class: "nav", "aria-label": "Main" },
+    h("ul", {}, menu.map(([path, label]) => h("li", {}, h("a", { href: path, "data-nav": path }, label, path === "/alerts" ? badge : null)))),
+  );
+  const toggle = h("button", { type: "button", class: "nav-toggle", "aria-label": "Menu", "aria-expanded": "false" }, "☰");
+  toggle.addEventListener("click", () => {
+    const open = nav.classList.toggle("open");
+    toggle.setAttribute("aria-expanded", String(open));
+  });
+  nav.addEventListener("click", (event) => {
+    if ((event.target as Element).closest("a")) {
+      nav.classList.remove("open");
+      toggle.setAttribute("aria-expanded", "false");
+    }
+  });
+  const logout = h("button", { type: "button", class: "button button-quiet", "data-testid": "logout" }, "Sign out");
+  logout.addEventListener("click", async () => {
+    try {
+      await api.post("/api/v1/auth/logout");
+    } catch {
+      // Signed out here either way.
+    }
+    signOut(false);
+  });
+  const main = h("main", { id: "main", class: "page", tabindex: "-1" });
+  const header = h(
+    "header",
+    { class: "topbar" },
+    toggle,
+    h("a", { href: "/", class: "brand" }, h("span", { class: "brand-mark", "aria-hidden": "true" }), "Safelynx"),
+    status,
+    logout,
+  );
+  replace(app, h("a", { href: "#main", class: "skip-link" }, "Skip to content"), header, h("div", { class: "layout" }, nav, main));
+  onConnection((connected) => {
+    status.textContent = connected ? "Live" : "Reconnecting…";
+    status.classList.toggle("connection-down", !connected);
+  });
+  const showBadge = () => {
+    const count = unreadCount();
+    badge.textContent = String(count);
+    badge.hidden = count === 0;
+  };
+  onNotificationsChanged(showBadge);
+  showBadge();
+  return { main, nav, status, badge };
+}
+
+// Alerts reach the user on every page.
+onEvent((event) => {
+  if (event.type !== "Alert") return;
+  const item = addAlert(event);
+  const who = item.profile ? profileName(item.profile) : "someone";
+  toast(`${item.reason}: ${who}`, "alert", 10_000);
+});
+
+function render(): void {
+  if (cleanup) {
+    try {
+      cleanup();
+    } catch (error) {
+      console.warn("page cleanup failed", error);
+    }
+    cleanup = undefined;
+  }
+  const path = location.pathname;
+  const query = new URLSearchParams(location.search);
+  if (path === "/login") {
+    shell = null;
+    disconnectEvents();
+    document.title = "Sign in · Safelynx";
+    app.replaceChildren();
+    cleanup = loginPage({ root: app, params: {}, query });
+    return;
+  }
+  if (!token()) {
+    navigate("/login?" + new URLSearchParams({ next: path + location.search }).toString(), true);
+    return;
+  }
+  if (!shell) shell = buildShell();
+  connectEvents();
+  const found = match(routes, path);
+  for (const link of shell.nav.querySelectorAll<HTMLAnchorElement>("a[data-nav]")) {
+    const target = link.dataset.nav!;
+    const current = target === "/" ? path === "/" : path === target || path.startsWith(target + "/");
+    if (current) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  shell.main.replaceChildren();
+  if (!found) {
+    document.title = "Not found · Safelynx";
+    replace(shell.main, h("h1", {}, "Page not found"), h("p", {}, h("a", { href: "/" }, "Back to the dashboard")));
+    return;
+  }
+  document.title = `${found.route.title} · Safelynx`;
+  cleanup = found.route.page({ root: shell.main, params: found.params, query });
+}
+
+startRouter(render);
