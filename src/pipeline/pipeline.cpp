@@ -987,6 +987,7 @@ class Pipeline::Impl {
     services_.metrics.set_stage_queue_depth("detection", static_cast<double>(inbox_.total()));
     services_.metrics.set_stage_queue_depth("embedding", static_cast<double>(detected_.size()));
     services_.metrics.set_stage_queue_depth("matching", static_cast<double>(analysed_.size()));
+    services_.metrics.set_stage_queue_depth("storage", static_cast<double>(to_store_.size()));
   }
 
   static constexpr std::size_t kMaxLatencySamples = 200'000;
