@@ -175,6 +175,11 @@ std::vector<Key> make_keys() {
       {"server.rate_limit_burst", Type::Number, [](Config& c, const Value& v) { c.server.rate_limit_burst = as_number(v); }},
       {"server.tls_certificate", Type::Text, [](Config& c, const Value& v) { c.server.tls_certificate = as_text(v); }},
       {"server.tls_private_key", Type::Text, [](Config& c, const Value& v) { c.server.tls_private_key = as_text(v); }},
+      {"server.web_dir", Type::Text,
+       [](Config& c, const Value& v) {
+         if (as_text(v).empty()) throw ConfigError("server.web_dir: must not be empty");
+         c.server.web_dir = as_text(v);
+       }},
       {"database.backend", Type::Text, [](Config& c, const Value& v) { c.database.backend = as_text(v); }},
       {"database.max_connections", Type::Integer,
        [](Config& c, const Value& v) { c.database.max_connections = in_range<int>(as_integer(v), 1, 1000, "database.max_connections"); }},
@@ -327,6 +332,14 @@ void read_environment(Config& config, const std::map<std::string, std::string>& 
 }
 
 }  // namespace
+
+std::filesystem::path default_web_dir() {
+#ifdef SAFELYNX_DEFAULT_WEB_DIR
+  return SAFELYNX_DEFAULT_WEB_DIR;  // set by src/CMakeLists.txt
+#else
+  return "web/dist";
+#endif
+}
 
 void validate(const EngineConfig& c) {
   if (!(c.min_score > 0.0f && c.min_score < 1.0f)) throw ConfigError("detection.min_score must be between 0 and 1 (exclusive)");

@@ -33,6 +33,10 @@ struct EngineConfig {
   std::size_t descriptor_batch_size = 8;                      // [recognition] descriptor_batch_size
 };
 
+// The default of [server] web_dir: the source checkout's web/dist (where
+// `npm --prefix web run build` writes the UI), fixed at build time.
+std::filesystem::path default_web_dir();
+
 struct ServerConfig {
   std::string host = "127.0.0.1";
   std::uint16_t port = 7889;
@@ -43,6 +47,7 @@ struct ServerConfig {
   double rate_limit_burst = 200;
   std::optional<std::filesystem::path> tls_certificate;  // PEM; with tls_private_key: HTTPS only
   std::optional<std::filesystem::path> tls_private_key;
+  std::filesystem::path web_dir = default_web_dir();  // the built web UI served at "/"
 };
 
 // [database]: the pool settings are used by the PostgreSQL backend; SQLite

@@ -19,6 +19,7 @@
 #include "pipeline/storage_manager.hpp"
 #include "server/api/api.hpp"
 #include "server/api/json_mapping.hpp"
+#include "server/web_ui.hpp"
 #include "storage/sqlite_database.hpp"
 #include "vision/model_paths.hpp"
 #include "vision/tfjs_weights.hpp"
@@ -168,6 +169,16 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
     server::HttpResponse response = server::HttpResponse::json(200, std::string(openapi_document()));
     return response;
   });
+
+  // The web UI at "/": every GET or HEAD no API route takes.
+  auto web_ui = std::make_shared<const server::WebUi>(server::WebUiOptions{.root = config.server.web_dir});
+  router->set_fallback([web_ui](server::HttpRequest& request) { return web_ui->serve(request); });
+  if (web_ui->has_index()) {
+    log_info("web UI", {{"web_dir", config.server.web_dir.string()}});
+  } else {
+    log_warning("web UI not built: / answers 503 until it is (the API works)",
+                {{"web_dir", config.server.web_dir.string()}, {"build", std::string(server::kWebUiBuildCommand)}});
+  }
 
   server::HttpServerOptions http;
   http.host = config.server.host;

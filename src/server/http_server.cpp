@@ -718,11 +718,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       send_file(std::move(response), req, close, head);
       return;
     }
-    if (response.status < 200 || response.status == 204 || response.status == 304) response.body.clear();
+    // 1xx, 204 and 304 have no content and (RFC 9110 section 8.6) no
+    // Content-Length: a 304's would describe the 200 it stands for.
+    const bool no_content = response.status < 200 || response.status == 204 || response.status == 304;
+    if (no_content) response.body.clear();
     if (head) {
       http::response<http::empty_body> message{static_cast<http::status>(response.status), req.version()};
       apply_headers(message, response);
-      message.content_length(response.body.size());
+      if (!no_content) message.content_length(response.body.size());
       message.keep_alive(!close);
       write(std::move(message), close, false);
       return;
@@ -730,7 +733,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     http::response<http::string_body> message{static_cast<http::status>(response.status), req.version()};
     apply_headers(message, response);
     message.body() = std::move(response.body);
-    message.prepare_payload();
+    if (!no_content) message.prepare_payload();
     message.keep_alive(!close);
     write(std::move(message), close, force_close);
   }

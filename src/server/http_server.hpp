@@ -60,12 +60,17 @@ class PathPattern {
 
 // Routes by method and path pattern; "{name}" matches one path segment and is
 // put into HttpRequest::path_params. Literal segments win over parameters
-// ("/profiles/export" before "/profiles/{id}"). An unknown path is 404; a known
-// path with another method is 405 with an Allow header.
+// ("/profiles/export" before "/profiles/{id}"). An unknown path is 404 (or
+// goes to the fallback); a known path with another method is 405 with an
+// Allow header.
 class Router {
  public:
   // HEAD falls back to the GET route (the server sends no body).
   void add(const std::string& method, const std::string& pattern, Handler handler);
+  // Answers a GET or HEAD whose path no route matches at all (the web UI's
+  // files, see WebUi) instead of the 404. A path some route matches keeps
+  // its 405; other methods on unknown paths keep the 404.
+  void set_fallback(Handler handler);
   // An ApiError thrown by the handler becomes its JSON error response here;
   // any other exception propagates (the server answers 500 internal_error).
   HttpResponse dispatch(HttpRequest& request) const;
@@ -73,6 +78,7 @@ class Router {
  private:
   struct Route;
   std::vector<std::shared_ptr<Route>> routes_;
+  Handler fallback_;
 };
 
 // Decides whether a WebSocket upgrade request may connect: returns to

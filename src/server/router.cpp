@@ -69,6 +69,8 @@ void Router::add(const std::string& method, const std::string& pattern, Handler 
   routes_.push_back(std::make_shared<Route>(Route{method, PathPattern(pattern), std::move(handler)}));
 }
 
+void Router::set_fallback(Handler handler) { fallback_ = std::move(handler); }
+
 HttpResponse Router::dispatch(HttpRequest& request) const {
   const auto path = PathPattern::split(request.path);
   const Route* best = nullptr;
@@ -86,22 +88,26 @@ HttpResponse Router::dispatch(HttpRequest& request) const {
     }
   }
   if (best == nullptr && request.method == "HEAD") best = best_get;  // the server drops the body
-  if (best == nullptr) {
-    if (allowed.empty()) {
-      return error_response(404, "not_found", "no route for " + request.path);
-    }
+  const Handler* handler = nullptr;
+  if (best != nullptr) {
+    request.path_params = best->pattern.parameters(path);
+    handler = &best->handler;
+  } else if (!allowed.empty()) {
     std::string allow;
     for (const auto& method : allowed) allow += (allow.empty() ? "" : ", ") + method;
     auto response = error_response(405, "method_not_allowed",
                                     request.method + " is not allowed on " + request.path + " (allowed: " + allow + ")");
     response.headers.emplace_back("Allow", allow);
     return response;
+  } else if (fallback_ && (request.method == "GET" || request.method == "HEAD")) {
+    handler = &fallback_;
+  } else {
+    return error_response(404, "not_found", "no route for " + request.path);
   }
-  request.path_params = best->pattern.parameters(path);
   // ApiError becomes its JSON error here, so API tests can call dispatch()
   // directly; any other exception propagates (the server answers 500).
   try {
-    return best->handler(request);
+    return (*handler)(request);
   } catch (const ApiError& e) {
     return error_response(e.status(), e.code(), e.what());
   }

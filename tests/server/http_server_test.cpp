@@ -23,6 +23,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::HttpTestClient;
+using testing::TempDir;
 using testing::Response;
 using testing::wait_until;
 namespace beast = boost::beast;
@@ -34,27 +35,6 @@ using tcp = net::ip::tcp;
 
 nlohmann::json json_of(const Response& response) { return nlohmann::json::parse(response.body()); }
 std::string error_code_of(const Response& response) { return json_of(response)["error"]["code"]; }
-
-// A fresh directory under /tmp, removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
-            ("safelynx_http_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 std::shared_ptr<Router> demo_router(const std::filesystem::path& file_dir = {}) {
   auto router = std::make_shared<Router>();

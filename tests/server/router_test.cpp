@@ -91,6 +91,30 @@ TEST(RouterTest, HeadFallsBackToGet) {
   EXPECT_EQ(response.body, "[1]");  // the server strips it
 }
 
+TEST(RouterTest, FallbackTakesGetAndHeadOnUnknownPathsOnly) {
+  Router router;
+  router.add("GET", "/api/things", [](HttpRequest&) { return HttpResponse::json(200, "route"); });
+  router.add("POST", "/api/upload", [](HttpRequest&) { return HttpResponse::json(201, "{}"); });
+  router.set_fallback([](HttpRequest& r) { return HttpResponse::json(200, "fallback " + r.method + " " + r.path); });
+  auto get = make_request("GET", "/profiles/1");
+  EXPECT_EQ(router.dispatch(get).body, "fallback GET /profiles/1");
+  auto head = make_request("HEAD", "/");
+  EXPECT_EQ(router.dispatch(head).body, "fallback HEAD /");
+  auto routed = make_request("GET", "/api/things");
+  EXPECT_EQ(router.dispatch(routed).body, "route");
+  // A path a route matches keeps its 405; other methods keep the 404.
+  auto wrong_method = make_request("GET", "/api/upload");
+  EXPECT_EQ(router.dispatch(wrong_method).status, 405);
+  auto post = make_request("POST", "/profiles/1");
+  EXPECT_EQ(router.dispatch(post).status, 404);
+
+  router.set_fallback([](HttpRequest&) -> HttpResponse { throw ApiError(400, "bad_request", "no"); });
+  auto refused = make_request("GET", "/x");
+  const auto response = router.dispatch(refused);
+  EXPECT_EQ(response.status, 400);
+  EXPECT_EQ(nlohmann::json::parse(response.body)["error"]["code"], "bad_request");
+}
+
 TEST(RouterTest, ApiErrorBecomesJsonErrorWithEscaping) {
   Router router;
   router.add("GET", "/fail", [](HttpRequest&) -> HttpResponse {

@@ -134,6 +134,16 @@ TEST_F(ConfigTest, EnvironmentOverridesTheFile) {
   EXPECT_FALSE(c.engine.models_dir.has_value());
 }
 
+TEST_F(ConfigTest, WebDirDefaultsToTheCheckoutsBuildAndCanBeSet) {
+  const Config defaults = load_config(std::nullopt, {});
+  EXPECT_EQ(defaults.server.web_dir, std::filesystem::path(SAFELYNX_SOURCE_DIR) / "web/dist");
+  EXPECT_EQ(defaults.server.web_dir, default_web_dir());
+  EXPECT_EQ(load_config(write("[server]\nweb_dir = \"/srv/ui\"\n"), {}).server.web_dir, std::filesystem::path("/srv/ui"));
+  EXPECT_EQ(load_config(write("[server]\nweb_dir = \"/srv/ui\"\n"), {{"SAFELYNX_SERVER_WEB_DIR", "/opt/ui"}}).server.web_dir,
+            std::filesystem::path("/opt/ui"));
+  EXPECT_NE(error_of(write("[server]\nweb_dir = \"\"\n")).find("server.web_dir: must not be empty"), std::string::npos);
+}
+
 TEST_F(ConfigTest, BadEnvironmentVariablesAreNamed) {
   auto message = [](std::map<std::string, std::string> env) {
     try {
