@@ -12,7 +12,7 @@
 # (a node from elsewhere, e.g. NodeSource or nvm, is fine).
 set -euo pipefail
 
-# Build toolchain, libraries, test/bench/fuzz tooling.
+# Build toolchain, libraries, test/bench/fuzz tooling, the browser for the UI tests.
 readonly PACKAGES=(
   build-essential
   cmake
@@ -46,6 +46,7 @@ readonly PACKAGES=(
   python3-faiss          # `safelynx bench index` compares with FAISS
   python3-numpy
   ca-certificates
+  chromium               # the web UI's end-to-end tests (web/e2e, playwright-core drives it)
 )
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
@@ -69,6 +70,17 @@ is_installed() {
   [[ "${status}" == "installed" ]]
 }
 
+# The UI and its end-to-end tests need node >= 18 (Debian 12's nodejs is 18;
+# playwright-core is pinned to 1.61.1, the last release that runs on 18).
+warn_old_node() {
+  local major
+  command -v node >/dev/null || return 0
+  major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+  if [[ "${major}" -lt 18 ]]; then
+    log "warning: node $(node --version) is older than 18: the web UI will not build"
+  fi
+}
+
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   is_installed "${pkg}" || missing+=("${pkg}")
@@ -87,6 +99,7 @@ else
 fi
 
 if [[ ${#missing[@]} -eq 0 ]]; then
+  warn_old_node
   log "all ${#PACKAGES[@]} packages (plus node/npm) already installed; nothing to do"
   exit 0
 fi
@@ -120,4 +133,5 @@ for pkg in "${missing[@]}"; do
   esac
 done
 [[ ${#still[@]} -eq 0 ]] || die "still missing after apt-get install: ${still[*]}"
+warn_old_node
 log "done"

@@ -45,9 +45,9 @@ export interface Sighting {
   profile_id: string;
   camera_id: string;
   time: string;
-  box: { x: number; y: number; width: number; height: number };
-  detector_score: number;
-  match_distance: number;
+  box: [number, number, number, number]; // x, y, width, height in frame pixels
+  score: number;                         // detector score
+  distance: number;                      // match distance (L2)
   snapshot_url: string | null;
   frame_url: string | null;
   recording_id: string | null;
@@ -84,7 +84,28 @@ export interface Recording {
   duration_s: number | null;
   size_bytes: number;
   video_url?: string;
+  sighting_ids?: string[];               // GET /api/v1/recordings/{id} only
   [key: string]: unknown;
+}
+
+// GET /api/v1/sightings/{id}: the sighting with its profile (null if deleted).
+export interface SightingDetail extends Sighting {
+  profile: Pick<Profile, "id" | "name" | "classification" | "thumbnail_url"> | null;
+}
+
+export interface TimelineCounts {
+  from: string;
+  to: string;
+  bucket: "hour" | "day";
+  counts: number[];
+}
+
+export interface HeatmapCounts {
+  from: string;
+  to: string;
+  days: string[];
+  counts: number[][];
+  timezone: string;
 }
 
 export function token(): string | null {

@@ -57,6 +57,12 @@ export function navigate(path: string, replace = false): void {
   if (replace) history.replaceState(null, "", path);
   else history.pushState(null, "", path);
   onChange();
+  if (!replace) {
+    // A new page starts at its top, and keyboard and screen-reader users
+    // land on its content rather than on the link they followed.
+    window.scrollTo(0, 0);
+    document.getElementById("main")?.focus({ preventScroll: true });
+  }
 }
 
 // Changes the query of the current page (filters, paging) without re-rendering it.

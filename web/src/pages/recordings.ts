@@ -1,7 +1,405 @@
-import { h } from "../dom.js";
-import type { PageContext } from "../router.js";
+// /recordings and /recordings/:id: the video segments the cameras recorded
+// while faces were in view, filtered by camera and time (in the URL), and a
+// player for the chosen one with the faces seen in it (a click seeks to
+// that moment) and ?t=SECONDS to start at a given second.
+import { ApiError, api, errorText, withToken, type Page, type Recording, type SightingDetail } from "../api.js";
+import { formatBytes, formatDuration, formatTime, h, profileName, replace } from "../dom.js";
+import { setQuery, type Cleanup, type PageContext } from "../router.js";
+import { empty, failed, loading } from "../states.js";
+import { toast } from "../toast.js";
+import { loadCameraNames, type CameraNames } from "../components/camera-names.js";
+import { classificationPill } from "../components/classification.js";
+import { faceThumb } from "../components/face-thumb.js";
+import { pageParam, pager } from "../components/pager.js";
+import { mapLimit } from "../components/parallel.js";
+import { recordingVideo, stopVideo } from "../components/sighting-dialog.js";
+import { rangeFields, validIso } from "../components/time-range.js";
 
-// Not built yet: the page says so rather than showing nothing.
-export function recordingsPage({ root }: PageContext): void {
-  root.appendChild(h("p", { class: "state" }, "This page is being built."));
+const PER_PAGE = 25;
+const MAX_CHIPS = 60;
+const POLL_MS = 5000;
+
+interface Filters {
+  camera: string;
+  from: string | null;
+  to: string | null;
+  page: number;
+}
+
+// 83.4 -> "1:23"
+function clock(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  const hours = Math.floor(s / 3600);
+  const mm = String(Math.floor((s % 3600) / 60)).padStart(hours ? 2 : 1, "0");
+  const ss = String(s % 60).padStart(2, "0");
+  return hours ? `${hours}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+function fileName(recording: Recording, camera: string): string {
+  const stamp = recording.start.replace(/[:]/g, "-").replace(/\.\d+Z$/, "Z");
+  return `safelynx-${camera.replace(/[^\w-]+/g, "_")}-${stamp}.mp4`;
+}
+
+export function recordingsPage({ root, params, query }: PageContext): Cleanup {
+  const filters: Filters = {
+    camera: query.get("camera") ?? "",
+    from: validIso(query.get("from")),
+    to: validIso(query.get("to")),
+    page: pageParam(query.get("page")),
+  };
+  const startAt = Number(query.get("t"));
+  let selectedId: string | null = params.id ?? null;
+  let active = true;
+  let loadNumber = 0;
+  let cameras: CameraNames | null = null;
+  let video: HTMLVideoElement | null = null;
+  let pollTimer: number | undefined;
+  let listTimer: number | undefined;
+  let playerNumber = 0;
+  const sightingCounts = new Map<string, number>();
+
+  const filterQuery = (): URLSearchParams => {
+    const q = new URLSearchParams();
+    if (filters.camera) q.set("camera", filters.camera);
+    if (filters.from) q.set("from", filters.from);
+    if (filters.to) q.set("to", filters.to);
+    if (filters.page > 1) q.set("page", String(filters.page));
+    return q;
+  };
+  const withQuery = (path: string, q: URLSearchParams) => path + (q.toString() ? "?" + q.toString() : "");
+  const listPath = () => withQuery("/recordings", filterQuery());
+  const recordingPath = (id: string) => withQuery(`/recordings/${id}`, filterQuery());
+
+  const count = h("span", { class: "muted", "data-testid": "recordings-total" });
+  const refresh = h("button", { type: "button", class: "button" }, "Refresh");
+  const cameraSelect = h("select", { id: "recordings-camera" }, h("option", { value: "" }, "All cameras"));
+  const range = rangeFields("recordings", { from: filters.from, to: filters.to }, (r) => {
+    filters.from = r.from;
+    filters.to = r.to;
+    changed();
+  });
+  const player = h("section", { class: "card recording-player-card", "aria-labelledby": "player-title", "data-testid": "recording-panel", hidden: true });
+  const list = h("div", { class: "recordings-list" });
+  const pagerHost = h("div");
+
+  replace(
+    root,
+    h("div", { class: "page-header" }, h("h1", {}, "Recordings ", count), refresh),
+    player,
+    h(
+      "form",
+      { class: "toolbar filters", role: "search", "aria-label": "Filter recordings", onsubmit: (e: Event) => e.preventDefault() },
+      h("div", { class: "filter" }, h("label", { for: cameraSelect.id }, "Camera"), cameraSelect),
+      range.element,
+    ),
+    list,
+    pagerHost,
+  );
+
+  function changed(): void {
+    filters.page = 1;
+    setQuery(filterQuery());
+    void loadList();
+  }
+  cameraSelect.addEventListener("change", () => {
+    filters.camera = cameraSelect.value;
+    changed();
+  });
+  refresh.addEventListener("click", () => void loadList());
+
+  function cameraName(id: string): string {
+    return cameras?.name(id) ?? id.slice(0, 8);
+  }
+
+  // ---- Player
+
+  function closePlayer(): void {
+    playerNumber++;
+    window.clearTimeout(pollTimer);
+    if (video) stopVideo(video);
+    video = null;
+    selectedId = null;
+    player.hidden = true;
+    replace(player);
+    markSelected();
+  }
+
+  function chips(recording: Recording, details: SightingDetail[], more: number): HTMLElement {
+    if (details.length === 0) return h("p", { class: "muted" }, "No recognised faces are linked to this recording.");
+    return h(
+      "div",
+      {},
+      h(
+        "ul",
+        { class: "sighting-chips", "data-testid": "recording-sightings" },
+        details.map((s) => {
+          const name = s.profile ? profileName(s.profile) : "Deleted profile";
+          const at = s.recording_offset_s ?? Math.max(0, (new Date(s.time).getTime() - new Date(recording.start).getTime()) / 1000);
+          const chip = h(
+            "button",
+            { type: "button", class: "sighting-chip", "data-testid": "sighting-chip", "aria-label": `Play from ${clock(at)}: ${name}` },
+            faceThumb(s.snapshot_url, s.profile?.name ?? "?", "small"),
+            h("span", { class: "sighting-chip-text" }, h("span", { class: "sighting-chip-name" }, name), h("span", { class: "muted" }, clock(at))),
+            s.profile ? classificationPill(s.profile.classification) : null,
+          );
+          chip.addEventListener("click", () => {
+            if (!video) return;
+            video.currentTime = at;
+            void video.play().catch(() => undefined);
+          });
+          return h("li", {}, chip);
+        }),
+      ),
+      more > 0 ? h("p", { class: "muted" }, `And ${more} more sightings.`) : null,
+    );
+  }
+
+  async function showPlayer(id: string, seekTo: number | null): Promise<void> {
+    const number = ++playerNumber;
+    window.clearTimeout(pollTimer);
+    if (video) stopVideo(video);
+    video = null;
+    selectedId = id;
+    markSelected();
+    player.hidden = false;
+    replace(player, loading("Loading the recording…"));
+    let recording: Recording;
+    try {
+      recording = await api.get<Recording>(`/api/v1/recordings/${encodeURIComponent(id)}`);
+    } catch (error) {
+      if (!active || number !== playerNumber) return;
+      const gone = error instanceof ApiError && error.status === 404;
+      replace(
+        player,
+        gone
+          ? empty("This recording does not exist any more: it may have been removed by the storage clean-up.", h("a", { href: listPath(), class: "button" }, "All recordings"))
+          : failed(error, () => void showPlayer(id, seekTo)),
+      );
+      return;
+    }
+    if (!active || number !== playerNumber) return;
+    const camera = cameraName(recording.camera_id);
+    sightingCounts.set(recording.id, recording.sighting_ids?.length ?? 0);
+    const close = h("button", { type: "button", class: "button button-quiet", "aria-label": "Close the player" }, "×");
+    close.addEventListener("click", () => {
+      history.pushState(null, "", listPath());
+      closePlayer();
+    });
+    const videoHost = h("div", { class: "recording-video" });
+    const people = h("div", {}, loading("Loading who was seen…"));
+    const url = recording.video_url ?? `/api/v1/recordings/${recording.id}/video`;
+    replace(
+      player,
+      h("div", { class: "dialog-header" }, h("h2", { id: "player-title", tabindex: "-1" }, `${camera} · ${formatTime(recording.start)}`), close),
+      h(
+        "p",
+        { class: "recording-facts muted" },
+        h("span", {}, recording.end ? formatDuration(recording.duration_s) : "Still recording"),
+        h("span", {}, formatBytes(recording.size_bytes)),
+        recording.end ? h("a", { href: withToken(url), download: fileName(recording, camera), class: "button button-small", "data-testid": "recording-download" }, "Download") : null,
+      ),
+      h("div", { class: "recording-body" }, videoHost, h("div", { class: "recording-side" }, h("h3", {}, "Seen in this recording"), people)),
+    );
+
+    if (!recording.end) {
+      replace(videoHost, h("p", { class: "notice", "data-testid": "recording-in-progress" }, "This recording is still being written. It can be played when the camera finishes it; this panel updates by itself."));
+      // Asks quietly until the camera finishes it, then shows the player (and the list's new length).
+      const poll = () => {
+        pollTimer = window.setTimeout(async () => {
+          if (!active || number !== playerNumber) return;
+          try {
+            const now = await api.get<Recording>(`/api/v1/recordings/${encodeURIComponent(id)}`);
+            if (!active || number !== playerNumber) return;
+            if (!now.end) return poll();
+          } catch {
+            // Gone or unreachable: showPlayer says which.
+          }
+          if (!active || number !== playerNumber) return;
+          void showPlayer(id, seekTo);
+          void loadList(true);
+        }, POLL_MS);
+      };
+      poll();
+    } else {
+      const v = recordingVideo(recording, seekTo, "recording-player");
+      v.addEventListener("error", () => {
+        if (v.getAttribute("src")) replace(videoHost, h("p", { class: "state state-error", role: "alert" }, "The video could not be played: its file may be missing or damaged."));
+      });
+      video = v;
+      replace(videoHost, v);
+    }
+
+    const ids = recording.sighting_ids ?? [];
+    const shown = ids.slice(0, MAX_CHIPS);
+    try {
+      const details = await mapLimit(shown, 4, (sid) => api.get<SightingDetail>(`/api/v1/sightings/${sid}`).catch(() => null));
+      if (!active || number !== playerNumber) return;
+      replace(people, chips(recording, details.filter((d): d is SightingDetail => d !== null), ids.length - shown.length));
+    } catch (error) {
+      if (!active || number !== playerNumber) return;
+      replace(people, h("p", { class: "state-error" }, `Who was seen could not be loaded: ${errorText(error)}`));
+    }
+  }
+
+  // ---- List
+
+  function markSelected(): void {
+    for (const row of list.querySelectorAll<HTMLElement>("[data-recording-id]")) {
+      const on = row.dataset.recordingId === selectedId;
+      row.classList.toggle("is-selected", on);
+      const link = row.querySelector("a");
+      if (on) link?.setAttribute("aria-current", "true");
+      else link?.removeAttribute("aria-current");
+    }
+  }
+
+  function select(id: string): void {
+    history.pushState(null, "", recordingPath(id));
+    void showPlayer(id, null).then(() => {
+      if (!active) return;
+      player.scrollIntoView({ block: "start", behavior: "smooth" });
+      player.querySelector<HTMLElement>("#player-title")?.focus({ preventScroll: true });
+    });
+  }
+
+  function row(recording: Recording): HTMLElement {
+    const camera = cameraName(recording.camera_id);
+    const link = h("a", { href: recordingPath(recording.id), class: "recording-link" }, formatTime(recording.start));
+    link.addEventListener("click", (event) => {
+      if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+      event.preventDefault(); // played here, without reloading the list
+      select(recording.id);
+    });
+    const sightings = h("td", { class: "num", "data-testid": "recording-sighting-count" }, sightingCounts.has(recording.id) ? String(sightingCounts.get(recording.id)) : "…");
+    const tr = h(
+      "tr",
+      { "data-testid": "recording-row", "data-recording-id": recording.id },
+      h("td", {}, link),
+      h("td", {}, camera),
+      h("td", {}, recording.end ? formatDuration(recording.duration_s) : h("span", { class: "recording-live" }, formatDuration(null))),
+      h("td", { class: "num col-size" }, formatBytes(recording.size_bytes)),
+      sightings,
+    );
+    // A click anywhere on the row plays it (the link stays the keyboard's way).
+    tr.addEventListener("click", (event) => {
+      if ((event.target as Element).closest("a, button")) return;
+      select(recording.id);
+    });
+    return tr;
+  }
+
+  // The list has no sighting counts: ask each recording (a few at a time).
+  async function fillCounts(items: Recording[], number: number): Promise<void> {
+    const missing = items.filter((r) => !sightingCounts.has(r.id));
+    await mapLimit(missing, 3, async (r) => {
+      if (!active || number !== loadNumber) return;
+      try {
+        const detail = await api.get<Recording>(`/api/v1/recordings/${r.id}`);
+        sightingCounts.set(r.id, detail.sighting_ids?.length ?? 0);
+      } catch {
+        // Left as "–" below.
+      }
+      const cell = list.querySelector(`[data-recording-id="${CSS.escape(r.id)}"] [data-testid=recording-sighting-count]`);
+      if (cell) cell.textContent = sightingCounts.has(r.id) ? String(sightingCounts.get(r.id)) : "–";
+    });
+  }
+
+  async function loadList(quiet = false): Promise<void> {
+    const number = ++loadNumber;
+    window.clearTimeout(listTimer);
+    list.setAttribute("aria-busy", "true");
+    if (!list.querySelector("table")) replace(list, loading("Loading recordings…"));
+    else if (!quiet) list.classList.add("is-loading");
+    try {
+      const page = await api.get<Page<Recording>>("/api/v1/recordings", {
+        camera_id: filters.camera,
+        from: filters.from,
+        to: filters.to,
+        page: filters.page,
+        per_page: PER_PAGE,
+      });
+      if (!active || number !== loadNumber) return;
+      count.textContent = `(${page.total})`;
+      if (page.items.length === 0) {
+        const filtered = filters.camera || filters.from || filters.to;
+        replace(list, empty(filtered ? "No recordings match these filters." : "No recordings yet. Cameras record while they see faces."));
+      } else {
+        replace(
+          list,
+          h(
+            "div",
+            { class: "table-wrap" },
+            h(
+              "table",
+              { class: "recordings-table" },
+              h("caption", { class: "visually-hidden" }, "Recordings, newest first"),
+              h(
+                "thead",
+                {},
+                h("tr", {}, h("th", { scope: "col" }, "Start"), h("th", { scope: "col" }, "Camera"), h("th", { scope: "col" }, "Length"), h("th", { scope: "col", class: "num col-size" }, "Size"), h("th", { scope: "col", class: "num" }, "Sightings")),
+              ),
+              h("tbody", {}, page.items.map(row)),
+            ),
+          ),
+        );
+        markSelected();
+        void fillCounts(page.items, number);
+        // Recordings still being written get their length once finished.
+        if (page.items.some((r) => !r.end)) {
+          for (const r of page.items) if (!r.end) sightingCounts.delete(r.id);
+          listTimer = window.setTimeout(() => void loadList(true), 10_000);
+        }
+      }
+      replace(
+        pagerHost,
+        pager({
+          page: filters.page,
+          perPage: PER_PAGE,
+          total: page.total,
+          label: "Recordings",
+          onPage: (n) => {
+            filters.page = n;
+            const q = filterQuery();
+            history.replaceState(null, "", withQuery(selectedId ? `/recordings/${selectedId}` : "/recordings", q));
+            void loadList();
+          },
+        }),
+      );
+    } catch (error) {
+      if (!active || number !== loadNumber) return;
+      if (quiet && list.querySelector("table")) {
+        toast(`The recordings could not be refreshed: ${errorText(error)}`, "error");
+        return;
+      }
+      count.textContent = "";
+      replace(list, failed(error, () => void loadList()));
+      replace(pagerHost);
+    } finally {
+      if (number === loadNumber) {
+        list.removeAttribute("aria-busy");
+        list.classList.remove("is-loading");
+      }
+    }
+  }
+
+  async function start(): Promise<void> {
+    replace(list, loading("Loading recordings…"));
+    cameras = await loadCameraNames();
+    if (!active) return;
+    cameraSelect.append(...cameras.cameras.map((c) => h("option", { value: c.id, selected: c.id === filters.camera }, c.name)));
+    if (filters.camera && !cameras.cameras.some((c) => c.id === filters.camera)) {
+      cameraSelect.append(h("option", { value: filters.camera, selected: true }, cameras.name(filters.camera)));
+    }
+    if (selectedId) void showPlayer(selectedId, Number.isFinite(startAt) && startAt > 0 ? startAt : null);
+    await loadList();
+  }
+  void start();
+
+  return () => {
+    active = false;
+    playerNumber++;
+    window.clearTimeout(pollTimer);
+    window.clearTimeout(listTimer);
+    if (video) stopVideo(video);
+  };
 }

@@ -1,0 +1,42 @@
+// "Previous · Page 2 of 7 · Next" under a paged list (the API's
+// {items, total, page, per_page}); hidden when everything fits on one page.
+import { h } from "../dom.js";
+
+export interface PagerOptions {
+  page: number;
+  perPage: number;
+  total: number;
+  onPage: (page: number) => void;
+  label?: string; // what the pages hold, for the navigation's name: "Profiles"
+}
+
+export function pageCount(total: number, perPage: number): number {
+  return Math.max(1, Math.ceil(total / perPage));
+}
+
+export function pager({ page, perPage, total, onPage, label = "Results" }: PagerOptions): HTMLElement {
+  const pages = pageCount(total, perPage);
+  const nav = h("nav", { class: "pager", "aria-label": `${label} pages`, "data-testid": "pager" });
+  if (total <= perPage && page <= 1) {
+    nav.hidden = true;
+    return nav;
+  }
+  const first = (page - 1) * perPage + 1;
+  const last = Math.min(total, page * perPage);
+  const previous = h("button", { type: "button", class: "button", "data-testid": "pager-previous", disabled: page <= 1 }, "← Previous");
+  const next = h("button", { type: "button", class: "button", "data-testid": "pager-next", disabled: page >= pages }, "Next →");
+  previous.addEventListener("click", () => onPage(page - 1));
+  next.addEventListener("click", () => onPage(page + 1));
+  nav.append(
+    previous,
+    h("span", { class: "pager-status", "aria-live": "polite" }, total > 0 ? `${first}–${last} of ${total} · page ${page} of ${pages}` : `Page ${page}`),
+    next,
+  );
+  return nav;
+}
+
+// A positive integer from the URL, or the fallback.
+export function pageParam(value: string | null, fallback = 1): number {
+  const n = Number(value);
+  return Number.isInteger(n) && n >= 1 ? n : fallback;
+}

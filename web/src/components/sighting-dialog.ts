@@ -1,0 +1,107 @@
+// One sighting in detail: the whole frame, and the recording that shows it,
+// played from the moment of the sighting (the server answers Range requests,
+// so the browser seeks without downloading the whole file).
+import { ApiError, api, errorText, withToken, type Recording, type Sighting } from "../api.js";
+import { formatTime, h, profileName, replace } from "../dom.js";
+import { classificationPill } from "./classification.js";
+import { openModal } from "./modal-dialog.js";
+import type { ProfileSummary } from "./profile-lookup.js";
+
+let counter = 0;
+
+// A <video> of a finished recording that seeks to `offset` once its length is known.
+export function recordingVideo(recording: Recording, offset: number | null, testId = "recording-video"): HTMLVideoElement {
+  const video = h("video", {
+    controls: true,
+    preload: "metadata",
+    playsinline: true,
+    src: withToken(recording.video_url ?? `/api/v1/recordings/${recording.id}/video`),
+    "data-testid": testId,
+  });
+  if (offset !== null && offset > 0) {
+    video.addEventListener(
+      "loadedmetadata",
+      () => {
+        const end = Number.isFinite(video.duration) ? Math.max(0, video.duration - 0.1) : offset;
+        video.currentTime = Math.min(offset, end);
+      },
+      { once: true },
+    );
+  }
+  return video;
+}
+
+// Stops a video's download when its dialog or page goes away.
+export function stopVideo(video: HTMLVideoElement): void {
+  video.pause();
+  video.removeAttribute("src");
+  video.load();
+}
+
+// `profile`: null when it was deleted, undefined when it could not be loaded.
+export function openSightingDialog(container: Element, sighting: Sighting, profile: ProfileSummary | null | undefined, cameraName: string): void {
+  const id = `sighting-${++counter}`;
+  const name = profile ? profileName(profile) : profile === null ? "Deleted profile" : `Profile ${sighting.profile_id.slice(0, 8)}`;
+  const close = h("button", { type: "button", class: "button" }, "Close");
+  const videoHost = h("div", { class: "sighting-video" }, h("p", { class: "muted" }, "Loading the recording…"));
+  let video: HTMLVideoElement | null = null;
+
+  const frame = sighting.frame_url
+    ? h("img", { class: "sighting-frame", src: withToken(sighting.frame_url), alt: `The camera's view when ${name} was seen`, decoding: "async" })
+    : h("p", { class: "muted" }, "No frame snapshot was kept for this sighting.");
+  if (frame instanceof HTMLImageElement) {
+    frame.addEventListener("error", () => frame.replaceWith(h("p", { class: "muted" }, "The frame snapshot is no longer available (storage clean-up).")), { once: true });
+  }
+
+  const offset = sighting.recording_offset_s;
+  const links = h(
+    "p",
+    { class: "sighting-links" },
+    profile !== null ? h("a", { href: `/profiles/${sighting.profile_id}`, class: "button button-small" }, "Open profile") : null,
+    sighting.recording_id
+      ? h("a", { href: `/recordings/${sighting.recording_id}` + (offset !== null ? `?t=${offset.toFixed(1)}` : ""), class: "button button-small" }, "Open recording")
+      : null,
+  );
+
+  const dialog = h(
+    "dialog",
+    { class: "sighting-dialog", "aria-labelledby": `${id}-title`, "data-testid": "sighting-dialog" },
+    h("div", { class: "dialog-header" }, h("h2", { id: `${id}-title` }, name, " ", profile ? classificationPill(profile.classification) : null), close),
+    h("p", { class: "muted" }, h("time", { datetime: sighting.time }, formatTime(sighting.time)), ` · ${cameraName} · distance ${sighting.distance.toFixed(2)}`),
+    h("div", { class: "sighting-media" }, h("figure", {}, frame, h("figcaption", { class: "muted" }, "Frame")), h("figure", {}, videoHost, h("figcaption", { class: "muted" }, "Recording"))),
+    links,
+  );
+  const modal = openModal(dialog, container, () => {
+    if (video) stopVideo(video);
+  });
+  close.addEventListener("click", () => modal.close());
+  close.focus();
+  // Links inside leave the page: close first so focus and media are released.
+  links.addEventListener("click", (event) => {
+    if ((event.target as Element).closest("a")) modal.close();
+  });
+
+  if (!sighting.recording_id) {
+    replace(videoHost, h("p", { class: "muted", "data-testid": "no-recording" }, "No recording: the camera was not recording when this person was seen."));
+    return;
+  }
+  api
+    .get<Recording>(`/api/v1/recordings/${sighting.recording_id}`)
+    .then((recording) => {
+      if (!dialog.isConnected) return;
+      if (!recording.end) {
+        replace(videoHost, h("p", { class: "notice" }, "This recording is still being written; it can be played when it is finished."));
+        return;
+      }
+      video = recordingVideo(recording, offset, "sighting-video");
+      video.addEventListener("error", () => {
+        if (video?.getAttribute("src")) replace(videoHost, h("p", { class: "state-error" }, "The recording could not be played: its file may have been removed."));
+      });
+      replace(videoHost, video);
+    })
+    .catch((error: unknown) => {
+      if (!dialog.isConnected) return;
+      const text = error instanceof ApiError && error.status === 404 ? "The recording no longer exists (storage clean-up)." : `The recording could not be loaded: ${errorText(error)}`;
+      replace(videoHost, h("p", { class: "state-error", "data-testid": "no-recording" }, text));
+    });
+}
