@@ -542,6 +542,25 @@ try {
     await shot(page, "08-recordings.png");
   });
 
+  // The camera plays the clip again (a restarted camera starts a new visit):
+  // the flagged man is sighted, and every open page shows the alert.
+  await step("a flagged person's sighting raises an alert toast and a notification", { needs: ["open the stranger's profile, rename and flag it", "play a recording on the Recordings page"] }, async () => {
+    activePage = page;
+    await goto(page, "/cameras");
+    const row = page.locator('[data-testid="camera-row"]', { hasText: "Stage" }).first();
+    await row.locator('[data-testid="camera-start"]').click();
+    const toast = page.locator('[data-testid="toast-alert"]', { hasText: "Lin-Manuel Miranda" }).first();
+    await toast.waitFor({ timeout: SIGHTING_TIMEOUT_MS });
+    check((await toast.textContent()).includes("flagged"), `the alert toast says ${JSON.stringify(await toast.textContent())}`);
+    check(!(await page.locator('[data-testid="alert-badge"]').isHidden()), "the menu shows no unread alert");
+    await goto(page, "/alerts");
+    const item = page.locator('[data-testid="alert-item"]', { hasText: "Lin-Manuel Miranda" }).first();
+    await item.waitFor();
+    check((await item.locator('[data-testid="alert-profile"]').getAttribute("href")) === `/profiles/${state.linId}`, "the alert does not link to the profile");
+    await shot(page, "11-alerts.png");
+    await until("the camera to stop at the end of the clip", 60_000, async () => (await api(`/api/v1/cameras/${state.cameraId}`)).status === "stopped", 500);
+  });
+
   const pages = [
     ["03-live.png", "/live"],
     ["04-profiles.png", "/profiles"],
@@ -549,7 +568,6 @@ try {
     ["07-heatmap.png", "/heatmap"],
     ["09-cameras.png", "/cameras"],
     ["10-settings.png", "/settings"],
-    ["11-alerts.png", "/alerts"],
   ];
   for (const [file, path] of pages) {
     await step(`page ${path} at 1280x800`, { needs: ["log in through the form"] }, async () => {
