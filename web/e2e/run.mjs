@@ -37,7 +37,9 @@ const webDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const repo = resolve(webDir, "..");
 
 const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
-const chromiumArgs = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+// The issue's flags, plus a fake camera (a test pattern) for getUserMedia, so
+// the "use this browser's camera" step runs without a webcam.
+const chromiumArgs = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--use-fake-device-for-media-stream"];
 const serverBin = resolve(repo, process.env.SAFELYNX_BIN || "build/release/src/safelynx");
 const testdata = resolve(repo, process.env.SAFELYNX_TESTDATA || "../shared/testdata");
 const models = resolve(repo, process.env.SAFELYNX_MODELS || "models");
@@ -559,6 +561,35 @@ try {
     check((await item.locator('[data-testid="alert-profile"]').getAttribute("href")) === `/profiles/${state.linId}`, "the alert does not link to the profile");
     await shot(page, "11-alerts.png");
     await until("the camera to stop at the end of the clip", 60_000, async () => (await api(`/api/v1/cameras/${state.cameraId}`)).status === "stopped", 500);
+  });
+
+  // The page's camera streams to the server as a `browser` camera, and stops.
+  await step("use this browser's camera on the Live page", { needs: ["log in through the form"] }, async () => {
+    const context = await newContext(desktop);
+    await context.grantPermissions(["camera"], { origin: base });
+    await context.addInitScript((t) => localStorage.setItem("safelynx.token", t), token);
+    const live = watchPage(await context.newPage(), "browser-camera");
+    activePage = live;
+    try {
+      await goto(live, "/live");
+      await live.locator('[data-testid="browser-camera-start"]').click();
+      await live.locator("#browser-camera-name").fill("Laptop");
+      await live.locator('[data-testid="browser-camera-create"]').click();
+      await live.locator('[data-testid="browser-camera-status"]', { hasText: "Sending" }).waitFor({ timeout: 20_000 });
+      const cameras = await api("/api/v1/cameras?per_page=200");
+      const laptop = cameras.items.find((c) => c.name === "Laptop");
+      check(laptop && laptop.kind === "browser", `no browser camera named Laptop: ${JSON.stringify(cameras.items.map((c) => [c.name, c.kind]))}`);
+      const streaming = await until("the server to receive the page's frames", 20_000, async () => {
+        const c = await api(`/api/v1/cameras/${laptop.id}`);
+        return c.status === "active" && c.live?.frames > 5 ? c : null;
+      }, 500);
+      log(`the browser camera delivered ${streaming.live.frames} frames at ${streaming.live.fps.toFixed(1)} fps`);
+      await live.locator('[data-testid="browser-camera-stop"]').click();
+      await until("the browser camera to be stopped", 10_000, async () => (await api(`/api/v1/cameras/${laptop.id}`)).status === "stopped", 250);
+    } finally {
+      activePage = page;
+      await context.close();
+    }
   });
 
   const pages = [
