@@ -12,7 +12,8 @@
 //   SAFELYNX_BIN    the server (default build/release/src/safelynx)
 //   SAFELYNX_TESTDATA, SAFELYNX_MODELS   as for the C++ tests
 //                   (default ../shared/testdata and models/ of the checkout)
-//   E2E_OUTPUT      screenshots, server.log and browser-console.log
+//   E2E_OUTPUT      screenshots, server.log, browser-console.log and axe-core's
+//                   results a11y-<page>.json
 //                   (default web/test-results/)
 //   E2E_TIMEOUT_S   the whole run's limit (default 300)
 //   E2E_KEEP_DATA=1 keep the server's temporary data directory
@@ -26,9 +27,12 @@
 // "error" and any uncaught exception on any page of the run (network errors
 // such as a 404 reach the console as errors too), and any error toast the UI
 // shows ([data-testid=toast-error], reported to the console by the init script
-// below). Nothing is filtered out.
+// below). Nothing is filtered out. And any accessibility violation of impact
+// serious or critical that axe-core finds (WCAG 2.1 A and AA) on a page the
+// step checks, in the light and the dark colour scheme (see a11y below).
 import { spawn } from "node:child_process";
 import { appendFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -92,9 +96,16 @@ try {
   fatal("playwright-core is not installed: run `npm --prefix web ci` from the repository root");
 }
 
+let axeSource;
+try {
+  axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+} catch {
+  fatal("axe-core is not installed: run `npm --prefix web ci` from the repository root");
+}
+
 mkdirSync(outDir, { recursive: true });
 for (const name of readdirSync(outDir)) {
-  if (name.endsWith(".png") || name === "server.log" || name === "browser-console.log") rmSync(join(outDir, name), { force: true });
+  if (name.endsWith(".png") || (name.startsWith("a11y-") && name.endsWith(".json")) || name === "server.log" || name === "browser-console.log") rmSync(join(outDir, name), { force: true });
 }
 const consoleLog = join(outDir, "browser-console.log");
 const serverLog = join(outDir, "server.log");
@@ -219,11 +230,16 @@ async function step(name, options, body) {
   }
   if (!error) doneSteps.add(name);
   // Errors the pages logged while the step ran fail it (after a moment for late ones).
+  // So do the serious and critical accessibility violations it found (a11y below).
   await new Promise((done) => setTimeout(done, 100));
-  if (pageErrors.length) {
-    const text = "page errors during the step:\n" + pageErrors.map((e) => "  " + e).join("\n");
+  const late = [];
+  if (pageErrors.length) late.push("page errors during the step:\n" + pageErrors.map((e) => "  " + e).join("\n"));
+  if (a11yFailures.length) late.push("accessibility violations (axe-core, impact serious or critical):\n" + a11yFailures.map((e) => "  " + e).join("\n"));
+  pageErrors.length = 0;
+  a11yFailures.length = 0;
+  if (late.length) {
+    const text = late.join("\n");
     error = error ? new Error(`${error?.message ?? error}\n${text}`) : new Error(text);
-    pageErrors.length = 0;
   }
   const ms = Date.now() - t0;
   if (!error) {
@@ -331,6 +347,64 @@ async function api(path, options = {}) {
   return text ? JSON.parse(text) : null;
 }
 
+// ------------------------------------------------------------ accessibility
+
+// axe-core checks a page as it is at that moment against WCAG 2.1 A and AA.
+// Violations of impact serious or critical fail the step that ran the check,
+// as page errors do (the steps that need it still run); moderate and minor
+// ones, and what axe could not decide (incomplete: to review by hand), are
+// counted in the log. The full results go to a11y-<name>.json.
+// axe's source goes in through page.evaluate, which runs over the DevTools
+// protocol and is not subject to the server's Content-Security-Policy
+// (script-src 'self'), where addScriptTag's inline <script> would be refused.
+// preload: false, because axe's preloading re-parses the stylesheets in
+// <style> elements, which the policy (style-src 'self') refuses with a console
+// error; axe then leaves out the one rule that needs it, css-orientation-lock
+// (the UI's CSS has no orientation media queries).
+const axeTags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
+const a11yFailures = []; // serious and critical violations not yet charged to a step
+const a11ySummary = []; // one line per check
+
+async function a11y(target, name, { colorScheme = null } = {}) {
+  const t0 = Date.now();
+  if (colorScheme) await target.emulateMedia({ colorScheme });
+  let results;
+  try {
+    if (!(await target.evaluate(() => typeof window.axe?.run === "function"))) await target.evaluate(axeSource + "\n;undefined");
+    results = await target.evaluate((tags) => window.axe.run(document, { runOnly: { type: "tag", values: tags }, preload: false }), axeTags);
+  } finally {
+    if (colorScheme) await target.emulateMedia({ colorScheme: "light" }); // the context's default
+  }
+  writeFileSync(join(outDir, `a11y-${name}.json`), JSON.stringify(results, null, 1));
+  const byImpact = (impacts) => results.violations.filter((v) => impacts.includes(v.impact));
+  const rules = (list) => (list.length ? list.map((v) => `${v.id}×${v.nodes.length}`).join(", ") : "none");
+  const blocking = byImpact(["critical", "serious"]);
+  for (const v of blocking) {
+    a11yFailures.push(`[${name}] ${v.id} (${v.impact}): ${v.help} (${v.helpUrl})`);
+    for (const node of v.nodes.slice(0, 8)) {
+      const detail = [...node.any, ...node.all, ...node.none].map((c) => c.message).filter(Boolean)[0] ?? "";
+      a11yFailures.push(`    ${node.target.map((t) => (Array.isArray(t) ? t.join(" >>> ") : t)).join(" | ")}${detail ? ": " + detail : ""}`);
+    }
+    if (v.nodes.length > 8) a11yFailures.push(`    … and ${v.nodes.length - 8} more`);
+  }
+  const line = `a11y ${name}: serious/critical: ${rules(blocking)}; moderate: ${rules(byImpact(["moderate"]))}; minor: ${rules(byImpact(["minor"]))}; to review: ${results.incomplete.length} (${seconds(Date.now() - t0)})`;
+  a11ySummary.push(line);
+  log(line);
+  return results;
+}
+
+// Presses Tab (from wherever the focus is: the top of a freshly loaded page)
+// until `locator`'s element has the focus; returns how many presses it took.
+async function tabTo(target, locator, what, limit = 60) {
+  const element = await locator.elementHandle();
+  for (let presses = 1; presses <= limit; presses++) {
+    await target.keyboard.press("Tab");
+    if (await element.evaluate((e) => e === document.activeElement)) return presses;
+  }
+  const at = await target.evaluate(() => document.activeElement?.outerHTML.slice(0, 120));
+  throw new Error(`${limit} presses of Tab did not reach ${what} (the focus is on ${at})`);
+}
+
 // --------------------------------------------------------------------- run
 
 const watchdog = setTimeout(async () => {
@@ -369,6 +443,7 @@ try {
     await page.waitForURL((url) => url.pathname === "/login", { timeout: 15_000 });
     await page.locator("#username").waitFor();
     await shot(page, "01-login.png");
+    await a11y(page, "login");
     await page.locator("#username").fill("admin");
     await page.locator("#password").fill(adminPassword);
     await page.getByRole("button", { name: "Sign in" }).click();
@@ -383,6 +458,9 @@ try {
     check(photos.length > 0, `no photos in ${roseDir}`);
     await goto(page, "/profiles");
     await page.locator('[data-testid="enrol-open"]').click();
+    await page.locator("#enrol-name").waitFor();
+    await a11y(page, "profiles-enrol-dialog");
+    await a11y(page, "profiles-enrol-dialog-dark", { colorScheme: "dark" });
     await page.locator("#enrol-name").fill("Rose Leslie");
     await page.locator("#enrol-classification").selectOption("known");
     await page.locator("#enrol-photos").setInputFiles(photos);
@@ -408,9 +486,26 @@ try {
     state.roseId = rose.id;
   });
 
+  await step("keyboard: Tab to \"Enrol a person\" on /profiles, Enter opens the dialog, Escape gives the focus back", { needs: ["log in through the form"] }, async () => {
+    await goto(page, "/profiles");
+    const button = page.getByRole("button", { name: "Enrol a person", exact: true });
+    const presses = await tabTo(page, button, 'the "Enrol a person" button');
+    await page.keyboard.press("Enter");
+    const dialog = page.locator('[data-testid="enrol-dialog"]');
+    await dialog.waitFor();
+    await until("the focus to move into the open dialog", 5_000, () => dialog.evaluate((d) => d.open && d.contains(document.activeElement)), 50);
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "detached" });
+    check(await button.evaluate((b) => b === document.activeElement), `after Escape the focus is on ${await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 120))}, not on the button that opened the dialog`);
+    log(`${presses} Tab presses from the top of /profiles to "Enrol a person"`);
+  });
+
   await step("add a file camera on the Cameras page", { needs: ["log in through the form"] }, async () => {
     await goto(page, "/cameras");
     await page.locator('[data-testid="camera-add"]').click();
+    await page.locator("#camera-name").waitFor();
+    await a11y(page, "cameras-add-dialog");
+    await a11y(page, "cameras-add-dialog-dark", { colorScheme: "dark" });
     await page.locator("#camera-name").fill("Stage");
     await page.locator("#camera-kind").selectOption("file");
     await page.locator("#camera-source").fill(clip);
@@ -422,6 +517,13 @@ try {
     check(camera, "the API does not list the camera Stage");
     check(camera.kind === "file" && camera.source === clip && camera.location === "Theatre", `the camera was stored as ${JSON.stringify(camera)}`);
     state.cameraId = camera.id;
+  });
+
+  await step("keyboard: Tab from the top of /cameras reaches the camera's Start button", { needs: ["add a file camera on the Cameras page"] }, async () => {
+    await goto(page, "/cameras");
+    const start = page.locator('[data-testid="camera-row"]', { hasText: "Stage" }).first().locator('[data-testid="camera-start"]');
+    await start.waitFor();
+    log(`${await tabTo(page, start, "the Start button of the camera Stage")} Tab presses from the top of /cameras to Start`);
   });
 
   let dashboard; // a second tab on the dashboard, opened before the camera starts
@@ -451,6 +553,8 @@ try {
     check(same.path === "/", `the dashboard navigated away to ${same.path}`);
     await dashboard.locator('[data-testid="sighting-item"]').first().scrollIntoViewIfNeeded();
     await shot(dashboard, "02-dashboard.png");
+    await a11y(dashboard, "dashboard");
+    await a11y(dashboard, "dashboard-dark", { colorScheme: "dark" });
   });
 
   await step("the sighted stranger is a new unknown profile", { needs: ["open the dashboard, start the camera, see a sighting arrive live"] }, async () => {
@@ -505,6 +609,8 @@ try {
     check((await dashboard.locator("#profile-name").inputValue()) === "Lin-Manuel Miranda", "after a reload the profile page does not show the new name");
     check((await dashboard.locator("#profile-classification").inputValue()) === "flagged", "after a reload the profile page does not show flagged");
     await shot(dashboard, "05-profile.png");
+    await a11y(dashboard, "profile");
+    await a11y(dashboard, "profile-dark", { colorScheme: "dark" });
   });
 
   if (dashboard && !dashboard.isClosed()) {
@@ -542,6 +648,8 @@ try {
     );
     await player.evaluate((video) => video.pause());
     await shot(page, "08-recordings.png");
+    await a11y(page, "recordings");
+    await a11y(page, "recordings-dark", { colorScheme: "dark" });
   });
 
   // The camera plays the clip again (a restarted camera starts a new visit):
@@ -560,6 +668,8 @@ try {
     await item.waitFor();
     check((await item.locator('[data-testid="alert-profile"]').getAttribute("href")) === `/profiles/${state.linId}`, "the alert does not link to the profile");
     await shot(page, "11-alerts.png");
+    await a11y(page, "alerts");
+    await a11y(page, "alerts-dark", { colorScheme: "dark" });
     await until("the camera to stop at the end of the clip", 60_000, async () => (await api(`/api/v1/cameras/${state.cameraId}`)).status === "stopped", 500);
   });
 
@@ -606,6 +716,9 @@ try {
       await goto(page, path);
       if (path === "/live") await page.waitForTimeout(1500); // a frame of any stream
       await shot(page, file);
+      const name = path.slice(1);
+      await a11y(page, name);
+      await a11y(page, name + "-dark", { colorScheme: "dark" });
     });
   }
 
@@ -618,6 +731,7 @@ try {
       activePage = small;
       await goto(small, path);
       await shot(small, file);
+      await a11y(small, (path === "/" ? "dashboard" : path.slice(1)) + "-phone");
       const overflow = await small.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       check(overflow <= 1, `the page is ${overflow}px wider than the phone's screen (horizontal scrolling)`);
     });
@@ -647,7 +761,7 @@ const skipped = results.filter((r) => r.status === "skipped");
 const shots = readdirSync(outDir).filter((f) => f.endsWith(".png")).sort();
 console.log(`1..${results.length}`);
 log(`${results.length - failed.length - skipped.length} passed, ${failed.length} failed, ${skipped.length} skipped in ${seconds(Date.now() - started)}`);
-log(`output in ${outDir}: ${shots.join(", ") || "no screenshots"}; server.log, browser-console.log`);
+log(`output in ${outDir}: ${shots.join(", ") || "no screenshots"}; server.log, browser-console.log, ${a11ySummary.length} a11y-*.json`);
 if (failed.length) {
   console.log(`FAILED: ${failed.map((r) => r.name).join("; ")}`);
   process.exit(1);

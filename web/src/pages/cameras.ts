@@ -127,7 +127,7 @@ export function camerasPage({ root }: PageContext): Cleanup {
     const running = camera.enabled && camera.status !== "stopped";
     row.toggle.textContent = row.busy ? (running ? "Stopping…" : "Starting…") : running ? "Stop" : "Start";
     row.toggle.dataset.testid = running ? "camera-stop" : "camera-start";
-    row.toggle.setAttribute("aria-label", `${running ? "Stop" : "Start"} ${camera.name}`);
+    row.toggle.setAttribute("aria-label", `${row.toggle.textContent} ${camera.name}`); // the visible word first (label in name)
     row.toggle.disabled = row.busy;
     row.tr.dataset.status = camera.status;
   }

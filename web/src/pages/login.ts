@@ -37,6 +37,6 @@ export function loginPage({ root, query }: PageContext): void {
       password.select();
     }
   });
-  root.appendChild(h("div", { class: "login-screen" }, form));
+  root.appendChild(h("main", { class: "login-screen" }, form));
   password.focus();
 }

@@ -137,10 +137,12 @@ export function recordingsPage({ root, params, query }: PageContext): Cleanup {
           const at = s.recording_offset_s ?? Math.max(0, (new Date(s.time).getTime() - new Date(recording.start).getTime()) / 1000);
           const chip = h(
             "button",
-            { type: "button", class: "sighting-chip", "data-testid": "sighting-chip", "aria-label": `Play from ${clock(at)}: ${name}` },
+            { type: "button", class: "sighting-chip", "data-testid": "sighting-chip" },
             faceThumb(s.snapshot_url, s.profile?.name ?? "?", "small"),
             h("span", { class: "sighting-chip-text" }, h("span", { class: "sighting-chip-name" }, name), h("span", { class: "muted" }, clock(at))),
             s.profile ? classificationPill(s.profile.classification) : null,
+            // The name is the visible text (WCAG 2.5.3, label in name) and then what the button does.
+            h("span", { class: "visually-hidden" }, "Play from here"),
           );
           chip.addEventListener("click", () => {
             if (!video) return;

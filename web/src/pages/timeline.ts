@@ -132,8 +132,9 @@ export function timelinePage({ root, query }: PageContext): Cleanup {
       faceThumb(s.snapshot_url, profile?.name ?? "?", "small"),
       h("span", { class: "timeline-entry-main" }, h("span", { class: "timeline-entry-name" }, name), profile ? classificationPill(profile.classification) : null),
       h("span", { class: "timeline-entry-meta muted" }, h("span", {}, camera), h("time", { datetime: s.time, title: formatTime(s.time) }, timeOfDay.format(new Date(s.time)))),
+      // The name is the visible text (WCAG 2.5.3, label in name) and then what the button does.
+      h("span", { class: "visually-hidden" }, "Show frame and recording"),
     );
-    button.setAttribute("aria-label", `${name}, ${camera}, ${formatTime(s.time)}. Show frame and recording`);
     button.addEventListener("click", () => openSightingDialog(root, s, profile, camera));
     return h("li", { class: fresh ? "is-new" : "" }, button);
   }
