@@ -98,6 +98,10 @@ TEST_F(SightingsApi, ListsFilterAndPage) {
   EXPECT_EQ(all["items"][0]["recording_id"], kRecording);
   EXPECT_EQ(all["items"][0]["box"], json({10.0, 20.0, 100.0, 120.0}));
   EXPECT_EQ(all["items"][0]["distance"], 0.4);
+  // Each listed sighting names its profile: no request per row.
+  EXPECT_EQ(all["items"][0]["profile"]["name"], "visitor");
+  EXPECT_EQ(all["items"][2]["profile"]["classification"], "flagged");
+  EXPECT_EQ(all["items"][1]["profile"]["id"], kProfile);
   EXPECT_EQ(parse(client().get(std::string("/api/v1/sightings?camera_id=") + kCamera + "&per_page=2"))["items"].size(), 2u);
   EXPECT_EQ(parse(client().get("/api/v1/sightings?classification=flagged"))["total"], 3);
   EXPECT_EQ(parse(client().get("/api/v1/sightings?classification=trusted"))["total"], 0);
@@ -127,6 +131,7 @@ TEST_F(SightingsApi, RecordingsListAndPlayWithRanges) {
   const json list = parse(client().get(std::string("/api/v1/recordings?camera_id=") + kCamera));
   ASSERT_EQ(list["total"], 1);
   EXPECT_EQ(list["items"][0]["duration_s"], 60.0);
+  EXPECT_EQ(list["items"][0]["sighting_count"], 3);
   const json recording = parse(client().get(std::string("/api/v1/recordings/") + kRecording));
   EXPECT_EQ(recording["sighting_ids"].size(), 3u);
   EXPECT_EQ(recording["size_bytes"], video_.size());

@@ -52,6 +52,8 @@ export interface Sighting {
   frame_url: string | null;
   recording_id: string | null;
   recording_offset_s: number | null;
+  // Lists (GET /sightings, /profiles/{id}/sightings) name the profile too.
+  profile?: Pick<Profile, "id" | "name" | "classification" | "thumbnail_url"> | null;
   [key: string]: unknown;
 }
 
@@ -85,6 +87,7 @@ export interface Recording {
   size_bytes: number;
   video_url?: string;
   sighting_ids?: string[];               // GET /api/v1/recordings/{id} only
+  sighting_count?: number;               // GET /api/v1/recordings (lists) only
   [key: string]: unknown;
 }
 

@@ -49,8 +49,17 @@ HttpResponse sightings_page(ApiContext& context, storage::SightingFilter filter,
   filter.to = query_time(request, "to");
   const storage::Page page = query_page(request, context.options);
   auto result = context.database.sightings().list(filter, page);
+  // Each with its profile's summary, so a client needs no request per row;
+  // a page names few distinct people, each looked up once.
+  std::map<Uuid, json> profiles;
   json items = json::array();
-  for (const Sighting& s : result.items) items.push_back(to_json(s));
+  for (const Sighting& s : result.items) {
+    json item = to_json(s);
+    auto known = profiles.find(s.profile_id);
+    if (known == profiles.end()) known = profiles.emplace(s.profile_id, profile_summary(context, s.profile_id)).first;
+    item["profile"] = known->second;
+    items.push_back(std::move(item));
+  }
   return ok(page_json(std::move(items), result.total, page));
 }
 
@@ -95,7 +104,11 @@ void add_sighting_routes(Router& router, ApiContext& context) {
                const storage::Page page = query_page(request, context.options);
                auto result = context.database.recordings().list(filter, page);
                json items = json::array();
-               for (const Recording& r : result.items) items.push_back(to_json(r));
+               for (const Recording& r : result.items) {
+                 json item = to_json(r);
+                 item["sighting_count"] = context.database.recordings().sightings_of(r.id).size();
+                 items.push_back(std::move(item));
+               }
                return ok(page_json(std::move(items), result.total, page));
              }));
   router.add("GET", "/api/v1/recordings/{id}", authed(context, [&context](HttpRequest& request, const Principal&) {

@@ -1,6 +1,6 @@
-// Names and classifications for lists of sightings, which carry only a
-// profile_id: each profile is fetched once per page (a few at a time) and
-// remembered; a deleted profile resolves to null.
+// Names and classifications for sightings: taken from the list when it
+// carries them (rememberFrom), else each profile is fetched once (a few at
+// a time) and remembered; a deleted profile resolves to null.
 import { ApiError, api, type Profile } from "../api.js";
 
 export type ProfileSummary = Pick<Profile, "id" | "name" | "classification" | "thumbnail_url">;
@@ -15,6 +15,11 @@ export class ProfileLookup {
   // Seeds the cache with a profile the page already has (events, other lists).
   remember(profile: ProfileSummary): void {
     this.known.set(profile.id, Promise.resolve(profile));
+  }
+
+  // Lists of sightings carry their profile's summary (null: deleted).
+  rememberFrom(sightings: Iterable<{ profile_id: string; profile?: ProfileSummary | null }>): void {
+    for (const s of sightings) if (s.profile !== undefined) this.known.set(s.profile_id, Promise.resolve(s.profile));
   }
 
   forget(id: string): void {

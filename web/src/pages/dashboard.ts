@@ -228,6 +228,7 @@ export function dashboardPage({ root }: PageContext): Cleanup {
       const page = await api.get<Page<Sighting>>("/api/v1/sightings", { per_page: RECENT });
       if (!alive) return;
       recent = page.items;
+      for (const s of page.items) if (s.profile !== undefined) profiles.set(s.profile_id, Promise.resolve(s.profile));
       recentLoaded = true;
       await renderRecent();
     } catch (error) {

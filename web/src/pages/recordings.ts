@@ -290,8 +290,10 @@ export function recordingsPage({ root, params, query }: PageContext): Cleanup {
     return tr;
   }
 
-  // The list has no sighting counts: ask each recording (a few at a time).
+  // The list carries each recording's sighting count; a server without it
+  // is asked per recording (a few at a time).
   async function fillCounts(items: Recording[], number: number): Promise<void> {
+    for (const r of items) if (typeof r.sighting_count === "number") sightingCounts.set(r.id, r.sighting_count);
     const missing = items.filter((r) => !sightingCounts.has(r.id));
     await mapLimit(missing, 3, async (r) => {
       if (!active || number !== loadNumber) return;

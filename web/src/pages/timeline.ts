@@ -179,6 +179,7 @@ export function timelinePage({ root, query }: PageContext): Cleanup {
         page: filters.page,
         per_page: PER_PAGE,
       });
+      lookup.rememberFrom(page.items);
       const profiles = await profilesFor(page.items);
       if (!active || number !== loadNumber) return;
       total = page.total;
