@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/process_stats.hpp"
 #include "app/subprocess.hpp"
 #include "index/distance_kernels.hpp"
 #include "index/exact_index.hpp"
@@ -47,14 +48,6 @@ constexpr float kIdentitySigma = 0.055f;
 constexpr float kPhotoSigma = 0.025f;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-std::size_t rss_bytes() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
-  return 0;
-}
 
 void normalise(std::vector<float>& v) {
   double norm = 0;
@@ -361,7 +354,7 @@ int run_index_bench(const IndexBenchOptions& options) {
       const bool graph = kind == "hnsw" || kind == "tiered";
       const std::vector<std::size_t> efs = kind == "hnsw" ? options.ef_search : std::vector<std::size_t>{0};
       malloc_trim(0);  // hand freed memory back, so the growth below is this index's
-      const std::size_t rss_before = rss_bytes();
+      const double rss_before_mb = current_rss_mb();
       std::cerr << "bench index: " << data_name << ": building " << kind << "\n";
       const auto start = Clock::now();
       std::unique_ptr<EmbeddingIndex> built = make_index(kind, efs.front(), options.build_threads);
@@ -369,7 +362,7 @@ int run_index_bench(const IndexBenchOptions& options) {
       if (auto* tiered = dynamic_cast<index::TieredIndex*>(built.get())) tiered->wait_for_background_work();
       const double build_s = seconds_since(start);
       malloc_trim(0);  // the build's temporary copies are not the index
-      const double rss_growth = double(rss_bytes()) - double(rss_before);
+      const double rss_growth = (current_rss_mb() - rss_before_mb) * 1024.0 * 1024.0;  // bytes
       for (std::size_t ef : efs) {
         if (auto* hnsw = dynamic_cast<index::HnswIndex*>(built.get())) hnsw->set_ef_search(ef);
         const std::size_t beam = ef ? ef : index::automatic_ef_search(options.size);
