@@ -213,12 +213,15 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
           throw server::ApiError(409, "camera_not_streaming",
                                  "camera " + id.to_string() + " is not a started browser camera");
       },
+      // A refusal (ApiError) closes the socket with its message as the
+      // reason, which the page shows: the camera was stopped or deleted
+      // since it connected, or it sent text.
       [&live](const server::HttpRequest& request, std::string_view message, bool binary) {
-        if (!binary) return;
-        try {
-          if (auto feed = live.browser_feed(Uuid::parse(request.path_param("id")))) feed->push_jpeg(std::string(message));
-        } catch (const std::exception&) {
-        }
+        if (!binary) throw server::ApiError(400, "bad_request", "send frames as binary JPEG messages");
+        const std::string id = request.path_param("id");
+        auto feed = live.browser_feed(Uuid::parse(id));
+        if (!feed) throw server::ApiError(409, "camera_not_streaming", "camera " + id + " was stopped");
+        feed->push_jpeg(std::string(message));
       });
 
   server.start();

@@ -267,12 +267,26 @@ TEST(BrowserCamera, FramesPushedOverTheWebSocketAreSightedAndShownLive) {
   ASSERT_NE(part, std::string::npos) << mjpeg.substr(0, 300);
   EXPECT_NE(mjpeg.find("\xFF\xD8\xFF", part), std::string::npos) << "the part is not a JPEG";
 
+  // A text message is refused with a reason, closing that socket.
+  {
+    WebSocketClient wrong(server.process().port(), ingest);
+    wrong.send_text("not a frame");
+    EXPECT_FALSE(wrong.read(5s)) << "the server answered a text frame instead of closing";
+    EXPECT_EQ(wrong.close_reason().code, 1008) << "not a policy-violation close";
+    EXPECT_NE(wrong.close_reason().reason.find("binary JPEG"), std::string::npos) << wrong.close_reason().reason;
+  }
+  WebSocketClient late(server.process().port(), ingest);
+
   // Stopped: the page's WebSocket is no longer taken and the status says so.
   const HttpResult stop = server.client().request("POST", "/api/v1/cameras/" + camera + "/stream/stop");
   ASSERT_EQ(stop.status, 200) << stop.body;
   EXPECT_EQ(parse(stop)["status"], "stopped");
   EXPECT_EQ(parse(server.client().get("/api/v1/cameras/" + camera))["status"], "stopped");
   EXPECT_THROW(WebSocketClient(server.process().port(), ingest), boost::system::system_error);
+  // A socket still open from before the stop is closed at its next frame, saying why.
+  late.send_binary(jpegs.front());
+  EXPECT_FALSE(late.read(5s)) << "a frame for a stopped camera was taken";
+  EXPECT_NE(late.close_reason().reason.find("was stopped"), std::string::npos) << late.close_reason().reason;
 }
 
 // kill -9 while recording: the next start opens the database and leaves no

@@ -118,9 +118,24 @@ class WebSocketClient {
     ws_.write(boost::asio::buffer(bytes));
   }
 
+  void send_text(const std::string& text) {
+    ws_.text(true);
+    ws_.write(boost::asio::buffer(text));
+  }
+
   void close() {
     boost::beast::error_code ignored;
     ws_.close(boost::beast::websocket::close_code::normal, ignored);
+  }
+
+  // After a read failed because the server closed: its code and reason.
+  struct CloseReason {
+    std::uint16_t code = 0;
+    std::string reason;
+  };
+  CloseReason close_reason() const {
+    const auto& r = ws_.reason();
+    return {static_cast<std::uint16_t>(r.code), std::string(r.reason.data(), r.reason.size())};
   }
 
   // The next text message, or nullopt after `timeout`.
