@@ -312,6 +312,13 @@ function watchPage(page, label) {
     pageErrors.push(`[${label}] uncaught exception: ${error.message}`);
   });
   page.on("crash", () => pageErrors.push(`[${label}] the page crashed`));
+  // The UI works offline: nothing may be fetched from anywhere but the server.
+  page.on("request", (request) => {
+    const url = new URL(request.url());
+    if (url.protocol === "data:" || url.protocol === "blob:") return;
+    if (url.origin !== new URL(base).origin && !(url.protocol === "ws:" && url.host === new URL(base).host))
+      pageErrors.push(`[${label}] a request left the server: ${request.url()}`);
+  });
   return page;
 }
 
