@@ -169,7 +169,9 @@ std::uint64_t detections_on_still_video(bool motion_gating) {
   harness.pipeline().start_camera(camera);
   harness.wait_for_end({camera});
   const auto runtime = harness.pipeline().runtime(camera.id);
-  EXPECT_EQ(runtime->processed, 60u);
+  // Every frame is accounted for: processed, or dropped as stale when a
+  // newer one was waiting (which a slow build, e.g. ASan, does).
+  EXPECT_EQ(runtime->processed + runtime->capture.dropped, 60u);
   return runtime->detected;
 }
 
