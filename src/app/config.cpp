@@ -34,6 +34,44 @@ double as_number(const Value& v) {
 bool as_bool(const Value& v) { return std::get<bool>(v); }
 const std::string& as_text(const Value& v) { return std::get<std::string>(v); }
 
+// "a, b ,c" -> {"a", "b", "c"}.
+std::vector<std::string> comma_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    std::string item = text.substr(start, comma - start);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    start = comma + 1;
+    if (!item.empty()) items.push_back(std::move(item));
+  }
+  return items;
+}
+
+// IPv4 or IPv6 addresses, written as the server sees its peers.
+std::vector<std::string> address_list(const std::string& text) {
+  std::vector<std::string> addresses = comma_list(text);
+  for (const std::string& address : addresses)
+    if (address.size() > 45 || address.find_first_not_of("0123456789abcdefABCDEF.:") != std::string::npos)
+      throw ConfigError("server.trusted_proxies: '" + address + "' is not an IP address");
+  return addresses;
+}
+
+// "https://a.example, http://b:8080" -> each an http(s) origin, no path.
+std::vector<std::string> origin_list(const std::string& text) {
+  std::vector<std::string> origins;
+  for (std::string& item : comma_list(text)) {
+    const std::size_t scheme_end = item.find("://");
+    const std::string scheme = scheme_end == std::string::npos ? "" : item.substr(0, scheme_end);
+    if ((scheme != "http" && scheme != "https") || item.size() == scheme_end + 3 ||
+        item.find('/', scheme_end + 3) != std::string::npos)
+      throw ConfigError("server.allowed_origins: '" + item + "' is not an origin like https://nvr.example.org");
+    origins.push_back(item);
+  }
+  return origins;
+}
+
 template <typename T>
 T in_range(std::int64_t v, std::int64_t low, std::int64_t high, const char* key) {
   if (v < low || v > high)
@@ -180,6 +218,10 @@ std::vector<Key> make_keys() {
          if (as_text(v).empty()) throw ConfigError("server.web_dir: must not be empty");
          c.server.web_dir = as_text(v);
        }},
+      {"server.allowed_origins", Type::Text,
+       [](Config& c, const Value& v) { c.server.allowed_origins = origin_list(as_text(v)); }},
+      {"server.trusted_proxies", Type::Text,
+       [](Config& c, const Value& v) { c.server.trusted_proxies = address_list(as_text(v)); }},
       {"database.backend", Type::Text, [](Config& c, const Value& v) { c.database.backend = as_text(v); }},
       {"database.max_connections", Type::Integer,
        [](Config& c, const Value& v) { c.database.max_connections = in_range<int>(as_integer(v), 1, 1000, "database.max_connections"); }},
@@ -193,6 +235,8 @@ std::vector<Key> make_keys() {
        [](Config& c, const Value& v) { c.database.acquire_timeout_s = in_range<int>(as_integer(v), 1, 3600, "database.acquire_timeout"); }},
       {"auth.session_ttl_hours", Type::Integer,
        [](Config& c, const Value& v) { c.auth.session_ttl_hours = in_range<int>(as_integer(v), 1, 24 * 365, "auth.session_ttl_hours"); }},
+      {"auth.max_concurrent_logins", Type::Integer,
+       [](Config& c, const Value& v) { c.auth.max_concurrent_logins = in_range<int>(as_integer(v), 1, 64, "auth.max_concurrent_logins"); }},
   };
 }
 

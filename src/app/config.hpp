@@ -11,6 +11,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "domain/settings.hpp"
 #include "pipeline/pipeline.hpp"
@@ -48,6 +49,12 @@ struct ServerConfig {
   std::optional<std::filesystem::path> tls_certificate;  // PEM; with tls_private_key: HTTPS only
   std::optional<std::filesystem::path> tls_private_key;
   std::filesystem::path web_dir = default_web_dir();  // the built web UI served at "/"
+  // Origins besides the server's own whose pages may open WebSockets
+  // ("https://nvr.example.org"); a comma-separated list in the file and env.
+  std::vector<std::string> allowed_origins;
+  // Reverse proxies whose X-Forwarded-For is believed (their IP addresses);
+  // a comma-separated list in the file and env.
+  std::vector<std::string> trusted_proxies;
 };
 
 // [database]: the pool settings are used by the PostgreSQL backend; SQLite
@@ -63,6 +70,7 @@ struct DatabaseConfig {
 
 struct AuthConfig {
   int session_ttl_hours = 12;
+  int max_concurrent_logins = 1;  // argon2id hashes at once; more logins at that moment: 429
 };
 
 struct Config {

@@ -2,7 +2,9 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 
@@ -81,6 +83,27 @@ pipeline::StoragePolicy storage_policy(const Settings& s) {
   return policy;
 }
 
+// Faces, names and recordings are personal data: everything the server
+// creates is its user's alone (umask 077: directories 0700, files 0600). An
+// existing data dir that others can read is not changed behind the user's
+// back, but said loudly at every start.
+void secure_data_dir(const fs::path& dir) {
+  ::umask(0077);
+  if (!fs::exists(dir)) {
+    fs::create_directories(dir);
+    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace);
+    return;
+  }
+  const fs::perms open_to_others = fs::status(dir).permissions() & (fs::perms::group_all | fs::perms::others_all);
+  if (open_to_others != fs::perms::none) {
+    const auto mode = static_cast<unsigned>(fs::status(dir).permissions() & fs::perms::mask);
+    char octal[8];
+    std::snprintf(octal, sizeof octal, "%04o", mode);
+    log_warning("the data dir can be read by other local users; restrict it",
+                {{"data_dir", dir.string()}, {"mode", octal}, {"fix", "chmod -R go-rwx '" + dir.string() + "'"}});
+  }
+}
+
 int serve(const Config& config, const fs::path& data_dir, const std::optional<std::string>& admin_password) {
   const sigset_t signals = shutdown_signals();
   log_info("starting", {{"version", SAFELYNX_VERSION}, {"data_dir", data_dir.string()}});
@@ -92,6 +115,7 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
   engine_options.descriptor_batch_size = config.engine.descriptor_batch_size;
   server::EnginePool engines(vision::resolve_models_dir(config.engine.models_dir), engine_options, config.engines);
 
+  secure_data_dir(data_dir);
   auto database = storage::open_sqlite_database(
       data_dir / "safelynx.db", storage::SqliteOptions{.reader_connections = config.database.max_connections});
   storage::MediaStore media(data_dir);
@@ -130,7 +154,9 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
   api_options.version = SAFELYNX_VERSION;
   api_options.max_image_pixels = config.engine.max_image_pixels;
   api_options.gallery_capacity = config.gallery_capacity;
+  api_options.login_throttle.max_concurrent_hashes = static_cast<std::size_t>(config.auth.max_concurrent_logins);
   server::ApiContext context(*database, media, auth, events, index, engines, api_options);
+  context.log_warning = [](const std::string& message, const json& fields) { log_warning(message, fields); };
   context.set_settings(settings);
 
   // Recordings a crash left open are repaired before any camera records.
@@ -190,10 +216,19 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
   http.rate_limit_burst = config.server.rate_limit_burst;
   http.tls_certificate = config.server.tls_certificate;
   http.tls_private_key = config.server.tls_private_key;
+  http.websocket_allowed_origins = config.server.allowed_origins;
+  http.trusted_proxies = config.server.trusted_proxies;
   server::HttpServer server(http, router);
-  server.enable_websocket("/ws", [&auth](const server::HttpRequest& request) {
-    (void)auth.authenticate(server::request_token(request));
+  server.set_body_admission(server::make_body_admission(context));
+  // A socket lives as long as the token it was opened with.
+  const auto websocket_grant = [&auth](const server::HttpRequest& request) {
+    const server::Principal who = auth.authenticate(server::request_token(request, server::TokenPlace::HeaderOrQuery));
+    return server::WebSocketGrant{who.token.id.to_string(), who.token.expires_at};
+  };
+  auth.on_token_removed([&server](const Uuid& token_id) {
+    server.close_websockets(token_id.to_string(), "the token was revoked");
   });
+  server.enable_websocket("/ws", websocket_grant);
   // Bus handlers must be quick: broadcast() only queues.
   const EventBus::Subscription to_websockets =
       events.subscribe([&server](const DomainEvent& event) { server.broadcast(server::to_json(event).dump(-1, ' ', false, json::error_handler_t::replace)); });
@@ -201,8 +236,8 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
   // A browser camera's page sends its frames as binary JPEG messages.
   server.enable_websocket_ingest(
       "/api/v1/cameras/{id}/browser",
-      [&auth, &live](const server::HttpRequest& request) {
-        (void)auth.authenticate(server::request_token(request));
+      [&websocket_grant, &live](const server::HttpRequest& request) {
+        server::WebSocketGrant grant = websocket_grant(request);
         Uuid id;
         try {
           id = Uuid::parse(request.path_param("id"));
@@ -212,6 +247,7 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
         if (!live.browser_feed(id))
           throw server::ApiError(409, "camera_not_streaming",
                                  "camera " + id.to_string() + " is not a started browser camera");
+        return grant;
       },
       // A refusal (ApiError) closes the socket with its message as the
       // reason, which the page shows: the camera was stopped or deleted

@@ -83,9 +83,38 @@ std::string lowercase(std::string_view text) {
   return out;
 }
 
+std::string_view trimmed(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+// The client behind trusted proxies: walking X-Forwarded-For from the right
+// (each proxy appends the address it saw), the first that is not a trusted
+// proxy. `peer` when it is no trusted proxy itself or sent no header.
+std::string forwarded_client(const std::string& peer, const std::string& forwarded_for,
+                             const std::vector<std::string>& trusted) {
+  const auto is_trusted = [&](std::string_view address) {
+    return std::find(trusted.begin(), trusted.end(), address) != trusted.end();
+  };
+  if (!is_trusted(peer) || forwarded_for.empty()) return peer;
+  std::string_view rest(forwarded_for);
+  std::string client = peer;
+  while (!rest.empty()) {
+    const std::size_t comma = rest.rfind(',');
+    const std::string_view entry = trimmed(comma == std::string_view::npos ? rest : rest.substr(comma + 1));
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(0, comma);
+    if (entry.empty() || entry.size() > 64) break;
+    client = std::string(entry);
+    if (!is_trusted(entry)) break;
+  }
+  return client;
+}
+
 // Fills method, path, query, headers and client address from a Beast request
 // (not the body). Throws ApiError(400) for a target it cannot decode.
-HttpRequest to_http_request(const http::request<http::string_body>& req, const std::string& client_address) {
+HttpRequest to_http_request(const http::request<http::string_body>& req, const std::string& client_address,
+                            const std::vector<std::string>& trusted_proxies) {
   HttpRequest request;
   request.method = std::string(req.method_string());
   request.client_address = client_address;
@@ -123,6 +152,8 @@ HttpRequest to_http_request(const http::request<http::string_body>& req, const s
     auto [it, inserted] = request.headers.emplace(std::move(name), value);
     if (!inserted) it->second += ", " + value;
   }
+  if (!trusted_proxies.empty())
+    request.client_address = forwarded_client(client_address, request.header("x-forwarded-for"), trusted_proxies);
   return request;
 }
 
@@ -262,11 +293,77 @@ class RateLimiter {
   std::unordered_map<std::string, Bucket> buckets_;
 };
 
-class WsBase {
+// A WebSocket connection that can be closed from another thread (its grant
+// was revoked): the close is posted to the connection's strand.
+class WsClosable {
  public:
-  virtual ~WsBase() = default;
+  virtual ~WsClosable() = default;
+  virtual void close_for(std::string reason) = 0;
+};
+
+class WsBase : public WsClosable {
+ public:
   virtual void deliver(std::shared_ptr<const std::string> message) = 0;
 };
+
+// Boost 1.74's beast::iequals takes boost::string_view, not std's.
+bool same_ignoring_case(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// "http://Host:port" and "https://host" both name the host "host:port"/"host".
+std::string_view origin_host(std::string_view origin) {
+  for (std::string_view scheme : {"http://", "https://"})
+    if (origin.size() > scheme.size() && same_ignoring_case(origin.substr(0, scheme.size()), scheme))
+      return origin.substr(scheme.size());
+  return {};
+}
+
+// The upgrade's Origin is the server's own (its host is the Host header; the
+// scheme is not compared, so a TLS-terminating proxy that keeps Host works)
+// or one configured; no Origin at all is not a browser.
+bool origin_allowed(const HttpRequest& request, const std::vector<std::string>& allowed) {
+  const std::string& origin = request.header("origin");
+  if (origin.empty()) return true;
+  for (const std::string& entry : allowed)
+    if (same_ignoring_case(entry, origin)) return true;
+  const std::string_view host = origin_host(origin);
+  const std::string& own = request.header("host");
+  return !host.empty() && !own.empty() && same_ignoring_case(host, own);
+}
+
+// Transfer-Encoding other than a single "chunked" (RFC 9112 section 6): an
+// unknown coding is 501, a coding together with Content-Length or in an
+// HTTP/1.0 request is faulty framing (a request smuggling attempt). Beast
+// would read "gzip" as "no body" and the body as the next request.
+std::optional<ApiError> framing_error(const http::request<http::string_body>& req) {
+  const auto coding = req.find(http::field::transfer_encoding);
+  if (coding == req.end()) return std::nullopt;
+  if (req.find(http::field::content_length) != req.end())
+    return ApiError(400, "bad_request", "a request must not have both Transfer-Encoding and Content-Length");
+  if (req.version() < 11) return ApiError(400, "bad_request", "Transfer-Encoding is not allowed in HTTP/1.0");
+  const std::string_view value = trimmed(std::string_view(coding->value().data(), coding->value().size()));
+  if (!same_ignoring_case(value, "chunked") || req.count(http::field::transfer_encoding) > 1)
+    return ApiError(501, "not_implemented",
+                    "Transfer-Encoding '" + std::string(value.substr(0, 64)) + "' is not supported; send chunked or Content-Length");
+  return std::nullopt;
+}
+
+// Closes the connection with 1008 and the reason when the grant's expiry
+// passes. Holds the session weakly: a closed session is not kept alive.
+template <class Session>
+void arm_expiry(net::steady_timer& timer, const WebSocketGrant& grant, const std::shared_ptr<Session>& session) {
+  if (!grant.expires_at) return;
+  const auto left = *grant.expires_at - std::chrono::system_clock::now();
+  timer.expires_after(std::max<std::chrono::steady_clock::duration>(
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(left), std::chrono::milliseconds(0)));
+  timer.async_wait([weak = std::weak_ptr<Session>(session)](beast::error_code ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->close_for("the token has expired; log in again");
+  });
+}
 
 // A WebSocket path pattern whose messages go to a handler (enable_websocket_ingest).
 struct IngestRoute {
@@ -316,12 +413,31 @@ class ServerCore {
     std::lock_guard lock(hub_mutex_);
     hub_.erase(session);
   }
+  // Every accepted WebSocket (broadcast or ingest), by its grant's owner.
+  void register_grant(const std::string& owner, const std::shared_ptr<WsClosable>& session) {
+    if (owner.empty()) return;
+    std::lock_guard lock(hub_mutex_);
+    std::erase_if(grants_, [](const auto& entry) { return entry.second.expired(); });
+    grants_.emplace(owner, session);
+  }
+  void close_websockets(const std::string& owner, const std::string& reason) {
+    std::vector<std::shared_ptr<WsClosable>> sessions;
+    {
+      std::lock_guard lock(hub_mutex_);
+      auto [first, last] = grants_.equal_range(owner);
+      for (auto it = first; it != last; ++it)
+        if (auto session = it->second.lock()) sessions.push_back(std::move(session));
+      grants_.erase(owner);
+    }
+    for (const auto& session : sessions) session->close_for(reason);
+  }
 
   const HttpServerOptions options;
   const std::shared_ptr<const Router> router;
   std::string websocket_path;
   WebSocketAuthorizer websocket_authorize;
   std::vector<std::shared_ptr<const IngestRoute>> ingest_routes;
+  BodyAdmission body_admission;
   RateLimiter limiter;
   std::atomic<std::uint16_t> bound_port{0};
 
@@ -343,6 +459,7 @@ class ServerCore {
   // and broadcast() prunes any that expired without doing so.
   mutable std::mutex hub_mutex_;
   std::unordered_map<const WsBase*, std::weak_ptr<WsBase>> hub_;
+  std::unordered_multimap<std::string, std::weak_ptr<WsClosable>> grants_;
   std::unique_ptr<Runtime> runtime_;
 };
 
@@ -354,8 +471,12 @@ constexpr bool kIsTls = !std::is_same_v<Stream, beast::tcp_stream>;
 template <class Stream>
 class WsSession : public WsBase, public std::enable_shared_from_this<WsSession<Stream>> {
  public:
-  WsSession(Impl& server, Stream&& stream, std::string client_address)
-      : server_(server), ws_(std::move(stream)), client_address_(std::move(client_address)) {}
+  WsSession(Impl& server, Stream&& stream, std::string client_address, WebSocketGrant grant)
+      : server_(server),
+        ws_(std::move(stream)),
+        client_address_(std::move(client_address)),
+        grant_(std::move(grant)),
+        expiry_(ws_.get_executor()) {}
 
   void run(http::request<http::string_body>&& request) {
     upgrade_request_ = std::move(request);  // must outlive async_accept
@@ -374,10 +495,22 @@ class WsSession : public WsBase, public std::enable_shared_from_this<WsSession<S
     });
   }
 
+  void close_for(std::string reason) override {
+    net::post(ws_.get_executor(), [self = this->shared_from_this(), reason = std::move(reason)]() mutable {
+      if (self->closed_) return;
+      self->shut(false);
+      if (reason.size() > 120) reason.resize(120);  // a close frame's reason holds at most 123 bytes
+      self->ws_.async_close(websocket::close_reason(websocket::close_code::policy_error, reason),
+                            [self](beast::error_code) {});
+    });
+  }
+
  private:
   void on_accept(beast::error_code ec) {
     if (ec) return;
     server_.register_ws(this->shared_from_this());
+    server_.register_grant(grant_.owner, this->shared_from_this());
+    arm_expiry(expiry_, grant_, this->shared_from_this());
     do_read();
   }
 
@@ -430,6 +563,7 @@ class WsSession : public WsBase, public std::enable_shared_from_this<WsSession<S
   void shut(bool close_socket) {
     if (!closed_) server_.unregister_ws(this);
     closed_ = true;
+    expiry_.cancel();
     // The message being written must stay alive until its write completes.
     while (queue_.size() > (writing_ ? 1U : 0U)) queue_.pop_back();
     if (close_socket) beast::get_lowest_layer(ws_).close();
@@ -439,6 +573,8 @@ class WsSession : public WsBase, public std::enable_shared_from_this<WsSession<S
   websocket::stream<Stream> ws_;
   std::string client_address_;
   http::request<http::string_body> upgrade_request_;
+  WebSocketGrant grant_;
+  net::steady_timer expiry_;
   beast::flat_buffer read_buffer_;
   std::deque<std::shared_ptr<const std::string>> queue_;
   bool writing_ = false;
@@ -451,10 +587,16 @@ class WsSession : public WsBase, public std::enable_shared_from_this<WsSession<S
 // destroyed after a successful handshake: the client closed or vanished, the
 // connection failed, or the server stopped.
 template <class Stream>
-class IngestSession : public std::enable_shared_from_this<IngestSession<Stream>> {
+class IngestSession : public WsClosable, public std::enable_shared_from_this<IngestSession<Stream>> {
  public:
-  IngestSession(Impl& server, Stream&& stream, HttpRequest request, std::shared_ptr<const IngestRoute> route)
-      : server_(server), ws_(std::move(stream)), request_(std::move(request)), route_(std::move(route)) {}
+  IngestSession(Impl& server, Stream&& stream, HttpRequest request, std::shared_ptr<const IngestRoute> route,
+                WebSocketGrant grant)
+      : server_(server),
+        ws_(std::move(stream)),
+        request_(std::move(request)),
+        route_(std::move(route)),
+        grant_(std::move(grant)),
+        expiry_(ws_.get_executor()) {}
 
   ~IngestSession() {
     if (!accepted_ || !route_->on_close) return;
@@ -479,10 +621,18 @@ class IngestSession : public std::enable_shared_from_this<IngestSession<Stream>>
     ws_.async_accept(upgrade_, beast::bind_front_handler(&IngestSession::on_accept, this->shared_from_this()));
   }
 
+  void close_for(std::string reason) override {
+    net::post(ws_.get_executor(), [self = this->shared_from_this(), reason = std::move(reason)]() mutable {
+      self->close_with(websocket::close_code::policy_error, std::move(reason));
+    });
+  }
+
  private:
   void on_accept(beast::error_code ec) {
     if (ec) return;
     accepted_ = true;
+    server_.register_grant(grant_.owner, this->shared_from_this());
+    arm_expiry(expiry_, grant_, this->shared_from_this());
     do_read();
   }
 
@@ -491,7 +641,11 @@ class IngestSession : public std::enable_shared_from_this<IngestSession<Stream>>
   }
 
   void on_read(beast::error_code ec, std::size_t) {
-    if (ec) return;  // closed, too big, timed out or reset: the session ends (on_close in the destructor)
+    if (ec) {
+      expiry_.cancel();
+      return;  // closed, too big, timed out or reset: the session ends (on_close in the destructor)
+    }
+    if (closing_) return;  // a close is under way: what the client still sent is not taken
     const auto data = buffer_.cdata();
     const std::string_view message(static_cast<const char*>(data.data()), data.size());
     try {
@@ -510,6 +664,9 @@ class IngestSession : public std::enable_shared_from_this<IngestSession<Stream>>
   }
 
   void close_with(websocket::close_code code, std::string reason) {
+    if (closing_) return;
+    closing_ = true;
+    expiry_.cancel();
     if (reason.size() > 120) reason.resize(120);  // a close frame's reason holds at most 123 bytes
     ws_.async_close(websocket::close_reason(code, reason), [self = this->shared_from_this()](beast::error_code) {});
   }
@@ -518,9 +675,12 @@ class IngestSession : public std::enable_shared_from_this<IngestSession<Stream>>
   websocket::stream<Stream> ws_;
   HttpRequest request_;
   std::shared_ptr<const IngestRoute> route_;
+  WebSocketGrant grant_;
+  net::steady_timer expiry_;
   http::request<http::string_body> upgrade_;
   beast::flat_buffer buffer_;
   bool accepted_ = false;
+  bool closing_ = false;
 };
 
 template <class Stream>
@@ -551,7 +711,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
   void do_read() {
     parser_.emplace();
-    parser_->body_limit(server_.options.max_body_bytes);
+    body_limit_ = server_.options.max_body_bytes;
+    parser_->body_limit(body_limit_);
     parser_->header_limit(16 * 1024);
     // Bounds the whole request (headers and body): slow clients are dropped.
     beast::get_lowest_layer(stream_).expires_after(server_.options.request_timeout);
@@ -567,6 +728,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       on_read(ec, bytes);
       return;
     }
+    if (!admit_body()) return;
     if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
       auto interim = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
                                                                          parser_->get().version());
@@ -577,6 +739,39 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       return;
     }
     read_body();
+  }
+
+  // The framing checks and the server's BodyAdmission, before any body byte
+  // is read; false when the request was answered (and the connection closes).
+  bool admit_body() {
+    const Request& req = parser_->get();
+    if (auto error = framing_error(req)) {
+      send_error(error->status(), error->code(), error->what());
+      return false;
+    }
+    const auto length = parser_->content_length();
+    const bool has_body = parser_->chunked() || (length && *length > 0);
+    if (!has_body || !server_.body_admission) return true;
+    std::size_t allowed = server_.options.max_body_bytes;
+    try {
+      const HttpRequest headers = to_http_request(req, client_address_, server_.options.trusted_proxies);
+      allowed = std::min(allowed, server_.body_admission(headers));
+    } catch (const ApiError& e) {
+      send_error(e.status(), e.code(), e.what());
+      return false;
+    } catch (const std::exception& e) {
+      log_line(std::string("body admission failed: ") + e.what());
+      send_error(500, "internal_error", "internal server error");
+      return false;
+    }
+    if (length && *length > allowed) {
+      send_error(413, "payload_too_large",
+                 "the request body exceeds the limit of " + std::to_string(allowed) + " bytes for this request");
+      return false;
+    }
+    body_limit_ = allowed;
+    parser_->body_limit(allowed);  // a chunked body is counted as it arrives
+    return true;
   }
 
   void read_body() {
@@ -591,7 +786,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     }
     if (ec == http::error::body_limit) {
       send_error(413, "payload_too_large",
-                 "the request body exceeds the limit of " + std::to_string(server_.options.max_body_bytes) + " bytes");
+                 "the request body exceeds the limit of " + std::to_string(body_limit_) + " bytes");
       return;
     }
     if (ec == http::error::header_limit) {
@@ -613,17 +808,17 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
   void handle_request() {
     Request& req = parser_->get();
-    if (const int wait = server_.limiter.acquire(client_address_); wait > 0) {
+    HttpRequest request;
+    try {
+      request = to_http_request(req, client_address_, server_.options.trusted_proxies);
+    } catch (const ApiError& e) {
+      send_error(e.status(), e.code(), e.what());
+      return;
+    }
+    if (const int wait = server_.limiter.acquire(request.client_address); wait > 0) {
       auto response = error_response(429, "rate_limited", "too many requests; retry in " + std::to_string(wait) + " s");
       response.headers.emplace_back("Retry-After", std::to_string(wait));
       send_response(std::move(response), req, false);
-      return;
-    }
-    HttpRequest request;
-    try {
-      request = to_http_request(req, client_address_);
-    } catch (const ApiError& e) {
-      send_error(e.status(), e.code(), e.what());
       return;
     }
     if (websocket::is_upgrade(req)) {
@@ -661,9 +856,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       send_error(404, "not_found", "no WebSocket endpoint at " + request.path);
       return;
     }
+    if (!origin_allowed(request, server_.options.websocket_allowed_origins)) {
+      send_error(403, "forbidden_origin",
+                 "WebSocket connections from " + request.header("origin").substr(0, 100) +
+                     " are not allowed (see server.allowed_origins)");
+      return;
+    }
     const WebSocketAuthorizer& authorize = ingest ? ingest->authorize : server_.websocket_authorize;
+    WebSocketGrant grant;
     try {
-      if (authorize) authorize(request);
+      if (authorize) grant = authorize(request);
     } catch (const ApiError& e) {
       send_error(e.status(), e.code(), e.what());
       return;
@@ -674,11 +876,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     }
     // The connection now belongs to the WebSocket session; this one ends.
     if (ingest) {
-      std::make_shared<IngestSession<Stream>>(server_, std::move(stream_), std::move(request), std::move(ingest))
+      std::make_shared<IngestSession<Stream>>(server_, std::move(stream_), std::move(request), std::move(ingest),
+                                              std::move(grant))
           ->run(parser_->release());
       return;
     }
-    std::make_shared<WsSession<Stream>>(server_, std::move(stream_), client_address_)->run(parser_->release());
+    std::make_shared<WsSession<Stream>>(server_, std::move(stream_), client_address_, std::move(grant))
+        ->run(parser_->release());
   }
 
   // Errors the server itself detects: answered, then the connection closes
@@ -963,6 +1167,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   std::string client_address_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::size_t body_limit_ = 0;  // of the request being read
   char drain_buffer_[4096];
   // A streamed response in progress (send_stream).
   enum class StreamState { kNone, kStreaming, kEnding, kDone };
@@ -1130,6 +1335,12 @@ void HttpServer::enable_websocket_ingest(const std::string& pattern, WebSocketAu
                                          WebSocketMessageHandler on_message, WebSocketCloseHandler on_close) {
   impl_->ingest_routes.push_back(
       std::make_shared<const IngestRoute>(pattern, std::move(authorize), std::move(on_message), std::move(on_close)));
+}
+
+void HttpServer::set_body_admission(BodyAdmission admission) { impl_->body_admission = std::move(admission); }
+
+void HttpServer::close_websockets(const std::string& owner, const std::string& reason) {
+  impl_->close_websockets(owner, reason);
 }
 
 void HttpServer::start() { impl_->start(); }

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "server/http_types.hpp"
 
@@ -30,9 +31,28 @@ struct HttpServerOptions {
   std::optional<std::filesystem::path> tls_certificate;  // PEM; both set: HTTPS and WSS only
   std::optional<std::filesystem::path> tls_private_key;
   std::size_t websocket_max_queued_messages = 1024;  // a client further behind is disconnected
+  // Browsers send the page's Origin with a WebSocket upgrade: one other than
+  // the server's own ("http(s)://" + the Host header) or one listed here
+  // ("https://nvr.example.org") is refused with 403, so another site open in
+  // the user's browser cannot ride on their token. An upgrade without Origin
+  // (not a browser) is not checked.
+  std::vector<std::string> websocket_allowed_origins;
+  // Reverse proxies (their addresses, e.g. "127.0.0.1") whose
+  // X-Forwarded-For is believed: a request from one of them has as its
+  // client address the last X-Forwarded-For entry that is not a trusted
+  // proxy, so rate limits and login throttling count real clients. From any
+  // other peer the header is ignored (anyone can send it).
+  std::vector<std::string> trusted_proxies;
 };
 
 using Handler = std::function<HttpResponse(HttpRequest&)>;
+
+// Called once a request's headers are read, before any byte of its body:
+// returns how many body bytes this request may send (at most
+// max_body_bytes), or throws ApiError to answer with it and close the
+// connection unread (a request without credentials must not make the server
+// read 32 MB first).
+using BodyAdmission = std::function<std::size_t(const HttpRequest& headers)>;
 
 // A path pattern such as "/api/v1/cameras/{id}/browser": "{name}" matches
 // one non-empty segment. Empty segments are kept, so "/a//b" and "/a/b/" do
@@ -81,9 +101,18 @@ class Router {
   Handler fallback_;
 };
 
-// Decides whether a WebSocket upgrade request may connect: returns to
-// accept, throws ApiError (e.g. 401) to refuse with that error.
-using WebSocketAuthorizer = std::function<void(const HttpRequest&)>;
+// What an accepted WebSocket upgrade is tied to: the connection is closed
+// (1008 with a reason) when `expires_at` passes, or when close_websockets()
+// names its `owner` (e.g. the id of the token it authenticated with, when
+// that token is revoked).
+struct WebSocketGrant {
+  std::string owner;
+  std::optional<std::chrono::system_clock::time_point> expires_at;
+};
+
+// Decides whether a WebSocket upgrade request may connect: returns the grant
+// to accept, throws ApiError (e.g. 401) to refuse with that error.
+using WebSocketAuthorizer = std::function<WebSocketGrant(const HttpRequest&)>;
 
 class HttpServer {
  public:
@@ -126,10 +155,17 @@ class HttpServer {
   void stop();
   std::uint16_t port() const;  // the bound port (after start)
 
+  // See BodyAdmission. Without one, every request may send max_body_bytes.
+  // Call before start().
+  void set_body_admission(BodyAdmission admission);
+
   // Sends a text message to every connected WebSocket client. Thread-safe,
   // never blocks on a slow client.
   void broadcast(const std::string& text);
   std::size_t websocket_client_count() const;
+  // Closes every WebSocket connection (broadcast and ingest) whose grant
+  // named `owner`, with 1008 and `reason`. Thread-safe, does not wait.
+  void close_websockets(const std::string& owner, const std::string& reason);
 
  private:
   class Impl;

@@ -19,8 +19,9 @@ namespace {
 
 fs::path make_dir(const fs::path& dir) {
   std::error_code error;
-  fs::create_directories(dir, error);
+  const bool created = fs::create_directories(dir, error);
   if (error) throw StorageError("cannot create folder " + dir.string() + ": " + error.message());
+  if (created) fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, error);
   return dir;
 }
 
@@ -58,7 +59,8 @@ fs::path MediaStore::path(MediaKind kind, const Uuid& id) const {
 void MediaStore::write(MediaKind kind, const Uuid& id, std::string_view bytes) {
   const fs::path target = path(kind, id);
   const fs::path temporary = target.string() + ".tmp";
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // Faces are personal data: readable by the server's user alone.
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) throw StorageError("cannot write " + temporary.string() + ": " + std::strerror(errno));
   std::size_t written = 0;
   while (written < bytes.size()) {

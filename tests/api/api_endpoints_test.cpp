@@ -48,8 +48,8 @@ TEST_F(EndpointsApi, EverythingElseNeedsAValidToken) {
     EXPECT_EQ(error_code(none), "unauthorized") << method << " " << path;
     EXPECT_EQ(forged.request(method, path, "{}", "application/json").status, 401) << method << " " << path;
   }
-  // ?token= works too (for <img>, <video> and WebSocket clients).
-  EXPECT_EQ(anonymous.get("/api/v1/profiles?token=" + server_->token()).status, 200);
+  // ?token= is only for <img>, <video> and WebSocket clients (api_security_test).
+  EXPECT_EQ(anonymous.get("/api/v1/profiles?token=" + server_->token()).status, 401);
 }
 
 TEST_F(EndpointsApi, LoginRefusesWrongPasswordsAndBadRequests) {

@@ -375,7 +375,7 @@ TEST(HttpServerTest, BindFailureNamesTheAddress) {
 
 TEST(HttpServerTest, StopWithOpenConnectionsAndRestart) {
   HttpServer server(test_options(), demo_router());
-  server.enable_websocket("/ws", [](const HttpRequest&) {});
+  server.enable_websocket("/ws", [](const HttpRequest&) { return WebSocketGrant{}; });
   server.start();
   HttpTestClient idle(server.port());
   EXPECT_EQ(idle.get("/items/1").result_int(), 200);
@@ -403,6 +403,7 @@ class WebSocketTest : public ::testing::Test {
     server_ = std::make_unique<HttpServer>(options, demo_router());
     server_->enable_websocket("/ws", [](const HttpRequest& request) {
       if (request.query_param("token") != "good") throw ApiError(401, "unauthorized", "a valid token is required");
+      return WebSocketGrant{};
     });
     server_->start();
   }

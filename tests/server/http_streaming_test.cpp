@@ -413,12 +413,13 @@ class IngestTest : public ::testing::Test {
     auto router = std::make_shared<Router>();
     router->add("GET", "/ping", [](HttpRequest&) { return HttpResponse::json(200, "{}"); });
     server_ = std::make_unique<HttpServer>(options, router);
-    server_->enable_websocket("/ws", [](const HttpRequest&) {});
+    server_->enable_websocket("/ws", [](const HttpRequest&) { return WebSocketGrant{}; });
     server_->enable_websocket_ingest(
         "/cams/{id}/in",
         [](const HttpRequest& request) {
           if (request.query_param("token") != "good") throw ApiError(401, "unauthorized", "a valid token is required");
           if (request.path_param("id") == "forbidden") throw ApiError(403, "forbidden", "not your camera");
+          return WebSocketGrant{};
         },
         [this, throw_on_bad](const HttpRequest& upgrade, std::string_view message, bool binary) {
           if (throw_on_bad && message == "bad") throw ApiError(422, "invalid_frame", "not a JPEG");

@@ -163,5 +163,28 @@ TEST_F(ConfigTest, BadEnvironmentVariablesAreNamed) {
   EXPECT_NE(message({{"SAFELYNX_SERVER_TLS_CERTIFICATE", "/x.pem"}}).find("set together"), std::string::npos);
 }
 
+
+TEST_F(ConfigTest, SecurityListsAreParsedAndCheckedOneByOne) {
+  const auto c = load_config(write(R"([server]
+allowed_origins = "https://nvr.example.org, http://10.0.0.5:7889"
+trusted_proxies = "127.0.0.1,::1"
+[auth]
+max_concurrent_logins = 2
+)"),
+                             {});
+  EXPECT_EQ(c.server.allowed_origins, (std::vector<std::string>{"https://nvr.example.org", "http://10.0.0.5:7889"}));
+  EXPECT_EQ(c.server.trusted_proxies, (std::vector<std::string>{"127.0.0.1", "::1"}));
+  EXPECT_EQ(c.auth.max_concurrent_logins, 2);
+  EXPECT_EQ(load_config(std::nullopt, {}).auth.max_concurrent_logins, 1);
+  EXPECT_NE(error_of(write("[server]\nallowed_origins = \"https://ok.example, nvr.example.org\"\n"))
+                .find("'nvr.example.org' is not an origin"),
+            std::string::npos);
+  EXPECT_NE(error_of(write("[server]\nallowed_origins = \"https://ok.example/path\"\n")).find("allowed_origins"),
+            std::string::npos);
+  EXPECT_NE(error_of(write("[server]\ntrusted_proxies = \"localhost\"\n")).find("'localhost' is not an IP address"),
+            std::string::npos);
+  EXPECT_NE(error_of(write("[auth]\nmax_concurrent_logins = 0\n")).find("auth.max_concurrent_logins"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace safelynx::app

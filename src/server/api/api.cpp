@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
+#include <variant>
 
 #include "server/api/api_internal.hpp"
 
@@ -31,7 +33,7 @@ void ApiContext::on_settings_changed(std::function<void(const Settings&)> listen
   settings_listeners_.push_back(std::move(listener));
 }
 
-std::string request_token(const HttpRequest& request) {
+std::string request_token(const HttpRequest& request, TokenPlace place) {
   const std::string& authorization = request.header("authorization");
   constexpr std::string_view kBearer = "bearer ";
   if (authorization.size() > kBearer.size()) {
@@ -39,14 +41,21 @@ std::string request_token(const HttpRequest& request) {
     std::transform(scheme.begin(), scheme.end(), scheme.begin(), [](unsigned char c) { return std::tolower(c); });
     if (scheme == kBearer) return authorization.substr(kBearer.size());
   }
-  // Only for reading (images, videos, the WebSocket upgrade): a token in a
-  // URL can end up in logs and histories, so nothing that changes data takes one.
   auto query_token = request.query_param("token");
   if (!query_token) return {};
-  if (request.method != "GET" && request.method != "HEAD")
+  if (place != TokenPlace::HeaderOrQuery || (request.method != "GET" && request.method != "HEAD"))
     throw ApiError(401, "unauthorized",
-                   "a token in the URL is accepted only for GET requests; send 'Authorization: Bearer <token>'");
+                   "a token in the URL is accepted only for images, videos and WebSockets; send "
+                   "'Authorization: Bearer <token>'");
   return *query_token;
+}
+
+BodyAdmission make_body_admission(ApiContext& context) {
+  return [&context](const HttpRequest& headers) -> std::size_t {
+    if (headers.method == "POST" && headers.path == "/api/v1/auth/login") return context.options.max_login_body_bytes;
+    (void)context.auth.authenticate(request_token(headers));
+    return std::numeric_limits<std::size_t>::max();  // the server's own limit
+  };
 }
 
 void rebuild_index(storage::ProfileRepository& profiles, index::EmbeddingIndex& index,
@@ -70,11 +79,15 @@ void rebuild_index(storage::ProfileRepository& profiles, index::EmbeddingIndex& 
 
 namespace detail {
 
-Handler authed(ApiContext& context, AuthedHandler handler) {
-  return [&context, handler = std::move(handler)](HttpRequest& request) {
-    const Principal principal = context.auth.authenticate(request_token(request));
+Handler authed(ApiContext& context, AuthedHandler handler, TokenPlace place) {
+  return [&context, handler = std::move(handler), place](HttpRequest& request) {
+    const Principal principal = context.auth.authenticate(request_token(request, place));
     return handler(request, principal);
   };
+}
+
+Handler authed_media(ApiContext& context, AuthedHandler handler) {
+  return authed(context, std::move(handler), TokenPlace::HeaderOrQuery);
 }
 
 // Replace rather than throw on invalid UTF-8: one bad stored string must not
@@ -169,29 +182,55 @@ json page_json(json items, std::uint64_t total, const storage::Page& page) {
 
 namespace {
 
+// Throttled (LoginThrottle), and every failure logged with the address and
+// the username tried.
+HttpResponse login(ApiContext& context, HttpRequest& request) {
+  using namespace detail;
+  const json body = json_object_body(request);
+  reject_unknown_keys(body, {"username", "password"});
+  const std::string username = required_string(body, "username");
+  const std::string password = required_string(body, "password");
+  const json where = {{"address", request.client_address}, {"username", username.substr(0, 100)}};
+  auto admitted = context.login_throttle.admit(request.client_address, username);
+  if (auto* refusal = std::get_if<LoginThrottle::Refusal>(&admitted)) {
+    context.log_warning("login refused", {{"address", request.client_address}, {"username", username.substr(0, 100)},
+                                          {"reason", refusal->reason}, {"retry_after_s", refusal->retry_after_s}});
+    HttpResponse response = error_response(429, "too_many_login_attempts",
+                                           refusal->reason + "; retry in " + std::to_string(refusal->retry_after_s) + " s");
+    response.headers.emplace_back("Retry-After", std::to_string(refusal->retry_after_s));
+    return response;
+  }
+  try {
+    const IssuedToken issued = context.auth.login(username, password);
+    context.login_throttle.record_success(request.client_address, username);
+    return ok({{"token", issued.secret}, {"expires_at", to_iso8601(*issued.token.expires_at)}});
+  } catch (const ApiError& error) {
+    if (error.status() == 401) {
+      context.login_throttle.record_failure(request.client_address, username);
+      context.log_warning("login failed", where);
+    }
+    throw;
+  }
+}
+
 void add_system_routes(Router& router, ApiContext& context) {
   using namespace detail;
   router.add("GET", "/api/v1/health", [&context](HttpRequest&) {
     const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - context.started);
+    // Nothing about the gallery: anyone who can reach the port may ask.
     return ok({{"status", "ok"},
                {"version", context.options.version},
                {"uptime_s", uptime.count()},
-               {"embeddings", context.index.size()},
                {"schema_version", context.database.schema_version()}});
   });
 
-  router.add("POST", "/api/v1/auth/login", [&context](HttpRequest& request) {
-    const json body = json_object_body(request);
-    reject_unknown_keys(body, {"username", "password"});
-    const IssuedToken issued = context.auth.login(required_string(body, "username"), required_string(body, "password"));
-    return ok({{"token", issued.secret}, {"expires_at", to_iso8601(*issued.token.expires_at)}});
-  });
+  router.add("POST", "/api/v1/auth/login", [&context](HttpRequest& request) { return login(context, request); });
 
   router.add("POST", "/api/v1/auth/tokens", authed(context, [&context](HttpRequest& request, const Principal& who) {
                const json body = json_object_body(request);
                reject_unknown_keys(body, {"name", "expires_at"});
-               const std::string name = required_string(body, "name");
-               if (name.empty() || name.size() > 100) invalid_field("name", "must have 1 to 100 characters");
+               const std::string name = display_text("name", required_string(body, "name"), 100);
+               if (name.empty()) invalid_field("name", "must have 1 to 100 characters");
                std::optional<TimePoint> expires;
                if (auto text = optional_string(body, "expires_at")) {
                  try {
@@ -213,7 +252,7 @@ void add_system_routes(Router& router, ApiContext& context) {
                           {"per_page", std::max<std::size_t>(items.size(), 1)}});
              }));
   router.add("POST", "/api/v1/auth/logout", authed(context, [&context](HttpRequest&, const Principal& who) {
-               context.database.tokens().remove(who.token.id);
+               context.auth.logout(who.token.id);
                return no_content();
              }));
   router.add("DELETE", "/api/v1/auth/tokens/{id}", authed(context, [&context](HttpRequest& request, const Principal& who) {

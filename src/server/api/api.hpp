@@ -11,6 +11,9 @@
 #include <string>
 #include <vector>
 #include <functional>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
 
 #include "domain/events.hpp"
 #include "domain/settings.hpp"
@@ -19,6 +22,7 @@
 #include "pipeline/pipeline_metrics.hpp"
 #include "server/api/auth.hpp"
 #include "server/api/engine_pool.hpp"
+#include "server/api/login_throttle.hpp"
 #include "server/http_server.hpp"
 #include "storage/media_store.hpp"
 #include "storage/repositories.hpp"
@@ -31,7 +35,13 @@ struct ApiOptions {
   std::size_t max_photos_per_request = 20;
   std::size_t gallery_capacity = 20;            // embeddings kept per profile (the best)
   std::size_t max_per_page = 200;
+  LoginThrottleOptions login_throttle;
+  // The only unauthenticated body is a login's: a few hundred bytes of JSON.
+  std::size_t max_login_body_bytes = 4096;
 };
+
+// Where the API's own log lines go (serve: the JSON log on stderr).
+using ApiLogger = std::function<void(const std::string& message, const nlohmann::json& fields)>;
 
 // What the handlers share. Owned by the app; outlives the server.
 class ApiContext {
@@ -49,6 +59,10 @@ class ApiContext {
   EnginePool& engines;
   const ApiOptions options;
   const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  LoginThrottle login_throttle{options.login_throttle};
+  ApiLogger log_warning = [](const std::string& message, const nlohmann::json& fields) {
+    std::cerr << message << " " << fields.dump() << "\n";
+  };
 
   // The live pipeline and its metrics; null when the server runs without
   // cameras (then stream/start answers 503).
@@ -70,9 +84,19 @@ class ApiContext {
 // All routes of /api/v1 (and the WebSocket authoriser's helper below).
 std::shared_ptr<Router> make_api_router(ApiContext& context);
 
-// The token of a request: "Authorization: Bearer T", or ?token=T (for
-// WebSocket clients and <img>/<video> elements, which cannot set headers).
-std::string request_token(const HttpRequest& request);
+// Where a request may carry its token. A token in a URL ends up in logs and
+// browser histories, so only what a browser cannot send a header for takes
+// ?token=T: <img> and <video> sources, and WebSocket upgrades.
+enum class TokenPlace { Header, HeaderOrQuery };
+
+// The token of a request: "Authorization: Bearer T", or ?token=T where
+// `place` allows it (elsewhere a ?token= is refused with 401 saying so).
+std::string request_token(const HttpRequest& request, TokenPlace place = TokenPlace::Header);
+
+// The HttpServer's BodyAdmission for the API: a login may send a small body
+// without a token, every other request with a body needs a valid token
+// before its body is read (401 otherwise).
+BodyAdmission make_body_admission(ApiContext& context);
 
 // Loads every stored embedding into the index; `progress` is called with
 // (done, total) now and then.

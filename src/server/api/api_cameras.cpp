@@ -20,8 +20,8 @@ Camera find_camera(ApiContext& context, const Uuid& id) {
 void apply_camera_fields(Camera& camera, const json& body, bool creating) {
   reject_unknown_keys(body, {"name", "kind", "source", "resolution", "fps", "location", "enabled"});
   if (auto name = optional_string(body, "name")) {
-    if (name->empty() || name->size() > 200) invalid_field("name", "must have 1 to 200 characters");
-    camera.name = *name;
+    camera.name = display_text("name", *name, 200);
+    if (camera.name.empty()) invalid_field("name", "must have 1 to 200 characters");
   } else if (creating) {
     invalid_field("name", "is required");
   }
@@ -211,7 +211,7 @@ void add_camera_routes(Router& router, ApiContext& context) {
   router.add("POST", "/api/v1/cameras/{id}/stream/start", authed(context, [&context](HttpRequest& request, const Principal&) {
                return set_streaming(context, request, true);
              }));
-  router.add("GET", "/api/v1/cameras/{id}/snapshot.jpg", authed(context, [&context](HttpRequest& request, const Principal&) {
+  router.add("GET", "/api/v1/cameras/{id}/snapshot.jpg", authed_media(context, [&context](HttpRequest& request, const Principal&) {
                const Camera camera = find_camera(context, path_uuid(request, "camera"));
                auto frame = running_pipeline(context, camera).live_frame(camera.id, overlay_param(request));
                if (!frame) throw ApiError(503, "no_frame_yet", "camera " + camera.id.to_string() + " has not delivered a frame yet");
@@ -221,7 +221,7 @@ void add_camera_routes(Router& router, ApiContext& context) {
                response.headers.emplace_back("Cache-Control", "no-store");
                return response;
              }));
-  router.add("GET", "/api/v1/cameras/{id}/live.mjpeg", authed(context, [&context](HttpRequest& request, const Principal&) {
+  router.add("GET", "/api/v1/cameras/{id}/live.mjpeg", authed_media(context, [&context](HttpRequest& request, const Principal&) {
                const Camera camera = find_camera(context, path_uuid(request, "camera"));
                int max_fps = 15;
                if (auto fps = request.query_param("fps")) {

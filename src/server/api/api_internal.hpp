@@ -13,8 +13,12 @@ namespace safelynx::server::detail {
 
 using AuthedHandler = std::function<HttpResponse(HttpRequest&, const Principal&)>;
 
-// Wraps a handler so it runs only for a valid token (401 otherwise).
-Handler authed(ApiContext& context, AuthedHandler handler);
+// Wraps a handler so it runs only for a valid token (401 otherwise), sent
+// in the Authorization header.
+Handler authed(ApiContext& context, AuthedHandler handler, TokenPlace place = TokenPlace::Header);
+// The same for images and videos, which a browser loads from a URL: the
+// token may also be ?token=.
+Handler authed_media(ApiContext& context, AuthedHandler handler);
 
 HttpResponse ok(const nlohmann::json& body, int status = 200);
 HttpResponse no_content();

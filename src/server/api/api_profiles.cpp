@@ -40,21 +40,13 @@ struct ProfileFields {
   std::optional<std::string> notes;
 };
 
-std::string clean_name(const std::string& name) {
-  if (name.size() > kMaxProfileNameLength)
-    invalid_field("name", "is longer than " + std::to_string(kMaxProfileNameLength) + " characters");
-  const auto first = name.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) return {};
-  return name.substr(first, name.find_last_not_of(" \t\r\n") - first + 1);
-}
+std::string clean_name(const std::string& name) { return display_text("name", name, kMaxProfileNameLength); }
 
 std::vector<std::string> clean_tags(const std::vector<std::string>& tags) {
   std::set<std::string> unique;
-  for (std::string tag : tags) {
-    const auto first = tag.find_first_not_of(' ');
-    tag = first == std::string::npos ? "" : tag.substr(first, tag.find_last_not_of(' ') - first + 1);
+  for (const std::string& given : tags) {
+    const std::string tag = display_text("tags", given, kMaxTagLength);
     if (tag.empty()) continue;
-    if (tag.size() > kMaxTagLength) invalid_field("tags", "a tag is longer than " + std::to_string(kMaxTagLength) + " characters");
     if (tag.find(',') != std::string::npos) invalid_field("tags", "a tag may not contain a comma");
     unique.insert(tag);
   }
@@ -693,11 +685,11 @@ void add_profile_routes(Router& router, ApiContext& api) {
     filter.profile_id = id;
     return sightings_page(context, filter, request);
   });
-  route("GET", "/api/v1/profiles/{id}/thumbnail", [](ApiContext& context, HttpRequest& request) {
-    const Uuid id = path_uuid(request, "profile");
-    find_profile(context, id);
-    return jpeg_file(context.media.path(storage::MediaKind::Thumbnail, id), "profile " + id.to_string());
-  });
+  router.add("GET", "/api/v1/profiles/{id}/thumbnail", authed_media(api, [&api](HttpRequest& request, const Principal&) {
+               const Uuid id = path_uuid(request, "profile");
+               find_profile(api, id);
+               return jpeg_file(api.media.path(storage::MediaKind::Thumbnail, id), "profile " + id.to_string());
+             }));
   route("POST", "/api/v1/identify", identify);
 }
 

@@ -85,7 +85,7 @@ void add_sighting_routes(Router& router, ApiContext& context) {
                out["profile"] = profile_summary(context, sighting->profile_id);
                return ok(out);
              }));
-  router.add("GET", "/api/v1/sightings/{id}/snapshot", authed(context, [&context](HttpRequest& request, const Principal&) {
+  router.add("GET", "/api/v1/sightings/{id}/snapshot", authed_media(context, [&context](HttpRequest& request, const Principal&) {
                const Uuid id = path_uuid(request, "sighting");
                if (!context.database.sightings().find(id)) not_found("sighting", id.to_string());
                const std::string kind = request.query_param("kind").value_or("face");
@@ -121,7 +121,7 @@ void add_sighting_routes(Router& router, ApiContext& context) {
                out["sighting_ids"] = std::move(sightings);
                return ok(out);
              }));
-  router.add("GET", "/api/v1/recordings/{id}/video", authed(context, [&context](HttpRequest& request, const Principal&) {
+  router.add("GET", "/api/v1/recordings/{id}/video", authed_media(context, [&context](HttpRequest& request, const Principal&) {
                const Uuid id = path_uuid(request, "recording");
                auto recording = context.database.recordings().find(id);
                if (!recording) not_found("recording", id.to_string());

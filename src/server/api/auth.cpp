@@ -147,9 +147,24 @@ IssuedToken AuthService::create_api_token(std::uint64_t user_id, const std::stri
 std::vector<ApiToken> AuthService::api_tokens(std::uint64_t user_id) { return tokens_.list(user_id, TokenKind::Api); }
 
 bool AuthService::revoke(std::uint64_t user_id, const Uuid& token_id) {
-  for (const ApiToken& token : tokens_.list(user_id, TokenKind::Api))
-    if (token.id == token_id) return tokens_.remove(token_id);
+  for (const ApiToken& token : tokens_.list(user_id, TokenKind::Api)) {
+    if (token.id != token_id) continue;
+    const bool removed_now = tokens_.remove(token_id);
+    removed(token_id);
+    return removed_now;
+  }
   return false;
+}
+
+void AuthService::logout(const Uuid& token_id) {
+  tokens_.remove(token_id);
+  removed(token_id);
+}
+
+void AuthService::on_token_removed(std::function<void(const Uuid&)> listener) { token_removed_ = std::move(listener); }
+
+void AuthService::removed(const Uuid& token_id) const {
+  if (token_removed_) token_removed_(token_id);
 }
 
 }  // namespace safelynx::server

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,6 +53,11 @@ class AuthService {
   std::vector<ApiToken> api_tokens(std::uint64_t user_id);
   // False when no such token of this user exists.
   bool revoke(std::uint64_t user_id, const Uuid& token_id);
+  // Ends a session: its token stops working.
+  void logout(const Uuid& token_id);
+  // Told the id of every token that stops working (revoked, logged out), so
+  // the connections it opened can be closed. Set before serving.
+  void on_token_removed(std::function<void(const Uuid&)> listener);
 
   static std::string hash_password(const std::string& password);
   static bool verify_password(const std::string& hash, const std::string& password);
@@ -61,8 +67,11 @@ class AuthService {
                     std::optional<TimePoint> expires_at);
 
   storage::UserRepository& users_;
+  void removed(const Uuid& token_id) const;
+
   storage::TokenRepository& tokens_;
   AuthOptions options_;
+  std::function<void(const Uuid&)> token_removed_;
 };
 
 }  // namespace safelynx::server

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <optional>
+#include <set>
+#include <vector>
 #include <limits>
 
 #include "server/multipart.hpp"
@@ -23,23 +27,63 @@ void invalid_field(const std::string& name, const std::string& message) {
   throw ApiError(422, "invalid_field", name + ": " + message);
 }
 
-void require_utf8(const std::string& field, const std::string& text) {
+namespace {
+
+// Calls `visit` with each code point of `text`; false at the first byte that
+// is not valid UTF-8 (overlong forms and surrogates included).
+template <class Visit>
+bool for_each_code_point(const std::string& text, Visit&& visit) {
   std::size_t i = 0;
   while (i < text.size()) {
     const auto c = static_cast<unsigned char>(text[i]);
     std::size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    if (length == 0 || i + length > text.size()) invalid_field(field, "is not valid UTF-8");
+    if (length == 0 || i + length > text.size()) return false;
     std::uint32_t code = length == 1 ? c : c & (0x7F >> length);
     for (std::size_t k = 1; k < length; ++k) {
       const auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next >> 6) != 0x2) invalid_field(field, "is not valid UTF-8");
+      if ((next >> 6) != 0x2) return false;
       code = (code << 6) | (next & 0x3F);
     }
     static constexpr std::uint32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (code < kSmallest[length] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF))
-      invalid_field(field, "is not valid UTF-8");
+    if (code < kSmallest[length] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
+    visit(code);
     i += length;
   }
+  return true;
+}
+
+// Bidirectional formatting characters: "\u202Egpj.exe" shows as
+// "exe.jpg", so a name could pose as another.
+bool is_bidi_control(std::uint32_t code) {
+  return code == 0x061C || code == 0x200E || code == 0x200F || (code >= 0x202A && code <= 0x202E) ||
+         (code >= 0x2066 && code <= 0x2069);
+}
+
+bool is_control(std::uint32_t code) { return code < 0x20 || (code >= 0x7F && code <= 0x9F); }
+
+}  // namespace
+
+void require_utf8(const std::string& field, const std::string& text) {
+  if (!for_each_code_point(text, [](std::uint32_t) {})) invalid_field(field, "is not valid UTF-8");
+}
+
+std::string display_text(const std::string& field, const std::string& text, std::size_t max_length) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  const std::string trimmed =
+      first == std::string::npos ? std::string() : text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
+  if (trimmed.size() > max_length)
+    invalid_field(field, "is longer than " + std::to_string(max_length) + " characters");
+  std::optional<std::uint32_t> refused;
+  const bool utf8 = for_each_code_point(trimmed, [&](std::uint32_t code) {
+    if (!refused && (is_control(code) || is_bidi_control(code))) refused = code;
+  });
+  if (!utf8) invalid_field(field, "is not valid UTF-8");
+  if (refused) {
+    char hex[16];
+    std::snprintf(hex, sizeof hex, "U+%04X", static_cast<unsigned>(*refused));
+    invalid_field(field, std::string("must not contain control or bidirectional formatting characters (found ") + hex + ")");
+  }
+  return trimmed;
 }
 
 double short_decimal(float value, int places) {
@@ -253,8 +297,24 @@ json json_object_body(const HttpRequest& request) {
   if (type != "application/json")
     throw ApiError(415, "unsupported_media_type",
                    "expected Content-Type: application/json, got '" + request.header("content-type") + "'");
-  json body = json::parse(request.body, nullptr, false);
+  // A key given twice would silently take its last value, and a proxy or
+  // another parser may have read the first: refused.
+  std::vector<std::set<std::string>> keys_of_open_objects;
+  std::optional<std::string> repeated;
+  const json::parser_callback_t check_keys = [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) {
+      keys_of_open_objects.emplace_back();
+    } else if (event == json::parse_event_t::object_end) {
+      if (!keys_of_open_objects.empty()) keys_of_open_objects.pop_back();
+    } else if (event == json::parse_event_t::key && !keys_of_open_objects.empty() && !repeated) {
+      if (!keys_of_open_objects.back().insert(parsed.get<std::string>()).second) repeated = parsed.get<std::string>();
+    }
+    return true;
+  };
+  json body = json::parse(request.body, check_keys, false);
   if (body.is_discarded()) throw ApiError(400, "malformed_json", "the request body is not valid JSON");
+  if (repeated)
+    throw ApiError(400, "malformed_json", "the key \"" + repeated->substr(0, 100) + "\" appears twice in one object");
   if (!body.is_object()) throw ApiError(400, "malformed_json", "the request body must be a JSON object");
   return body;
 }

@@ -50,6 +50,12 @@ void reject_unknown_keys(const nlohmann::json& object, std::initializer_list<con
 // stored: 422 naming the field otherwise.
 void require_utf8(const std::string& field, const std::string& text);
 
+// A name or label shown to people (profile and camera names, tags, token
+// names, usernames): trimmed of surrounding white space; 422 naming the field
+// when longer than `max_length` bytes, not UTF-8, or holding control
+// characters (NUL included) or bidirectional formatting characters.
+std::string display_text(const std::string& field, const std::string& text, std::size_t max_length);
+
 [[noreturn]] void invalid_field(const std::string& name, const std::string& message);
 
 }  // namespace safelynx::server
