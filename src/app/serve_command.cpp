@@ -16,6 +16,7 @@
 #include "app/logging.hpp"
 #include "app/openapi_document.hpp"
 #include "index/tiered_index.hpp"
+#include "pipeline/frame_source.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline/recorder.hpp"
 #include "pipeline/storage_manager.hpp"
@@ -251,9 +252,14 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
       },
       // A refusal (ApiError) closes the socket with its message as the
       // reason, which the page shows: the camera was stopped or deleted
-      // since it connected, or it sent text.
+      // since it connected, or it sent text or a frame that is not a JPEG of
+      // at most max_frame_pixels.
       [&live](const server::HttpRequest& request, std::string_view message, bool binary) {
         if (!binary) throw server::ApiError(400, "bad_request", "send frames as binary JPEG messages");
+        // Checked from the header, never decoded here: a 400 KB PNG or JPEG
+        // can claim 20000x20000 (1.2 GB decoded).
+        if (auto refusal = pipeline::browser_frame_refusal(message))
+          throw server::ApiError(422, "invalid_frame", "frame refused: " + *refusal);
         const std::string id = request.path_param("id");
         auto feed = live.browser_feed(Uuid::parse(id));
         if (!feed) throw server::ApiError(409, "camera_not_streaming", "camera " + id + " was stopped");

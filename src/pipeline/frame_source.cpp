@@ -12,7 +12,24 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/videoio.hpp>
 
+#include "vision/image_header.hpp"
+
 namespace safelynx::pipeline {
+
+void check_frame_resolution(const std::string& source, double width, double height) {
+  if (!(width * height > static_cast<double>(max_frame_pixels))) return;
+  throw FrameSourceError(source + ": the resolution " + std::to_string(static_cast<long long>(width)) + "x" +
+                         std::to_string(static_cast<long long>(height)) + " is more than the limit of " +
+                         std::to_string(max_frame_pixels) + " pixels a frame");
+}
+
+namespace {
+
+void check_frame_size(const std::string& source, cv::VideoCapture& video) {
+  check_frame_resolution(source, video.get(cv::CAP_PROP_FRAME_WIDTH), video.get(cv::CAP_PROP_FRAME_HEIGHT));
+}
+
+}  // namespace
 
 class VideoFileSource::Capture {
  public:
@@ -33,6 +50,7 @@ void VideoFileSource::open() {
     throw FrameSourceError(describe() + ": cannot be opened as a video (not a video, or a codec FFmpeg lacks)");
   fps_ = capture->video.get(cv::CAP_PROP_FPS);
   if (!(fps_ > 0 && fps_ <= 240)) fps_ = 0;
+  check_frame_size(describe(), capture->video);
   capture_ = std::move(capture);
   next_due_ = std::chrono::steady_clock::now();
 }
@@ -47,6 +65,7 @@ std::optional<cv::Mat> VideoFileSource::read() {
     if (!capture_->video.read(frame) || frame.empty())
       throw FrameSourceError(describe() + ": no frame after rewinding");
   }
+  check_frame_resolution(describe(), frame.cols, frame.rows);
   if (options_.realtime && fps_ > 0) {
     // Pace to the file's clock; a reader that fell behind does not sleep.
     std::this_thread::sleep_until(next_due_);
@@ -156,6 +175,7 @@ void NetworkStreamSource::open() {
                            "or not a video stream)");
   }
   fps_ = plausible_fps(capture->video.get(cv::CAP_PROP_FPS));
+  check_frame_size(describe(), capture->video);
   capture_ = std::move(capture);
 }
 
@@ -180,6 +200,7 @@ std::optional<cv::Mat> NetworkStreamSource::read() {
     throw FrameSourceError(describe() + ": the stream ended");
   }
   capture_->waited_out_read_timeout = elapsed >= options_.read_timeout;
+  check_frame_resolution(describe(), frame.cols, frame.rows);
   return frame;
 }
 
@@ -228,6 +249,7 @@ void UsbCameraSource::open() {
   if (height_ > 0) capture->video.set(cv::CAP_PROP_FRAME_HEIGHT, height_);
   if (requested_fps_ > 0) capture->video.set(cv::CAP_PROP_FPS, requested_fps_);
   fps_ = plausible_fps(capture->video.get(cv::CAP_PROP_FPS));
+  check_frame_size(describe(), capture->video);
   capture_ = std::move(capture);
 }
 
@@ -244,6 +266,7 @@ std::optional<cv::Mat> UsbCameraSource::read() {
     capture_.reset();
     throw FrameSourceError(describe() + ": the camera stopped delivering frames (unplugged?)");
   }
+  check_frame_resolution(describe(), frame.cols, frame.rows);
   return frame;
 }
 
@@ -296,6 +319,20 @@ bool BrowserFrameFeed::is_closed() const {
 // ---------------------------------------------------------------------------
 // BrowserFrameSource
 
+std::optional<std::string> browser_frame_refusal(std::string_view bytes) {
+  if (bytes.empty()) return "empty frame";
+  const vision::ImageHeader header =
+      vision::read_image_header({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
+  if (header.format != vision::ImageFormat::jpeg)
+    return std::string("not a JPEG (") + vision::image_format_name(header.format) + "): send frames as JPEG";
+  // A cut after the frame header is left to the decoder: its size is known.
+  if (header.width == 0 || header.height == 0) return "corrupt JPEG: no frame header (SOF) with a size";
+  if (header.width * header.height > max_frame_pixels)  // 16-bit sides: no overflow
+    return "frame too large: " + std::to_string(header.width) + "x" + std::to_string(header.height) +
+           " is more than " + std::to_string(max_frame_pixels) + " pixels";
+  return std::nullopt;
+}
+
 BrowserFrameSource::BrowserFrameSource(std::shared_ptr<BrowserFrameFeed> feed, std::chrono::milliseconds idle_timeout)
     : feed_(std::move(feed)), idle_timeout_(idle_timeout) {
   if (!feed_) throw std::invalid_argument("BrowserFrameSource needs a feed");
@@ -306,26 +343,36 @@ void BrowserFrameSource::open() {}
 std::optional<cv::Mat> BrowserFrameSource::read() {
   const auto deadline = std::chrono::steady_clock::now() + idle_timeout_;
   std::uint64_t corrupt = 0;
+  std::uint64_t refused = 0;
+  std::string last_refusal;
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     std::optional<std::string> jpeg = feed_->take(std::max(left, std::chrono::milliseconds(0)));
     if (!jpeg) {
       if (feed_->is_closed()) return std::nullopt;  // the camera is being stopped
-      if (corrupt > 0) {
+      if (corrupt > 0 || refused > 0) {
+        std::string counts;
+        if (corrupt > 0) counts = std::to_string(corrupt) + " corrupt JPEG" + (corrupt == 1 ? "" : "s");
+        if (refused > 0)
+          counts += (counts.empty() ? "" : ", ") + std::to_string(refused) + " refused, the last: " + last_refusal;
         throw FrameSourceError(describe() + ": no decodable frame within " + seconds_text(idle_timeout_) + " (" +
-                               std::to_string(corrupt) + " corrupt JPEG" + (corrupt == 1 ? "" : "s") + ")");
+                               counts + ")");
       }
       throw FrameSourceError(describe() + ": the browser stopped sending frames (none within " +
                              seconds_text(idle_timeout_) + ")");
     }
+    // Checked before decoding: a small PNG or JPEG can claim 20000x20000.
+    if (std::optional<std::string> refusal = browser_frame_refusal(*jpeg)) {
+      ++refused;
+      last_refusal = std::move(*refusal);
+      continue;
+    }
     cv::Mat image;
-    if (!jpeg->empty()) {
-      try {
-        const cv::Mat bytes(1, static_cast<int>(jpeg->size()), CV_8UC1, jpeg->data());
-        image = cv::imdecode(bytes, cv::IMREAD_COLOR);
-      } catch (const cv::Exception&) {
-        image.release();
-      }
+    try {
+      const cv::Mat bytes(1, static_cast<int>(jpeg->size()), CV_8UC1, jpeg->data());
+      image = cv::imdecode(bytes, cv::IMREAD_COLOR);
+    } catch (const cv::Exception&) {
+      image.release();
     }
     if (!image.empty() && image.type() == CV_8UC3) return image;
     ++corrupt;  // skipped: the next frame is only a fraction of a second away

@@ -12,6 +12,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include <opencv2/core.hpp>
 
@@ -25,6 +26,16 @@ class FrameSourceError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// Camera frames with more pixels than this are refused, not processed: 40 MP
+// holds 8K video (33 MP), while one 20000x20000 frame would take 1.2 GB.
+inline constexpr std::uint64_t max_frame_pixels = 40'000'000;
+
+// Throws FrameSourceError naming `source` when width x height is above
+// max_frame_pixels: the camera shows an error instead of decoding, copying
+// and queueing such frames. Unknown sizes (0) pass. Every source checks after
+// opening (the stream's declared size) and on every frame.
+void check_frame_resolution(const std::string& source, double width, double height);
 
 class FrameSource {
  public:
@@ -158,11 +169,17 @@ class BrowserFrameFeed {
   std::uint64_t replaced_ = 0;
 };
 
+// Why a browser camera's frame must not be decoded, or nullopt when it may be:
+// only JPEG (what the page sends) with a frame header (SOF) of at most
+// max_frame_pixels, read from the header without decoding.
+std::optional<std::string> browser_frame_refusal(std::string_view bytes);
+
 // A browser's camera: decodes the JPEGs its feed receives. When no frame
 // arrives for `idle_timeout`, read() fails ("the browser stopped sending
 // frames") so the camera shows an error until the page sends again.
-// A JPEG that does not decode is skipped (the next one is tried within the
-// same idle timeout; when only corrupt ones came, the error says so).
+// A frame that browser_frame_refusal refuses or that does not decode is
+// skipped (the next one is tried within the same idle timeout; when only
+// such frames came, the error counts them and quotes the last refusal).
 // read() returns nullopt (the end) once the feed is closed; open() and
 // close() do nothing to the shared feed.
 class BrowserFrameSource final : public FrameSource {

@@ -18,6 +18,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "vision/image_header.hpp"
 #include "vision/jpeg_js_compatible_decoder.hpp"
 
 namespace safelynx::vision {
@@ -32,199 +33,28 @@ constexpr std::uint64_t max_encoded_bytes = INT_MAX;
   throw ImageError(label + ": " + what);
 }
 
-std::uint16_t read_u16_be(Bytes bytes, std::size_t pos) {
-  return static_cast<std::uint16_t>(bytes[pos] << 8 | bytes[pos + 1]);
-}
-
-std::uint32_t read_u32_be(Bytes bytes, std::size_t pos) {
-  return static_cast<std::uint32_t>(bytes[pos]) << 24 | static_cast<std::uint32_t>(bytes[pos + 1]) << 16 |
-         static_cast<std::uint32_t>(bytes[pos + 2]) << 8 | static_cast<std::uint32_t>(bytes[pos + 3]);
-}
-
-enum class Format { jpeg, png, other };
-
-constexpr std::array<std::uint8_t, 8> png_signature = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
-
-Format sniff_format(Bytes bytes) {
-  // SOI alone is enough to call it a JPEG, so that one cut after a few bytes is
-  // reported as truncated rather than as "not an image"; likewise a PNG
-  // signature cut short.
-  if (bytes.size() >= 2 && bytes[0] == 0xFF && bytes[1] == 0xD8) return Format::jpeg;
-  const std::size_t signature_bytes = std::min(bytes.size(), png_signature.size());
-  if (signature_bytes >= 4 && std::equal(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(signature_bytes),
-                                         png_signature.begin()))
-    return Format::png;
-  return Format::other;
-}
-
-// What the header walk found wrong, if anything.
-enum class Structure { complete, truncated, bad_chunk_length, bad_frame_header, no_frame_header };
-
-struct Layout {
-  Structure structure = Structure::truncated;
-  std::uint64_t width = 0;
-  std::uint64_t height = 0;
-  int orientation = 1;  // EXIF, JPEG only
-};
-
-// Reads the Orientation tag from IFD0 of the TIFF block inside an EXIF APP1
-// segment. Anything malformed means "no orientation" (1): a bad EXIF block
-// must not make a good photo unreadable.
-int parse_exif_orientation(Bytes tiff) {
-  if (tiff.size() < 8) return 1;
-  bool little_endian;
-  if (tiff[0] == 'I' && tiff[1] == 'I') {
-    little_endian = true;
-  } else if (tiff[0] == 'M' && tiff[1] == 'M') {
-    little_endian = false;
-  } else {
-    return 1;
-  }
-  const auto u16 = [&](std::size_t pos) -> std::uint32_t {
-    return little_endian ? (tiff[pos] | tiff[pos + 1] << 8) : (tiff[pos] << 8 | tiff[pos + 1]);
-  };
-  const auto u32 = [&](std::size_t pos) -> std::uint32_t {
-    return little_endian ? (u16(pos) | u16(pos + 2) << 16) : (u16(pos) << 16 | u16(pos + 2));
-  };
-  if (u16(2) != 42) return 1;
-  const std::uint64_t ifd = u32(4);
-  if (ifd + 2 > tiff.size()) return 1;
-  const std::uint32_t entry_count = u16(ifd);
-  constexpr std::uint32_t orientation_tag = 0x0112;
-  constexpr std::uint32_t type_short = 3;
-  constexpr std::uint32_t type_long = 4;
-  for (std::uint32_t i = 0; i < entry_count; ++i) {
-    const std::uint64_t entry = ifd + 2 + 12 * std::uint64_t{i};
-    if (entry + 12 > tiff.size()) return 1;
-    if (u16(entry) != orientation_tag) continue;
-    const std::uint32_t type = u16(entry + 2);
-    // The value sits left-justified in the 4-byte value field.
-    const std::uint32_t value = type == type_short ? u16(entry + 8) : type == type_long ? u32(entry + 8) : 0;
-    return value >= 1 && value <= 8 ? static_cast<int>(value) : 1;
-  }
-  return 1;
-}
-
-bool is_frame_marker(std::uint8_t marker) {
-  // SOF0-SOF15, less DHT (C4), JPG (C8) and DAC (CC), which share the range.
-  return marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
-}
-
-// Walks the JPEG's marker segments, and the entropy-coded data after each SOS,
-// up to EOI. libjpeg only warns about a file cut short and fills the rest with
-// grey, so reaching EOI through the structure is how truncation is caught; an
-// FFD9 inside an embedded thumbnail or entropy data does not count, and data
-// after EOI (camera trailers, padding) is ignored.
-Layout scan_jpeg(Bytes bytes) {
-  Layout layout;
-  bool have_frame = false;
-  bool have_exif = false;
-  const std::size_t size = bytes.size();
-  std::size_t pos = 2;  // after SOI
-  while (true) {
-    // libjpeg skips stray bytes before a marker (with a warning), and any
-    // number of FF fill bytes may precede the marker code.
-    while (pos < size && bytes[pos] != 0xFF) ++pos;
-    while (pos < size && bytes[pos] == 0xFF) ++pos;
-    if (pos >= size) return layout;
-    const std::uint8_t marker = bytes[pos++];
-    if (marker == 0xD9) {  // EOI
-      layout.structure = have_frame ? Structure::complete : Structure::no_frame_header;
-      return layout;
-    }
-    // TEM, RST0-7 and SOI carry no length; FF00 outside a scan is junk.
-    if (marker == 0x00 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) continue;
-    if (pos + 2 > size) return layout;
-    const std::size_t length = read_u16_be(bytes, pos);
-    if (length < 2) {
-      layout.structure = Structure::bad_chunk_length;
-      return layout;
-    }
-    if (pos + length > size) return layout;
-    const Bytes payload = bytes.subspan(pos + 2, length - 2);
-    if (is_frame_marker(marker) && !have_frame) {
-      if (payload.size() < 6) {
-        layout.structure = Structure::bad_frame_header;
-        return layout;
-      }
-      layout.height = read_u16_be(payload, 1);
-      layout.width = read_u16_be(payload, 3);
-      have_frame = true;
-    } else if (marker == 0xE1 && !have_exif && payload.size() >= 6 && std::memcmp(payload.data(), "Exif\0", 5) == 0) {
-      // Only the first EXIF block counts (APP1 is also used for XMP).
-      have_exif = true;
-      layout.orientation = parse_exif_orientation(payload.subspan(6));
-    }
-    pos += length;
-    if (marker != 0xDA) continue;
-    // Entropy-coded data after SOS runs to the next marker other than a
-    // stuffed FF00 or a restart marker.
-    while (true) {
-      const void* found = std::memchr(bytes.data() + pos, 0xFF, size - pos);
-      if (found == nullptr) return layout;
-      pos = static_cast<std::size_t>(static_cast<const std::uint8_t*>(found) - bytes.data());
-      std::size_t code_pos = pos + 1;
-      while (code_pos < size && bytes[code_pos] == 0xFF) ++code_pos;
-      if (code_pos >= size) return layout;
-      const std::uint8_t code = bytes[code_pos];
-      if (code == 0x00 || (code >= 0xD0 && code <= 0xD7)) {
-        pos = code_pos + 1;
-        continue;
-      }
-      break;  // a real marker: the outer loop reads it from pos
-    }
-  }
-}
-
-// Walks the PNG chunks from IHDR to IEND. libpng can finish decoding a PNG
-// that lost its tail after the last IDAT, so the missing IEND is what shows
-// the truncation.
-Layout scan_png(Bytes bytes) {
-  Layout layout;
-  const std::uint64_t size = bytes.size();
-  std::uint64_t pos = png_signature.size();
-  bool first_chunk = true;
-  while (true) {
-    if (pos + 8 > size) return layout;
-    const std::uint64_t length = read_u32_be(bytes, pos);
-    if (length > 0x7FFF'FFFF) {  // the PNG limit
-      layout.structure = Structure::bad_chunk_length;
-      return layout;
-    }
-    const Bytes type = bytes.subspan(pos + 4, 4);
-    if (pos + 12 + length > size) return layout;  // 4 length + 4 type + data + 4 CRC
-    if (first_chunk) {
-      if (std::memcmp(type.data(), "IHDR", 4) != 0 || length != 13) {
-        layout.structure = Structure::no_frame_header;
-        return layout;
-      }
-      layout.width = read_u32_be(bytes, pos + 8);
-      layout.height = read_u32_be(bytes, pos + 12);
-      first_chunk = false;
-    }
-    if (std::memcmp(type.data(), "IEND", 4) == 0) {
-      layout.structure = Structure::complete;
-      return layout;
-    }
-    pos += 12 + length;
-  }
-}
-
-void check_structure(const Layout& layout, const char* format_name, const std::string& label) {
-  const std::string format = format_name;
-  switch (layout.structure) {
-    case Structure::complete:
+void check_structure(const ImageHeader& header, const std::string& label) {
+  const std::string format = image_format_name(header.format);
+  const bool png = header.format == ImageFormat::png;
+  const bool webp = header.format == ImageFormat::webp;
+  switch (header.structure) {
+    case HeaderStructure::complete:
       return;
-    case Structure::truncated:
+    case HeaderStructure::truncated:
       fail(label, "truncated " + format + ": the data ends before the " +
-                      (format == "PNG" ? "IEND chunk" : "end-of-image marker") + " (the file was cut short)");
-    case Structure::bad_chunk_length:
-      fail(label, "corrupt " + format + ": invalid " + (format == "PNG" ? "chunk" : "segment") + " length");
-    case Structure::bad_frame_header:
-      fail(label, "corrupt " + format + ": frame header too short");
-    case Structure::no_frame_header:
-      fail(label, "corrupt " + format + (format == "PNG" ? ": it does not start with an IHDR header chunk"
-                                                         : ": no frame header (SOF) before the end of the image"));
+                      (png ? "IEND chunk" : webp ? "image data" : "end-of-image marker") + " (the file was cut short)");
+    case HeaderStructure::bad_chunk_length:
+      fail(label, "corrupt " + format + ": invalid " + (png ? "chunk" : "segment") + " length");
+    case HeaderStructure::bad_frame_header:
+      fail(label, "corrupt " + format + (webp ? ": malformed VP8/VP8L/VP8X header" : ": frame header too short"));
+    case HeaderStructure::no_frame_header:
+      fail(label, "corrupt " + format +
+                      (png    ? ": it does not start with an IHDR header chunk"
+                       : webp ? ": no VP8, VP8L or VP8X chunk where the image data must start"
+                              : ": no frame header (SOF) before the end of the image"));
+    case HeaderStructure::animated:
+      throw UnsupportedImageFormatError(label + ": animated WebP images are not accepted; send a still image (" +
+                                        accepted_image_formats + ")");
   }
 }
 
@@ -588,28 +418,30 @@ std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path, con
 }  // namespace
 
 int jpeg_exif_orientation(std::span<const std::uint8_t> bytes) {
-  if (sniff_format(bytes) != Format::jpeg) return 1;
-  return scan_jpeg(bytes).orientation;
+  if (sniff_image_format(bytes) != ImageFormat::jpeg) return 1;
+  return read_image_header(bytes).orientation;
 }
 
 cv::Mat decode_image(std::span<const std::uint8_t> bytes, const std::string& label, const ImageReadOptions& options) {
   if (bytes.empty()) fail(label, "empty file (0 bytes)");
   if (bytes.size() > max_encoded_bytes) fail(label, "file is too large (" + std::to_string(bytes.size()) + " bytes)");
 
-  const Format format = sniff_format(bytes);
-  const char* format_name = format == Format::jpeg ? "JPEG" : "PNG";
-  int orientation = 1;
-  if (format != Format::other) {
-    // Structure and size come from the headers, before any pixel is decoded.
-    const Layout layout = format == Format::jpeg ? scan_jpeg(bytes) : scan_png(bytes);
-    check_structure(layout, format_name, label);
-    check_pixel_count(layout.width, layout.height, options, label);
-    orientation = layout.orientation;
-  }
+  // Format, structure and size come from the headers, before any pixel is
+  // decoded; formats without a header reader here are never decoded.
+  const ImageHeader header = read_image_header(bytes);
+  const std::string format_name = image_format_name(header.format);
+  if (header.format == ImageFormat::other)
+    throw UnsupportedImageFormatError(label + ": not an image (unrecognised format; accepted: " +
+                                      accepted_image_formats + ")");
+  if (!is_accepted_image_format(header.format))
+    throw UnsupportedImageFormatError(label + ": " + format_name + " images are not accepted; send " +
+                                      accepted_image_formats);
+  check_structure(header, label);
+  check_pixel_count(header.width, header.height, options, label);
 
-  if (format == Format::jpeg) {
+  if (header.format == ImageFormat::jpeg) {
     std::optional<cv::Mat> decoded = decode_jpeg_like_jpegjs(bytes, label, options);
-    if (decoded) return apply_orientation(*decoded, orientation);
+    if (decoded) return apply_orientation(*decoded, header.orientation);
   }
 
   // IMREAD_UNCHANGED keeps alpha and 16-bit samples so that they are converted
@@ -622,14 +454,13 @@ cv::Mat decode_image(std::span<const std::uint8_t> bytes, const std::string& lab
   } catch (const cv::Exception& error) {
     fail(label, "the image could not be decoded (" + error.err + ")");
   }
-  if (decoded.empty()) {
-    if (format == Format::other) fail(label, "not an image (unrecognised format or unreadable data)");
-    fail(label, "corrupt or unsupported " + std::string(format_name) + " data: the decoder could not read it");
-  }
-  // Other formats have no header reader here: their size is checked after decoding.
-  if (format == Format::other) check_pixel_count(decoded.cols, decoded.rows, options, label);
+  if (decoded.empty()) fail(label, "corrupt or unsupported " + format_name + " data: the decoder could not read it");
+  // The decoder's own idea of the size must be the header's (OpenCV picks
+  // its decoder by its own sniffing): a mismatch is not a usable photo.
+  if (static_cast<std::uint64_t>(decoded.cols) > header.width || static_cast<std::uint64_t>(decoded.rows) > header.height)
+    fail(label, "corrupt " + format_name + ": the image is larger than its header says");
 
-  return apply_orientation(to_bgr8(decoded, label), orientation);
+  return apply_orientation(to_bgr8(decoded, label), header.orientation);
 }
 
 cv::Mat read_image(const std::filesystem::path& path, const ImageReadOptions& options) {

@@ -24,13 +24,21 @@ class ImageTooLargeError : public ImageError {
   using ImageError::ImageError;
 };
 
+// The data is not in a format that is read (JPEG, PNG, WebP): another image
+// format (TIFF, GIF, BMP, HEIF...), an animated WebP, or not an image at all.
+class UnsupportedImageFormatError : public ImageError {
+ public:
+  using ImageError::ImageError;
+};
+
 struct ImageReadOptions {
-  // Images with more pixels than this are refused before they are decoded
-  // (JPEG and PNG: from the header; other formats: after decoding).
+  // Images with more pixels than this are refused from their header, before
+  // any pixel is decoded (image_header.hpp).
   std::uint64_t max_pixels = 40'000'000;
 };
 
-// Decodes an encoded image (JPEG, PNG, ...) held in memory. `label` names the
+// Decodes a JPEG, PNG or WebP image held in memory; other formats are refused
+// (UnsupportedImageFormatError) without being decoded. `label` names the
 // image in error messages. Returns an 8-bit, 3-channel BGR image:
 // grayscale is replicated, alpha is dropped (not composited), 16-bit samples
 // are scaled by 1/257 and rounded, and a JPEG's EXIF orientation is applied.
@@ -38,8 +46,8 @@ struct ImageReadOptions {
 // decoder, jpeg-js 0.4.4: libjpeg's entropy decoding, then jpeg-js's own IDCT,
 // chroma replication and YCbCr -> RGB formula (jpeg_js_compatible_decoder.hpp);
 // anything libjpeg only warns about (corrupt data, a premature end) is an
-// ImageError quoting libjpeg. Other JPEGs (CMYK, YCCK, RGB-coded) and other
-// formats are decoded by OpenCV.
+// ImageError quoting libjpeg. Other JPEGs (CMYK, YCCK, RGB-coded), PNG and
+// WebP are decoded by OpenCV.
 cv::Mat decode_image(std::span<const std::uint8_t> bytes, const std::string& label,
                      const ImageReadOptions& options = {});
 

@@ -73,6 +73,7 @@ class ServerProcess {
   }
 
   unsigned short port() const { return port_; }
+  pid_t pid() const { return pid_; }  // for reading its memory use in /proc
   const std::string& stdout_text() const { return stdout_; }
   std::string log() const {
     std::FILE* f = std::fopen(log_path_.c_str(), "r");

@@ -13,6 +13,7 @@
 #include "server/api/api_internal.hpp"
 #include "server/multipart.hpp"
 #include "vision/face_crops.hpp"
+#include "vision/image_header.hpp"
 #include "vision/image_io.hpp"
 
 namespace safelynx::server::detail {
@@ -180,6 +181,8 @@ cv::Mat decode_photo(const ApiContext& context, const Photo& photo) {
         vision::ImageReadOptions{context.options.max_image_pixels});
   } catch (const vision::ImageTooLargeError& error) {
     throw ApiError(413, "image_too_large", error.what());
+  } catch (const vision::UnsupportedImageFormatError& error) {
+    throw ApiError(415, "unsupported_image_format", error.what());
   } catch (const vision::ImageError& error) {
     throw ApiError(422, "invalid_photo", error.what());
   }
@@ -542,7 +545,15 @@ ImportedProfile read_imported_profile(ApiContext& context, const json& item, con
                                             std::to_string(context.options.gallery_capacity) + ") embeddings");
   if (auto thumbnail = optional_string(item, "thumbnail")) {
     in.thumbnail = base64_decode(*thumbnail, where + ".thumbnail");
-    if (!in.thumbnail.starts_with("\xFF\xD8\xFF")) invalid_field(where + ".thumbnail", "is not a JPEG");
+    // Served to every browser that shows the profile: a complete JPEG of a
+    // sane size, checked from its header (it is never decoded here).
+    const vision::ImageHeader header = vision::read_image_header(
+        std::span(reinterpret_cast<const std::uint8_t*>(in.thumbnail.data()), in.thumbnail.size()));
+    if (header.format != vision::ImageFormat::jpeg || header.structure != vision::HeaderStructure::complete)
+      invalid_field(where + ".thumbnail", "is not a complete JPEG");
+    if (header.width == 0 || header.height == 0 || header.width * header.height > context.options.max_image_pixels)
+      invalid_field(where + ".thumbnail", "is " + std::to_string(header.width) + "x" + std::to_string(header.height) +
+                                              ", not a thumbnail size");
   }
   return in;
 }
