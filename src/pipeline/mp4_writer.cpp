@@ -13,6 +13,9 @@ namespace safelynx::pipeline {
 
 namespace {
 
+// The most video a crash can take with it (plus frames not yet encoded).
+constexpr std::int64_t kFragmentMicroseconds = 1'000'000;
+
 std::string av_error(int code) {
   char text[AV_ERROR_MAX_STRING_SIZE] = {};
   av_strerror(code, text, sizeof text);
@@ -88,8 +91,15 @@ Mp4Writer::Mp4Writer(const std::filesystem::path& file, cv::Size size, Mp4Writer
 
   rc = avio_open(&av_->format->pb, path.c_str(), AVIO_FLAG_WRITE);
   if (rc < 0) fail("cannot create the file", rc);
+  // Fragmented MP4: an empty index up front, then a fragment (its own
+  // index and frames) about every second, written out at once. A process
+  // killed while recording leaves a file that plays up to its last complete
+  // fragment (repair_recordings trims the rest); a faststart file has no
+  // index until finish() and is lost whole. Browsers play fragmented MP4 in
+  // <video> like any other, with Range requests.
   AVDictionary* muxer = nullptr;
-  av_dict_set(&muxer, "movflags", "+faststart", 0);
+  av_dict_set(&muxer, "movflags", "+frag_keyframe+empty_moov+default_base_moof", 0);
+  av_dict_set(&muxer, "frag_duration", std::to_string(kFragmentMicroseconds).c_str(), 0);
   rc = avformat_write_header(av_->format, &muxer);
   av_dict_free(&muxer);
   if (rc < 0) fail("cannot write the MP4 header", rc);
@@ -152,6 +162,11 @@ void Mp4Writer::encode(bool flush) {
     av_->packet->stream_index = av_->stream->index;
     const int written = av_interleaved_write_frame(av_->format, av_->packet);
     if (written < 0) throw Mp4WriterError("cannot record to " + file_.string() + ": write failed (" + av_error(written) + ")");
+    // A fragment the muxer has completed goes to the file now, not when
+    // the I/O buffer fills (between fragments there is nothing to flush).
+    avio_flush(av_->format->pb);
+    if (av_->format->pb->error < 0)
+      throw Mp4WriterError("cannot record to " + file_.string() + ": write failed (" + av_error(av_->format->pb->error) + ")");
   }
 }
 

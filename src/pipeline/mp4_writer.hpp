@@ -5,8 +5,9 @@
 // frame, 3.7 times this writer's (`safelynx bench recording`,
 // docs/BENCHMARKS.md), which ten recording cameras on a small machine cannot
 // afford. Here x264 runs with preset veryfast, tune zerolatency and one
-// thread, and the index is written at the front (faststart) so browsers start
-// playing at once.
+// thread, and the file is fragmented MP4 (a fragment about every second,
+// flushed as written) so that a crash loses at most the last second, and
+// browsers start playing at once.
 #pragma once
 
 #include <cstdint>
@@ -42,7 +43,8 @@ class Mp4Writer {
 
   // Appends one 8-bit BGR frame (resized if its size differs).
   void write(const cv::Mat& bgr);
-  // Flushes the encoder and writes the index; the file then plays.
+  // Flushes the encoder and writes the last fragment and the fragment index
+  // (mfra). Until then the file plays up to its last complete fragment.
   void finish();
 
   std::uint64_t frames() const { return frames_; }

@@ -1,26 +1,21 @@
 #include "pipeline/recorder.hpp"
 
 #include "pipeline/mp4_writer.hpp"
-
-#include <fcntl.h>
-#include <unistd.h>
+#include "pipeline/recording_files.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <condition_variable>
-#include <cstdio>
 #include <deque>
 #include <mutex>
 #include <random>
-#include <set>
 #include <system_error>
 #include <thread>
 #include <utility>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-#include <opencv2/videoio.hpp>
 
 namespace safelynx::pipeline {
 namespace {
@@ -28,8 +23,10 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-constexpr const char* kPartialSuffix = ".partial.mp4";
-constexpr const char* kFinalSuffix = ".mp4";
+using recording_files::kFinalSuffix;
+using recording_files::kPartialSuffix;
+using recording_files::sync_path;
+
 // Used until the frames' spacing says otherwise (a segment opened on its
 // very first frame).
 constexpr double kDefaultFps = 15;
@@ -56,15 +53,6 @@ Uuid new_recording_id() {
 
 double seconds_between(TimePoint from, TimePoint to) {
   return std::chrono::duration<double>(to - from).count();
-}
-
-// fsync of a file or folder, so that a rename survives a power cut.
-bool sync_path(const fs::path& path, bool directory) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (directory ? O_DIRECTORY : 0));
-  if (fd < 0) return false;
-  const bool ok = ::fsync(fd) == 0;
-  ::close(fd);
-  return ok;
 }
 
 cv::Mat to_bgr(const cv::Mat& image) {
@@ -593,125 +581,5 @@ void CameraRecorder::stop() { impl_->stop(); }
 std::uint64_t CameraRecorder::frames_dropped() const { return impl_->frames_dropped(); }
 bool CameraRecorder::recording() const { return impl_->recording(); }
 std::string CameraRecorder::codec() const { return impl_->codec(); }
-
-// --- repair_recordings -------------------------------------------------------
-
-namespace {
-
-struct Probe {
-  bool plays = false;
-  double frames = 0;
-  double fps = 0;
-};
-
-// A file plays if FFmpeg opens it and decodes a frame; an MP4 cut off before
-// Mp4Writer::finish() has no index (moov) and fails here.
-Probe probe_video(const fs::path& path) {
-  Probe probe;
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) return probe;
-  cv::VideoCapture capture(path.string(), cv::CAP_FFMPEG);
-  if (!capture.isOpened()) return probe;
-  cv::Mat frame;
-  if (!capture.read(frame) || frame.empty()) return probe;
-  probe.plays = true;
-  probe.fps = capture.get(cv::CAP_PROP_FPS);
-  probe.frames = capture.get(cv::CAP_PROP_FRAME_COUNT);
-  if (probe.frames <= 0) {  // no count in the container: count them
-    probe.frames = 1;
-    while (capture.read(frame)) ++probe.frames;
-  }
-  return probe;
-}
-
-fs::path partial_of(const fs::path& final_path) {
-  std::string name = final_path.filename().string();
-  const std::string suffix = kFinalSuffix;
-  if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
-    name.resize(name.size() - suffix.size());
-  return final_path.parent_path() / (name + kPartialSuffix);
-}
-
-bool ends_with(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-}  // namespace
-
-std::vector<std::string> repair_recordings(const fs::path& recordings_dir, storage::RecordingRepository& recordings) {
-  std::vector<std::string> lines;
-  // All rows first: removing rows while paging would shift the pages.
-  std::vector<Recording> unfinished;
-  std::set<std::string> named;  // partial file names of the rows
-  storage::Page page{1, 500};
-  for (;;) {
-    const auto result = recordings.list(storage::RecordingFilter{}, page);
-    for (const auto& row : result.items) {
-      if (!row.end) unfinished.push_back(row);
-      named.insert(partial_of(recordings_dir / row.file).lexically_normal().string());
-    }
-    if (result.items.empty() || page.page * page.per_page >= result.total) break;
-    ++page.page;
-  }
-
-  for (auto row : unfinished) {
-    const fs::path final_path = recordings_dir / row.file;
-    const fs::path partial = partial_of(final_path);
-    std::error_code ec;
-    Probe probe = probe_video(final_path);
-    bool renamed = false;
-    if (!probe.plays && !fs::exists(final_path, ec)) {
-      // Killed between Mp4Writer::finish() and the rename: the partial
-      // file is complete and only needs its name.
-      probe = probe_video(partial);
-      if (probe.plays) {
-        sync_path(partial, false);
-        fs::rename(partial, final_path, ec);
-        if (ec) {
-          probe.plays = false;
-        } else {
-          sync_path(final_path.parent_path(), true);
-          renamed = true;
-        }
-      }
-    }
-    if (probe.plays) {
-      const double seconds = probe.fps > 0 ? probe.frames / probe.fps : 0;
-      row.end = row.start + std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(seconds * 1000)));
-      const auto size = fs::file_size(final_path, ec);
-      row.size_bytes = ec ? 0 : static_cast<std::uint64_t>(size);
-      recordings.update(row);
-      fs::remove(partial, ec);
-      char summary[96];
-      std::snprintf(summary, sizeof summary, "%lld frames, %.1f s", static_cast<long long>(probe.frames), seconds);
-      lines.push_back("repaired recording " + row.id.to_string() + " (" + final_path.string() + "): " + summary +
-                      (renamed ? ", renamed from " + partial.filename().string() : ""));
-      continue;
-    }
-    recordings.remove(row.id);
-    std::string removed;
-    for (const auto& path : {partial, final_path}) {
-      if (fs::remove(path, ec)) removed += (removed.empty() ? "" : ", ") + path.string();
-    }
-    lines.push_back("removed recording " + row.id.to_string() + ": its video does not play" +
-                    (removed.empty() ? " (no file)" : "; deleted " + removed));
-  }
-
-  // Partial files that no row names: a segment opened by a recorder killed
-  // before its row was stored.
-  std::error_code ec;
-  if (!fs::is_directory(recordings_dir, ec)) return lines;
-  std::vector<fs::path> orphans;
-  for (fs::recursive_directory_iterator it(recordings_dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (!it->is_regular_file(ec)) continue;
-    const fs::path path = it->path();
-    if (ends_with(path.filename().string(), kPartialSuffix) && !named.contains(path.lexically_normal().string()))
-      orphans.push_back(path);
-  }
-  for (const auto& path : orphans) {
-    if (fs::remove(path, ec)) lines.push_back("removed unfinished video " + path.string() + " (no recording names it)");
-  }
-  return lines;
-}
 
 }  // namespace safelynx::pipeline

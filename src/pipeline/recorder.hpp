@@ -96,12 +96,15 @@ class CameraRecorder {
 };
 
 // At start, before any camera runs: segments a crash left unfinished (rows
-// without an end) are made consistent: a file that decodes keeps its row (end
-// and size set from the file; a complete <id>.partial.mp4, left by a kill
-// between closing and renaming, is renamed first); one that does not is
-// deleted with its row, and *.partial.mp4 files in recordings_dir that no row
-// names are deleted. Returns a line per recording repaired or removed, for
-// the log.
+// without an end) are made consistent. A segment killed while recording is
+// an <id>.partial.mp4 of complete fragments and maybe a cut-off one: the
+// cut-off fragment is dropped, the rest is renamed to <id>.mp4 and the row
+// keeps its id (sightings point to it) with its end (start plus the video's
+// duration) and size set. A complete <id>.mp4 (killed after the rename)
+// keeps its row likewise. A row whose video has no frame that plays is
+// deleted with its files, and *.partial.mp4 files in recordings_dir that no
+// row names are deleted. Returns a line per recording repaired or removed,
+// for the log. (recording_repair.cpp)
 std::vector<std::string> repair_recordings(const std::filesystem::path& recordings_dir,
                                            storage::RecordingRepository& recordings);
 

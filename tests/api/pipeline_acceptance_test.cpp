@@ -5,8 +5,10 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/videoio.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <regex>
 #include <thread>
 
@@ -289,32 +291,64 @@ TEST(BrowserCamera, FramesPushedOverTheWebSocketAreSightedAndShownLive) {
   EXPECT_NE(late.close_reason().reason.find("was stopped"), std::string::npos) << late.close_reason().reason;
 }
 
-// kill -9 while recording: the next start opens the database and leaves no
-// unfinished recording behind (repaired or removed).
-TEST(LivePipelineCrash, KillDuringRecordingLeavesAConsistentDataDir) {
+// kill -9 while recording: the next start keeps the segment that was open,
+// up to its last written fragment, under the same id (sightings point to
+// it), finished and playable; no unfinished recording or partial file is
+// left behind.
+TEST(LivePipelineCrash, KillDuringRecordingKeepsTheOpenSegment) {
   if (!have_models()) GTEST_SKIP() << "models not found at " << models_dir();
   if (!std::filesystem::exists(clip())) GTEST_SKIP() << "test video not found at " << clip();
   RunningServer server(fresh_dir("pipeline-crash"));
   ASSERT_EQ(enrol(server.client(), "lin_manuel_miranda", {testdata_dir() / "faces/lin_manuel_miranda/lin1.png"}).status, 201);
   const std::string camera = create_file_camera(server.client(), "crash");
   ASSERT_EQ(server.client().request("POST", "/api/v1/cameras/" + camera + "/stream/start").status, 200);
-  bool recording = false;
-  for (int i = 0; i < 120 && !recording; ++i) {
-    const json state = parse(server.client().get("/api/v1/cameras/" + camera));
-    recording = state["live"].is_object() && state["live"]["recording"] == true;
-    if (!recording) std::this_thread::sleep_for(250ms);
+  // The open segment's row (no end yet) is stored before its first frame.
+  std::string open_id;
+  for (int i = 0; i < 120 && open_id.empty(); ++i) {
+    const json listed = parse(server.client().get("/api/v1/recordings?camera_id=" + camera));
+    for (const json& r : listed["items"])
+      if (r["end"].is_null()) open_id = r["id"].get<std::string>();
+    if (open_id.empty()) std::this_thread::sleep_for(250ms);
   }
-  ASSERT_TRUE(recording) << "the camera never started recording\n" << server.process().log();
-  std::this_thread::sleep_for(1s);
+  ASSERT_FALSE(open_id.empty()) << "the camera never started recording\n" << server.process().log();
+  std::this_thread::sleep_for(2s);  // the pre-buffer and a few fragments are on disk
+  const json before = parse(server.client().get("/api/v1/recordings/" + open_id));
+  ASSERT_TRUE(before["end"].is_null()) << "the segment closed before the kill: " << before;
   server.kill_and_restart();
 
   // The camera was streaming, so it resumes; stopping it finishes its new segment.
   ASSERT_EQ(server.client().request("POST", "/api/v1/cameras/" + camera + "/stream/stop").status, 200);
+  const HttpResult kept = server.client().get("/api/v1/recordings/" + open_id);
+  ASSERT_EQ(kept.status, 200) << "the recording open at the kill is gone: " << kept.body << "\n" << server.process().log();
+  const json row = parse(kept);
+  ASSERT_FALSE(row["end"].is_null()) << row;
+  EXPECT_GT(row["duration_s"].get<double>(), 0) << row;
+  EXPECT_GT(row["size_bytes"].get<std::uint64_t>(), 0u) << row;
+  for (const json& sighting : before["sighting_ids"])
+    EXPECT_NE(std::find(row["sighting_ids"].begin(), row["sighting_ids"].end(), sighting), row["sighting_ids"].end())
+        << "sighting " << sighting << " lost its recording";
+  const HttpResult video = server.client().get("/api/v1/recordings/" + open_id + "/video");
+  ASSERT_EQ(video.status, 200) << video.body;
+  EXPECT_EQ(video.body.size(), row["size_bytes"].get<std::size_t>());
+  const std::filesystem::path copy = server.data_dir() / "kept-copy.mp4";
+  {
+    std::ofstream out(copy, std::ios::binary);
+    out << video.body;
+  }
+  cv::VideoCapture capture(copy.string(), cv::CAP_FFMPEG);
+  ASSERT_TRUE(capture.isOpened()) << "the kept video does not open";
+  int frames = 0;
+  for (cv::Mat frame; capture.read(frame);) ++frames;
+  EXPECT_GT(frames, 0) << "the kept video has no frame that decodes";
+  const double fps = capture.get(cv::CAP_PROP_FPS);
+  ASSERT_GT(fps, 0);
+  // The row's duration is the video's.
+  EXPECT_NEAR(row["duration_s"].get<double>(), frames / fps, 0.1) << row;
+
   const json recordings = parse(server.client().get("/api/v1/recordings?camera_id=" + camera));
   for (const json& r : recordings["items"]) {
     EXPECT_FALSE(r["end"].is_null()) << "an unfinished recording is listed: " << r;
-    const HttpResult video = server.client().get("/api/v1/recordings/" + r["id"].get<std::string>() + "/video");
-    EXPECT_EQ(video.status, 200) << r;
+    EXPECT_EQ(server.client().get("/api/v1/recordings/" + r["id"].get<std::string>() + "/video").status, 200) << r;
   }
   for (const auto& entry : std::filesystem::recursive_directory_iterator(server.data_dir() / "recordings"))
     EXPECT_FALSE(entry.path().filename().string().ends_with(".partial.mp4")) << "a crashed segment was left: " << entry.path();

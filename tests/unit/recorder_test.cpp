@@ -1,10 +1,14 @@
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -15,6 +19,8 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
+#include "pipeline/mp4_recovery.hpp"
+#include "pipeline/mp4_writer.hpp"
 #include "pipeline/recorder.hpp"
 #include "storage/sqlite_database.hpp"
 
@@ -456,6 +462,151 @@ TEST_F(RepairRecordingsTest, RepairsPlayableRowsAndRemovesBrokenOnes) {
   EXPECT_NE(all.find(orphan.string()), std::string::npos) << all;
 
   // A second pass finds nothing to do.
+  EXPECT_TRUE(repair_recordings(dir_ / "recordings", recordings).empty());
+}
+
+// A fragmented MP4 cut anywhere (a crash mid-write) keeps its complete
+// fragments: after trimming, every frame they hold decodes, in order.
+TEST_F(RepairRecordingsTest, ACutFragmentedFileKeepsItsCompleteFragments) {
+  const fs::path whole = dir_ / "whole.mp4";
+  {
+    Mp4Writer writer(whole, cv::Size(kWidth, kHeight), Mp4WriterOptions{kFps});
+    for (int i = 0; i < 60; ++i) writer.write(make_frame(i));
+    writer.finish();
+  }
+  const Mp4Probe full = probe_mp4(whole);
+  ASSERT_TRUE(full.plays);
+  EXPECT_EQ(full.frames, 60u);
+  EXPECT_NEAR(full.seconds, 6.0, 1e-6);
+  EXPECT_EQ(trim_to_complete_fragments(whole), 0u) << "a finished file lost bytes";
+
+  std::ifstream in(whole, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto cut_at = [&](double fraction) {
+    const fs::path cut = dir_ / ("cut-" + std::to_string(static_cast<int>(fraction * 100)) + ".mp4");
+    const auto length = static_cast<std::size_t>(static_cast<double>(bytes.size()) * fraction);
+    std::ofstream(cut, std::ios::binary) << bytes.substr(0, length);
+    trim_to_complete_fragments(cut);
+    EXPECT_LE(fs::file_size(cut), length);
+    return cut;
+  };
+  // Cut inside the first fragment (its keyframe): nothing plays, the repair deletes it.
+  EXPECT_FALSE(probe_mp4(cut_at(0.03)).plays);
+  std::uint64_t previous = 0;
+  for (const double fraction : {0.5, 0.7, 0.9, 0.97}) {
+    const fs::path cut = cut_at(fraction);
+    const Mp4Probe probe = probe_mp4(cut);
+    ASSERT_TRUE(probe.plays) << "nothing plays in the first " << fraction * 100 << "% of the file";
+    EXPECT_LE(probe.frames, 60u);
+    EXPECT_GE(probe.frames, previous);
+    EXPECT_NEAR(probe.seconds, static_cast<double>(probe.frames) / kFps, 1e-6);
+    previous = probe.frames;
+    const Video video = read_video(cut);
+    ASSERT_EQ(video.indices.size(), probe.frames) << cut;
+    for (std::size_t i = 0; i < video.indices.size(); ++i) ASSERT_EQ(video.indices[i], static_cast<int>(i)) << cut;
+  }
+  // Fragments hold about a second each: a cut at 97% loses little.
+  EXPECT_GE(previous, 60u - 2 * kFps);
+}
+
+// The child half of RecordingKilledWhileWritingIsKeptUpToItsLastFragment:
+// records a frame every 100 ms, noting how many it pushed, until killed.
+// Disabled so that it runs only when the parent starts it.
+TEST_F(RecorderTest, DISABLED_CrashChildRecordsUntilKilled) {
+  const char* dir_text = std::getenv("SAFELYNX_RECORDER_CRASH_DIR");
+  if (!dir_text) GTEST_SKIP() << "started by RecordingKilledWhileWritingIsKeptUpToItsLastFragment";
+  const fs::path dir = dir_text;
+  auto database = storage::open_sqlite_database(dir / "safelynx.db", {});
+  RecorderListener listener;
+  // As the pipeline does: the row exists before the first frame is written.
+  listener.started = [&](const Recording& r) { database->recordings().create(r); };
+  RecorderOptions o = options(1, 600);
+  o.recordings_dir = dir / "recordings";
+  o.fps = kFps;
+  CameraRecorder recorder(camera_, o, listener);
+  for (int i = 0;; ++i) {
+    recorder.push(make_frame(i % 256), frame_time(i));
+    if (i == 10) recorder.trigger(frame_time(i));  // the segment starts at frame 0
+    {
+      std::ofstream progress(dir / "pushed.tmp");
+      progress << i;
+    }
+    fs::rename(dir / "pushed.tmp", dir / "pushed");
+    std::this_thread::sleep_for(kFrameInterval);
+  }
+}
+
+// kill -9 of a recording process: the next start keeps its recording, under
+// its row and name, with all but the last fragment or so of its frames.
+TEST_F(RepairRecordingsTest, RecordingKilledWhileWritingIsKeptUpToItsLastFragment) {
+  const std::string exe = fs::read_symlink("/proc/self/exe").string();
+  const std::string filter = "--gtest_filter=RecorderTest.DISABLED_CrashChildRecordsUntilKilled";
+  const std::string disabled = "--gtest_also_run_disabled_tests";
+  std::vector<std::string> env_text;
+  for (char** e = environ; *e; ++e) env_text.emplace_back(*e);
+  env_text.push_back("SAFELYNX_RECORDER_CRASH_DIR=" + dir_.string());
+  std::vector<char*> envp;
+  for (auto& e : env_text) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::vector<char*> argv{const_cast<char*>(exe.c_str()), const_cast<char*>(filter.c_str()),
+                          const_cast<char*>(disabled.c_str()), nullptr};
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const int null = ::open("/dev/null", O_WRONLY);  // the child's gtest report is noise here
+    if (null >= 0) ::dup2(null, STDOUT_FILENO);
+    ::execve(exe.c_str(), argv.data(), envp.data());
+    ::_exit(127);
+  }
+  auto pushed = [&] {
+    std::ifstream in(dir_ / "pushed");
+    int count = -1;
+    in >> count;
+    return count;
+  };
+  // About 6 s of video: frame 0 to at least 60 (the segment holds them all).
+  const bool ran = wait_until([&] { return pushed() >= 60; }, 60s);
+  int status = 0;
+  if (!ran) ::waitpid(child, &status, WNOHANG);
+  const int last_pushed = pushed();
+  ::kill(child, SIGKILL);
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(ran) << "the recording child did not get to frame 60 (at " << last_pushed << ")";
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "the child ended by itself: " << status;
+
+  auto database = storage::open_sqlite_database(dir_ / "safelynx.db", {});
+  auto& recordings = database->recordings();
+  const auto rows = recordings.list(storage::RecordingFilter{}, storage::Page{1, 10});
+  ASSERT_EQ(rows.items.size(), 1u);
+  const Recording open = rows.items[0];
+  EXPECT_FALSE(open.end.has_value());
+  const fs::path partial = cam_dir() / (open.id.to_string() + ".partial.mp4");
+  const fs::path final_path = dir_ / "recordings" / open.file;
+  ASSERT_TRUE(fs::exists(partial));
+
+  const auto lines = repair_recordings(dir_ / "recordings", recordings);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("repaired recording " + open.id.to_string()), std::string::npos) << lines[0];
+  EXPECT_FALSE(fs::exists(partial));
+  ASSERT_TRUE(fs::exists(final_path));
+
+  const Video video = read_video(final_path);
+  ASSERT_TRUE(video.opened);
+  const int written = last_pushed + 1;  // frames 0 .. last_pushed
+  const int kept = static_cast<int>(video.indices.size());
+  std::printf("[          ] killed after frame %d: %d of %d frames kept, %.1f s of video lost\n", last_pushed, kept,
+              written, static_cast<double>(written - kept) / kFps);
+  // A fragment is about 1 s; the rest is the encoder thread's lag on a busy machine.
+  EXPECT_GE(kept, written - 3 * kFps) << lines[0];
+  EXPECT_LE(kept, written);
+  for (int i = 0; i < kept; ++i) ASSERT_EQ(video.indices[static_cast<std::size_t>(i)], i);
+
+  const auto repaired = recordings.find(open.id);
+  ASSERT_TRUE(repaired.has_value()) << "the row sightings point to is gone";
+  ASSERT_TRUE(repaired->end.has_value());
+  EXPECT_EQ(*repaired->end, open.start + std::chrono::milliseconds(kept * 1000 / kFps));
+  EXPECT_EQ(repaired->file, open.file);
+  EXPECT_EQ(repaired->size_bytes, fs::file_size(final_path));
   EXPECT_TRUE(repair_recordings(dir_ / "recordings", recordings).empty());
 }
 
