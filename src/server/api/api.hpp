@@ -31,6 +31,7 @@ struct ApiOptions {
   std::size_t max_photos_per_request = 20;
   std::size_t gallery_capacity = 20;            // embeddings kept per profile (the best)
   std::size_t max_per_page = 200;
+  std::vector<std::filesystem::path> camera_file_roots;  // [cameras] file_roots: where file cameras may read
 };
 
 // What the handlers share. Owned by the app; outlives the server.
