@@ -17,8 +17,8 @@ extern char** environ;
 namespace safelynx::app {
 namespace {
 
-using Value = std::variant<std::int64_t, double, bool, std::string>;
-enum class Type { Integer, Number, Boolean, Text };
+using Value = std::variant<std::int64_t, double, bool, std::string, std::vector<std::string>>;
+enum class Type { Integer, Number, Boolean, Text, TextList };
 
 struct Key {
   const char* name;  // "section.key"
@@ -33,6 +33,7 @@ double as_number(const Value& v) {
 }
 bool as_bool(const Value& v) { return std::get<bool>(v); }
 const std::string& as_text(const Value& v) { return std::get<std::string>(v); }
+const std::vector<std::string>& as_list(const Value& v) { return std::get<std::vector<std::string>>(v); }
 
 // "a, b ,c" -> {"a", "b", "c"}.
 std::vector<std::string> comma_list(const std::string& text) {
@@ -233,6 +234,16 @@ std::vector<Key> make_keys() {
        [](Config& c, const Value& v) { c.database.idle_timeout_s = in_range<int>(as_integer(v), 1, 1 << 30, "database.idle_timeout"); }},
       {"database.acquire_timeout", Type::Integer,
        [](Config& c, const Value& v) { c.database.acquire_timeout_s = in_range<int>(as_integer(v), 1, 3600, "database.acquire_timeout"); }},
+      {"cameras.file_roots", Type::TextList,
+       [](Config& c, const Value& v) {
+         std::vector<std::filesystem::path> roots;
+         for (const std::string& root : as_list(v)) {
+           if (!std::filesystem::path(root).is_absolute())
+             throw ConfigError("cameras.file_roots: '" + root + "' is not an absolute path");
+           roots.emplace_back(root);
+         }
+         c.camera_file_roots = std::move(roots);
+       }},
       {"auth.session_ttl_hours", Type::Integer,
        [](Config& c, const Value& v) { c.auth.session_ttl_hours = in_range<int>(as_integer(v), 1, 24 * 365, "auth.session_ttl_hours"); }},
       {"auth.max_concurrent_logins", Type::Integer,
@@ -260,6 +271,7 @@ const char* type_name(Type type) {
     case Type::Number: return "a number";
     case Type::Boolean: return "true or false";
     case Type::Text: return "a string";
+    case Type::TextList: return "a list of strings (in a variable: separated by ':')";
   }
   return "";
 }
@@ -281,6 +293,17 @@ std::optional<Value> from_toml(const toml::node& node, Type type) {
     case Type::Text:
       if (auto v = node.value_exact<std::string>()) return Value(*v);
       return std::nullopt;
+    case Type::TextList: {
+      const auto* array = node.as_array();
+      if (!array) return std::nullopt;
+      std::vector<std::string> items;
+      for (const toml::node& item : *array) {
+        auto text = item.value_exact<std::string>();
+        if (!text) return std::nullopt;
+        items.push_back(*text);
+      }
+      return Value(std::move(items));
+    }
   }
   return std::nullopt;
 }
@@ -304,6 +327,17 @@ std::optional<Value> from_text(const std::string& text, Type type) {
         if (text == "false" || text == "0") return Value(false);
         return std::nullopt;
       case Type::Text: return Value(text);
+      case Type::TextList: {
+        // Like PATH: "/srv/videos:/mnt/clips"; empty items are skipped.
+        std::vector<std::string> items;
+        std::size_t start = 0;
+        while (start <= text.size()) {
+          const std::size_t end = std::min(text.find(':', start), text.size());
+          if (end > start) items.push_back(text.substr(start, end - start));
+          start = end + 1;
+        }
+        return Value(std::move(items));
+      }
     }
   } catch (const std::exception&) {
   }

@@ -82,6 +82,9 @@ struct Config {
   std::size_t engines = 2;                        // [recognition] engines: face engines for API requests
   std::size_t gallery_capacity = 20;              // [recognition] gallery_capacity
   pipeline::PipelineOptions pipeline;             // [pipeline] and [recording] enabled
+  // [cameras] file_roots: the folders file cameras may read; unset: the data
+  // dir's `videos` folder (serve puts it in pipeline.file_roots).
+  std::optional<std::vector<std::filesystem::path>> camera_file_roots;
   // The run-time settings (GET/PUT /api/v1/settings) the config sets; the
   // keys set explicitly (in `settings_keys`, e.g. "recognition.match_threshold")
   // override the stored value at start.

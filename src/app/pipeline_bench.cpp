@@ -119,6 +119,10 @@ int run_pipeline_bench(const Config& config, const PipelineBenchOptions& o) {
   options.files_in_realtime = o.realtime;
   options.files_loop = false;
   options.record = o.record;
+  // The clip named on the command line is the operator's own choice: its
+  // folder is the one file root.
+  const fs::path clip = fs::canonical(o.source);  // its folder, not a symlink's
+  options.file_roots = {clip.parent_path()};
   pipeline::Pipeline live(pipeline::PipelineServices{*database, media, events, index, metrics, [&] { return settings; },
                                                      [] { return server::random_uuid(); },
                                                      [](const std::string& level, const std::string& message) {
@@ -132,7 +136,7 @@ int run_pipeline_bench(const Config& config, const PipelineBenchOptions& o) {
     camera.id = server::random_uuid();
     camera.name = "bench " + std::to_string(i + 1);
     camera.kind = CameraKind::File;
-    camera.source = o.source;
+    camera.source = clip.string();
     camera.created_at = camera.updated_at = now_ms();
     database->cameras().create(camera);
     cameras.push_back(camera);

@@ -150,8 +150,17 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
             {"kind", index.active_kind()},
             {"ms", std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - index_start).count()}});
 
+  // File cameras read only under these folders; the default one is made
+  // private like the rest of the data dir.
+  const std::vector<fs::path> file_roots = config.camera_file_roots.value_or(std::vector<fs::path>{data_dir / "videos"});
+  if (!config.camera_file_roots) {
+    std::error_code error;
+    if (fs::create_directory(file_roots.front(), error)) fs::permissions(file_roots.front(), fs::perms::owner_all, error);
+  }
+
   EventBus events([](const std::string& error) { log_error("event handler failed", {{"error", error}}); });
   server::ApiOptions api_options;
+  api_options.camera_file_roots = file_roots;
   api_options.version = SAFELYNX_VERSION;
   api_options.max_image_pixels = config.engine.max_image_pixels;
   api_options.gallery_capacity = config.gallery_capacity;
@@ -172,6 +181,7 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
   pipeline::PipelineOptions pipeline_options = config.pipeline;
   pipeline_options.models_dir = vision::resolve_models_dir(config.engine.models_dir);
   pipeline_options.gallery_capacity = config.gallery_capacity;
+  pipeline_options.file_roots = file_roots;
   pipeline::Pipeline live(
       pipeline::PipelineServices{*database, media, events, index, metrics, [&context] { return context.settings(); },
                                  [] { return server::random_uuid(); },

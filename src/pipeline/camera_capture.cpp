@@ -1,10 +1,94 @@
 #include "pipeline/camera_capture.hpp"
 
+#include <exception>
 #include <random>
 
 #include "pipeline/backoff.hpp"
 
 namespace safelynx::pipeline {
+
+// One open() running on its helper thread. Shared by the helper and the
+// capture thread, so either may leave first: after stop(), the helper alone
+// owns the source and destroys it when open() returns.
+struct CameraCapture::OpenAttempt {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::unique_ptr<FrameSource> source;
+  bool done = false;
+  bool abandoned = false;
+  std::exception_ptr error;
+};
+
+namespace {
+
+// Helpers still inside an abandoned open(), across all cameras.
+std::mutex lingering_mutex;
+std::condition_variable lingering_changed;
+int lingering_opens = 0;
+
+}  // namespace
+
+bool CameraCapture::wait_for_abandoned_opens(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(lingering_mutex);
+  return lingering_changed.wait_for(lock, timeout, [] { return lingering_opens == 0; });
+}
+
+std::unique_ptr<FrameSource> CameraCapture::open_source() {
+  auto attempt = std::make_shared<OpenAttempt>();
+  attempt->source = make_source_();
+  const std::chrono::milliseconds timeout = attempt->source->open_timeout();
+  const std::string name = attempt->source->describe();
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return nullptr;
+    opening_ = attempt;
+  }
+  {
+    std::lock_guard lock(lingering_mutex);
+    ++lingering_opens;
+  }
+  std::thread([attempt]() mutable {
+    std::exception_ptr error;
+    try {
+      attempt->source->open();
+    } catch (...) {
+      error = std::current_exception();
+    }
+    std::unique_ptr<FrameSource> orphan;
+    {
+      std::lock_guard lock(attempt->mutex);
+      attempt->done = true;
+      attempt->error = error;
+      // Abandoned: nobody will take the source; it is closed here, off the
+      // thread that stopped the camera.
+      if (attempt->abandoned) orphan = std::move(attempt->source);
+      attempt->changed.notify_all();
+    }
+    orphan.reset();
+    attempt.reset();
+    std::lock_guard lock(lingering_mutex);
+    --lingering_opens;
+    lingering_changed.notify_all();
+  }).detach();
+
+  std::unique_lock lock(attempt->mutex);
+  // A second over the source's own timeout, so its own message wins when it
+  // keeps to it.
+  const auto deadline = std::chrono::steady_clock::now() + timeout + std::chrono::seconds(1);
+  if (!attempt->changed.wait_until(lock, deadline, [&] { return attempt->done || attempt->abandoned; })) {
+    lock.unlock();
+    set_status(CameraStatus::Error, name + ": no answer within " + seconds_text(timeout));
+    lock.lock();
+    attempt->changed.wait(lock, [&] { return attempt->done || attempt->abandoned; });
+  }
+  {
+    std::lock_guard capture_lock(mutex_);
+    opening_.reset();
+  }
+  if (!attempt->done) return nullptr;  // stopped while opening
+  if (attempt->error) std::rethrow_exception(attempt->error);
+  return std::move(attempt->source);
+}
 
 CameraCapture::CameraCapture(Uuid camera_id, SourceFactory make_source, FrameSink sink, CaptureOptions options,
                              StatusListener on_status)
@@ -29,11 +113,18 @@ void CameraCapture::start() {
 }
 
 void CameraCapture::stop() {
+  std::shared_ptr<OpenAttempt> opening;
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
+    opening = opening_;
   }
   wake_.notify_all();
+  if (opening) {
+    std::lock_guard lock(opening->mutex);
+    opening->abandoned = true;
+    opening->changed.notify_all();
+  }
   if (thread_.joinable()) thread_.join();
 }
 
@@ -77,11 +168,13 @@ void CameraCapture::run() {
   };
 
   while (!stopping()) {
-    set_status(CameraStatus::Connecting, "");
+    // A camera that failed stays `error` (with the reason) while it retries,
+    // rather than flipping back to `connecting` for each attempt.
+    if (status().status != CameraStatus::Error) set_status(CameraStatus::Connecting, "");
     std::unique_ptr<FrameSource> source;
     try {
-      source = make_source_();
-      source->open();
+      source = open_source();
+      if (!source) break;  // stopped while opening
     } catch (const std::exception& error) {
       if (!retry_after(error.what())) break;
       continue;

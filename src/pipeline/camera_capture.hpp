@@ -65,11 +65,24 @@ class CameraCapture {
   CameraCapture& operator=(const CameraCapture&) = delete;
 
   void start();
-  // Stops the thread (interrupting a retry wait) and joins it.
+  // Stops the thread (interrupting a retry wait or an open in progress) and
+  // joins it. Waits for a read in progress (bounded by the source's read
+  // timeout) but never for an open: that may wait on other cameras' opens.
   void stop();
   CaptureStatus status() const;
 
+  // Waits until the opens abandoned by stop() (of every camera) have
+  // returned, or `timeout` passes; true when none is left. Called at
+  // shutdown so no thread is left inside FFmpeg when the process exits.
+  static bool wait_for_abandoned_opens(std::chrono::milliseconds timeout);
+
  private:
+  struct OpenAttempt;
+  // Opens a new source on a helper thread, marking the camera as failing
+  // when it takes longer than the source's open timeout. Null when stopped
+  // first (the helper then finishes and frees the source on its own);
+  // throws what open() threw.
+  std::unique_ptr<FrameSource> open_source();
   void run();
   void set_status(CameraStatus status, const std::string& message);
   // Sleeps `delay` unless stopped first; false when stopped.
@@ -84,6 +97,7 @@ class CameraCapture {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  std::shared_ptr<OpenAttempt> opening_;  // the open in progress, for stop() to interrupt the wait
   CaptureStatus status_;
   std::thread thread_;
 };

@@ -1,5 +1,7 @@
 #include "pipeline/frame_source.hpp"
 
+#include "pipeline/video_file_policy.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,6 +35,8 @@ void check_frame_size(const std::string& source, cv::VideoCapture& video) {
 
 class VideoFileSource::Capture {
  public:
+  Capture(const std::string& path, const std::vector<std::filesystem::path>& roots) : file(path, roots) {}
+  ConfinedVideoFile file;  // open while FFmpeg reads it
   cv::VideoCapture video;
 };
 
@@ -42,11 +46,14 @@ VideoFileSource::VideoFileSource(std::filesystem::path file, VideoFileOptions op
 VideoFileSource::~VideoFileSource() = default;
 
 void VideoFileSource::open() {
-  std::error_code error;
-  if (!std::filesystem::is_regular_file(file_, error))
-    throw FrameSourceError(describe() + ": no such video file");
-  auto capture = std::make_unique<Capture>();
-  if (!capture->video.open(file_.string(), cv::CAP_FFMPEG) || !capture->video.isOpened())
+  capture_.reset();
+  std::unique_ptr<Capture> capture;
+  try {
+    capture = std::make_unique<Capture>(file_.string(), options_.roots);
+  } catch (const VideoFileRefused& refused) {
+    throw FrameSourceError(std::string("file ") + refused.what());
+  }
+  if (!capture->video.open(capture->file.ffmpeg_path(), cv::CAP_FFMPEG) || !capture->video.isOpened())
     throw FrameSourceError(describe() + ": cannot be opened as a video (not a video, or a codec FFmpeg lacks)");
   fps_ = capture->video.get(cv::CAP_PROP_FPS);
   if (!(fps_ > 0 && fps_ <= 240)) fps_ = 0;
@@ -78,9 +85,6 @@ std::optional<cv::Mat> VideoFileSource::read() {
 
 void VideoFileSource::close() { capture_.reset(); }
 
-namespace {
-
-// "10 s", "1.5 s" for messages.
 std::string seconds_text(std::chrono::milliseconds duration) {
   char text[32];
   if (duration.count() % 1000 == 0) {
@@ -90,6 +94,8 @@ std::string seconds_text(std::chrono::milliseconds duration) {
   }
   return text;
 }
+
+namespace {
 
 std::string lowercase_scheme(const std::string& url) {
   const auto end = url.find("://");
@@ -389,6 +395,24 @@ std::string redact_credentials(const std::string& url) {
   const auto at = url.rfind('@', path == std::string::npos ? std::string::npos : path);
   if (at == std::string::npos || at < authority) return url;
   return url.substr(0, authority) + "***@" + url.substr(at + 1);
+}
+
+std::optional<UrlPassword> split_password(const std::string& url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string::npos) return std::nullopt;
+  const auto authority = scheme + 3;
+  const auto authority_end = std::min(url.find_first_of("/?#", authority), url.size());
+  const auto at = url.rfind('@', authority_end == 0 ? 0 : authority_end - 1);
+  if (at == std::string::npos || at < authority) return std::nullopt;
+  const auto colon = url.find(':', authority);
+  if (colon == std::string::npos || colon > at) return std::nullopt;  // a user without a password
+  return UrlPassword{url.substr(0, colon + 1), url.substr(colon + 1, at - colon - 1), url.substr(at)};
+}
+
+std::string mask_password(const std::string& url) {
+  auto parts = split_password(url);
+  if (!parts) return url;
+  return parts->before + std::string(kMaskedPassword) + parts->after;
 }
 
 }  // namespace safelynx::pipeline

@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <opencv2/core.hpp>
 
@@ -52,14 +53,22 @@ class FrameSource {
   virtual std::string describe() const = 0;
   // The camera's status message once read() has returned nullopt.
   virtual std::string end_message() const { return "end of video"; }
+  // How long open() may take before the camera is shown as failing ("no
+  // answer within ..."); open() itself may overrun it (OpenCV serialises
+  // FFmpeg opens process-wide), so CameraCapture watches from outside.
+  virtual std::chrono::milliseconds open_timeout() const { return std::chrono::milliseconds(10'000); }
 };
 
 struct VideoFileOptions {
   bool realtime = true;  // paced at the file's own frame rate, like a camera
   bool loop = false;     // start again at the end instead of ending
+  // The folders the file must lie in ([cameras] file_roots); none: every
+  // file is refused. See video_file_policy.hpp.
+  std::vector<std::filesystem::path> roots;
 };
 
-// A video file played as a camera.
+// A video file played as a camera: only a video container under one of
+// `roots`, checked at every open (video_file_policy.hpp).
 class VideoFileSource final : public FrameSource {
  public:
   VideoFileSource(std::filesystem::path file, VideoFileOptions options);
@@ -103,6 +112,7 @@ class NetworkStreamSource final : public FrameSource {
   void close() override;
   double fps() const override { return fps_; }
   std::string describe() const override;
+  std::chrono::milliseconds open_timeout() const override { return options_.open_timeout; }
 
  private:
   class Capture;
@@ -199,5 +209,22 @@ class BrowserFrameSource final : public FrameSource {
 
 // A URL without its user:password part, for logs and status messages.
 std::string redact_credentials(const std::string& url);
+
+// What the API shows of a camera's URL: the password replaced by
+// kMaskedPassword ("rtsp://admin:***@cam/live"); unchanged without one.
+inline constexpr std::string_view kMaskedPassword = "***";
+std::string mask_password(const std::string& url);
+
+// A URL's parts around its password: "rtsp://admin:" + "secret" + "@cam/live".
+// nullopt when it has no user:password part.
+struct UrlPassword {
+  std::string before;    // scheme, "://", user and ':'
+  std::string password;
+  std::string after;     // '@', host, port, path
+};
+std::optional<UrlPassword> split_password(const std::string& url);
+
+// "10 s", "1.5 s" for messages.
+std::string seconds_text(std::chrono::milliseconds duration);
 
 }  // namespace safelynx::pipeline

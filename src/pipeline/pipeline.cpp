@@ -443,6 +443,10 @@ class Pipeline::Impl {
       std::lock_guard lock(cameras_mutex_);
       cameras_.clear();
     }
+    // Opens abandoned by stopped cameras end within their open timeouts;
+    // none should still run inside FFmpeg when the process exits.
+    if (!CameraCapture::wait_for_abandoned_opens(std::chrono::seconds(30)))
+      services_.log("warn", "a camera's open did not return within 30 s of shutdown");
     stopped_ = true;
   }
 
@@ -487,7 +491,7 @@ class Pipeline::Impl {
     switch (camera.kind) {
       case CameraKind::File:
         return [source = camera.source, &o] {
-          return std::make_unique<VideoFileSource>(source, VideoFileOptions{o.files_in_realtime, o.files_loop});
+          return std::make_unique<VideoFileSource>(source, VideoFileOptions{o.files_in_realtime, o.files_loop, o.file_roots});
         };
       case CameraKind::Rtsp:
       case CameraKind::Http:

@@ -72,6 +72,9 @@ struct PipelineOptions {
   bool record = true;
   bool files_in_realtime = true;  // file cameras paced at their frame rate
   bool files_loop = false;
+  // The folders file cameras may read from ([cameras] file_roots); none:
+  // every file camera fails to open.
+  std::vector<std::filesystem::path> file_roots;
   NetworkStreamOptions network;
   std::chrono::milliseconds browser_idle_timeout{10'000};
   CaptureOptions capture;

@@ -45,6 +45,8 @@ class RunningServer {
     env_.emplace("SAFELYNX_MODELS", models_dir().string());
     // The tests send requests quickly from one address.
     env_.emplace("SAFELYNX_SERVER_RATE_LIMIT_PER_SECOND", "0");
+    // File cameras play the shared clip (suites may name other folders).
+    env_.emplace("SAFELYNX_CAMERAS_FILE_ROOTS", testdata_dir().string());
     start();
   }
 

@@ -1,9 +1,15 @@
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -141,7 +147,8 @@ TEST(CameraCapture, HundredsOfReconnectsLeakNoThreadOrSource) {
     CameraCapture capture(Uuid{}, [&] { return std::make_unique<ScriptedSource>(script); }, queue, {0ms, 0ms});
     capture.start();
     ASSERT_TRUE(eventually([&] { return capture.status().reconnects >= 300; }, 20s));
-    EXPECT_EQ(thread_count(), threads_before + 1);  // the one capture thread
+    // The capture thread, and perhaps an open's helper that is just exiting.
+    EXPECT_LE(thread_count(), threads_before + 2);
     EXPECT_LE(script.live_sources.load(), 1);       // a failed source is released before the retry
   }
   EXPECT_EQ(script.live_sources.load(), 0);
@@ -185,7 +192,7 @@ TEST(VideoFileSource, AMissingOrBogusFileIsNamed) {
 TEST(VideoFileSource, PlaysTheSharedClipInRealTimeOnceOrLooping) {
   const std::string clip = SAFELYNX_TESTDATA_DIR "/video/short_hamilton_clip.mp4";
   if (!std::filesystem::exists(clip)) GTEST_SKIP() << "shared test video not found at " << clip;
-  VideoFileSource fast(clip, {.realtime = false, .loop = false});
+  VideoFileSource fast(clip, {.realtime = false, .loop = false, .roots = {SAFELYNX_TESTDATA_DIR}});
   fast.open();
   EXPECT_NEAR(fast.fps(), 29.97, 0.01);
   int frames = 0;
@@ -195,16 +202,151 @@ TEST(VideoFileSource, PlaysTheSharedClipInRealTimeOnceOrLooping) {
   }
   EXPECT_EQ(frames, 275);
 
-  VideoFileSource looping(clip, {.realtime = false, .loop = true});
+  VideoFileSource looping(clip, {.realtime = false, .loop = true, .roots = {SAFELYNX_TESTDATA_DIR}});
   looping.open();
   for (int i = 0; i < 300; ++i) ASSERT_TRUE(looping.read().has_value()) << "frame " << i;  // past the end: loops
 
-  VideoFileSource paced(clip, {.realtime = true, .loop = false});
+  VideoFileSource paced(clip, {.realtime = true, .loop = false, .roots = {SAFELYNX_TESTDATA_DIR}});
   paced.open();
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 31; ++i) ASSERT_TRUE(paced.read().has_value());
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_GT(seconds, 30 / 29.97 - 0.05);  // paced at the file's rate, not as fast as decoding
+}
+
+
+// ---------------------------------------------------------------------------
+// Opens that do not return: stop() must not wait for them (OpenCV serialises
+// FFmpeg opens process-wide, so one silent camera held up the others).
+
+// An open() that blocks until released, like a peer that never answers.
+struct Gate {
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool released = false;
+  std::atomic<int> live_sources{0};
+  void release() {
+    {
+      std::lock_guard lock(mutex);
+      released = true;
+    }
+    changed.notify_all();
+  }
+};
+
+class HangingSource final : public FrameSource {
+ public:
+  explicit HangingSource(Gate& gate) : gate_(gate) { ++gate_.live_sources; }
+  ~HangingSource() override { --gate_.live_sources; }
+  void open() override {
+    std::unique_lock lock(gate_.mutex);
+    gate_.changed.wait(lock, [&] { return gate_.released; });
+    throw FrameSourceError("hanging: gave up");
+  }
+  std::optional<cv::Mat> read() override { return std::nullopt; }
+  void close() override {}
+  double fps() const override { return 0; }
+  std::string describe() const override { return "hanging"; }
+  std::chrono::milliseconds open_timeout() const override { return 200ms; }
+
+ private:
+  Gate& gate_;
+};
+
+TEST(CameraCapture, AnOpenPastItsTimeoutIsAnErrorAndStopDoesNotWaitForIt) {
+  Gate gate;
+  BoundedQueue<Frame> queue(4, OverflowPolicy::DropOldest);
+  {
+    CameraCapture capture(Uuid{}, [&] { return std::make_unique<HangingSource>(gate); }, queue, {60s, 60s});
+    capture.start();
+    // The source's timeout plus the second of grace, with margin.
+    ASSERT_TRUE(eventually([&] { return capture.status().status == CameraStatus::Error; }, 5s));
+    EXPECT_EQ(capture.status().message, "hanging: no answer within 0.2 s");
+    const auto before = std::chrono::steady_clock::now();
+    capture.stop();
+    EXPECT_LT(std::chrono::steady_clock::now() - before, 1s);
+    EXPECT_EQ(capture.status().status, CameraStatus::Stopped);
+  }
+  // The abandoned open still holds its source until it returns; then the
+  // helper frees it, and nothing is left behind.
+  EXPECT_EQ(gate.live_sources.load(), 1);
+  EXPECT_FALSE(CameraCapture::wait_for_abandoned_opens(0ms));
+  gate.release();
+  EXPECT_TRUE(CameraCapture::wait_for_abandoned_opens(5s));
+  EXPECT_EQ(gate.live_sources.load(), 0);
+}
+
+// A TCP port that accepts connections (the kernel completes the handshake
+// for the listen backlog) and never sends a byte.
+class SilentPeer {
+ public:
+  SilentPeer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::listen(fd_, 16) != 0)
+      throw std::runtime_error("cannot listen");
+    socklen_t length = sizeof address;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+  }
+  ~SilentPeer() { ::close(fd_); }
+  std::string url() const { return "rtsp://admin:s3cret@127.0.0.1:" + std::to_string(port_) + "/live"; }
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+TEST(CameraCapture, AnRtspPeerThatNeverAnswersIsAnErrorAfterTheOpenTimeout) {
+  SilentPeer peer;
+  NetworkStreamOptions options;
+  options.open_timeout = 2s;
+  options.read_timeout = 2s;
+  BoundedQueue<Frame> queue(4, OverflowPolicy::DropOldest);
+  CameraCapture capture(Uuid{}, [&] { return std::make_unique<NetworkStreamSource>(peer.url(), options); }, queue,
+                        {60s, 60s});
+  const auto started = std::chrono::steady_clock::now();
+  capture.start();
+  ASSERT_TRUE(eventually([&] { return capture.status().status == CameraStatus::Error; }, 8s))
+      << to_string(capture.status().status);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s + 3s);
+  const std::string message = capture.status().message;
+  EXPECT_NE(message.find("no answer within 2 s"), std::string::npos) << message;
+  EXPECT_EQ(message.find("s3cret"), std::string::npos) << message;
+  const auto before = std::chrono::steady_clock::now();
+  capture.stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - before, 3s);
+  EXPECT_TRUE(CameraCapture::wait_for_abandoned_opens(10s));
+}
+
+TEST(CameraCapture, StoppingACameraIsNotHeldUpByAnotherOneStuckOpening) {
+  const std::filesystem::path clip = SAFELYNX_TESTDATA_DIR "/video/short_hamilton_clip.mp4";
+  if (!std::filesystem::exists(clip)) GTEST_SKIP() << "shared test video not found at " << clip;
+  SilentPeer peer;
+  NetworkStreamOptions options;
+  options.open_timeout = 20s;  // stuck for the whole test
+  BoundedQueue<Frame> queue(4, OverflowPolicy::DropOldest);
+  CameraCapture playing(
+      Uuid{}, [&] { return std::make_unique<VideoFileSource>(clip, VideoFileOptions{true, true, {clip.parent_path()}}); },
+      queue, {60s, 60s});
+  playing.start();
+  ASSERT_TRUE(eventually([&] { return playing.status().status == CameraStatus::Active; }, 10s)) << playing.status().message;
+
+  CameraCapture stuck(Uuid{}, [&] { return std::make_unique<NetworkStreamSource>(peer.url(), options); }, queue,
+                      {60s, 60s});
+  stuck.start();
+  std::this_thread::sleep_for(500ms);  // inside FFmpeg's open, waiting for the silent peer
+  ASSERT_EQ(stuck.status().status, CameraStatus::Connecting);
+
+  auto before = std::chrono::steady_clock::now();
+  playing.stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - before, 3s);
+  before = std::chrono::steady_clock::now();
+  stuck.stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - before, 3s);
+  EXPECT_TRUE(CameraCapture::wait_for_abandoned_opens(30s));
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <vector>
 
 #include "app/config.hpp"
 
@@ -184,6 +185,21 @@ max_concurrent_logins = 2
   EXPECT_NE(error_of(write("[server]\ntrusted_proxies = \"localhost\"\n")).find("'localhost' is not an IP address"),
             std::string::npos);
   EXPECT_NE(error_of(write("[auth]\nmax_concurrent_logins = 0\n")).find("auth.max_concurrent_logins"), std::string::npos);
+}
+
+TEST_F(ConfigTest, CameraFileRootsAreAListOfAbsoluteFolders) {
+  using Paths = std::vector<std::filesystem::path>;
+  EXPECT_FALSE(load_config(std::nullopt, {}).camera_file_roots.has_value());  // serve uses <data dir>/videos
+  EXPECT_EQ(load_config(write("[cameras]\nfile_roots = [\"/srv/videos\", \"/mnt/clips\"]\n"), {}).camera_file_roots,
+            (Paths{"/srv/videos", "/mnt/clips"}));
+  EXPECT_EQ(load_config(std::nullopt, {{"SAFELYNX_CAMERAS_FILE_ROOTS", "/srv/videos:/mnt/clips:"}}).camera_file_roots,
+            (Paths{"/srv/videos", "/mnt/clips"}));
+  EXPECT_EQ(load_config(write("[cameras]\nfile_roots = []\n"), {}).camera_file_roots, Paths{});  // no file camera at all
+  EXPECT_NE(error_of(write("[cameras]\nfile_roots = [\"videos\"]\n")).find("cameras.file_roots: 'videos' is not an absolute path"),
+            std::string::npos);
+  EXPECT_NE(error_of(write("[cameras]\nfile_roots = \"/srv/videos\"\n")).find("cameras.file_roots: must be a list of strings"),
+            std::string::npos);
+  EXPECT_NE(error_of(write("[cameras]\nfile_roots = [1]\n")).find("must be a list of strings"), std::string::npos);
 }
 
 }  // namespace

@@ -243,7 +243,7 @@ NetworkStreamOptions quick_options() {
 TEST(NetworkStreamSource, ReadsAnMp4ServedOverHttpLikeTheFileItself) {
   if (!std::filesystem::exists(kClip)) GTEST_SKIP() << "test video missing: " << kClip;
   TestHttpServer server(file_handler(read_file(kClip)));
-  VideoFileSource file(kClip, VideoFileOptions{false, false});
+  VideoFileSource file(kClip, VideoFileOptions{false, false, {kClip.parent_path()}});
   file.open();
   NetworkStreamSource stream(server.url("/clip.mp4"), quick_options());
   EXPECT_EQ(stream.describe(), server.url("/clip.mp4"));
@@ -424,7 +424,7 @@ TEST(NetworkStreamSource, ReadsAnH264RtspStreamOverTcpFrameForFrame) {
   EXPECT_NEAR(stream.fps(), server.fps(), 0.01);
   // The same packets as the file, decoded by the same decoder: the same
   // pixels, from the first frame on (none lost, none reordered).
-  VideoFileSource file(kClip, VideoFileOptions{false, false});
+  VideoFileSource file(kClip, VideoFileOptions{false, false, {kClip.parent_path()}});
   file.open();
   for (int i = 0; i < 40; ++i) {
     const std::optional<cv::Mat> expected = file.read();

@@ -129,6 +129,8 @@ async function startServer() {
     SAFELYNX_SERVER_RATE_LIMIT_PER_SECOND: "0",
     // Recordings finish 2 s after the last face, so the player test need not wait long.
     SAFELYNX_RECORDING_POST_BUFFER_S: "2",
+    // File cameras play only from allowed folders: the clip's.
+    SAFELYNX_CAMERAS_FILE_ROOTS: dirname(clip),
   };
   const child = spawn(serverBin, ["serve", "--data-dir", join(dataDir, "data"), "--port", "0"], { env, stdio: ["ignore", "pipe", "pipe"] });
   const exited = new Promise((done) => child.on("exit", (code, signal) => done({ code, signal })));

@@ -38,6 +38,7 @@ struct ApiOptions {
   LoginThrottleOptions login_throttle;
   // The only unauthenticated body is a login's: a few hundred bytes of JSON.
   std::size_t max_login_body_bytes = 4096;
+  std::vector<std::filesystem::path> camera_file_roots;  // [cameras] file_roots: where file cameras may read
 };
 
 // Where the API's own log lines go (serve: the JSON log on stderr).

@@ -1,6 +1,8 @@
 // /api/v1/cameras: the cameras the pipeline reads from.
-#include <filesystem>
+#include <algorithm>
+#include <cctype>
 
+#include "pipeline/video_file_policy.hpp"
 #include "server/api/api_internal.hpp"
 
 namespace safelynx::server::detail {
@@ -15,9 +17,25 @@ Camera find_camera(ApiContext& context, const Uuid& id) {
   return *camera;
 }
 
+// A source sent back as the API showed it (password masked) keeps the
+// stored password, so an edit form round-trips; only for the same user,
+// host and port, so the password cannot be redirected to another server.
+std::string keep_masked_password(const std::string& source, const std::string& stored) {
+  const auto sent = pipeline::split_password(source);
+  if (!sent || sent->password != pipeline::kMaskedPassword) return source;
+  const auto old = pipeline::split_password(stored);
+  const auto authority = [](const pipeline::UrlPassword& url) {
+    return url.before + url.after.substr(0, std::min(url.after.find_first_of("/?#"), url.after.size()));
+  };
+  if (!old || authority(*old) != authority(*sent))
+    invalid_field("source", "the password is masked (" + std::string(pipeline::kMaskedPassword) +
+                                "); it is kept only for the same user, host and port: enter the password");
+  return sent->before + old->password + sent->after;
+}
+
 // Applies the fields present in `body`; `creating` makes name, kind and
 // (except for browser cameras) source required.
-void apply_camera_fields(Camera& camera, const json& body, bool creating) {
+void apply_camera_fields(ApiContext& context, Camera& camera, const json& body, bool creating) {
   reject_unknown_keys(body, {"name", "kind", "source", "resolution", "fps", "location", "enabled"});
   if (auto name = optional_string(body, "name")) {
     camera.name = display_text("name", *name, 200);
@@ -36,7 +54,7 @@ void apply_camera_fields(Camera& camera, const json& body, bool creating) {
   }
   if (auto source = optional_string(body, "source")) {
     if (source->size() > 2048) invalid_field("source", "is longer than 2048 characters");
-    camera.source = *source;
+    camera.source = keep_masked_password(*source, camera.source);
   }
   if (body.contains("resolution")) {
     const json& r = body["resolution"];
@@ -71,13 +89,15 @@ void apply_camera_fields(Camera& camera, const json& body, bool creating) {
       if (!camera.source.starts_with("http://") && !camera.source.starts_with("https://"))
         invalid_field("source", "an http camera needs an http:// or https:// URL");
       break;
-    case CameraKind::File: {
-      std::error_code error;
+    case CameraKind::File:
       if (camera.source.empty()) invalid_field("source", "a file camera needs the path of a video file");
-      if (!std::filesystem::is_regular_file(camera.source, error))
-        invalid_field("source", "no video file at " + camera.source);
+      try {
+        // Checked again at every open: the file may change after this.
+        pipeline::check_video_file(camera.source, context.options.camera_file_roots);
+      } catch (const pipeline::VideoFileRefused& refused) {
+        invalid_field("source", refused.what());
+      }
       break;
-    }
     case CameraKind::Usb:
       if (camera.source.empty()) invalid_field("source", "a usb camera needs a device index (0) or path (/dev/video0)");
       break;
@@ -182,7 +202,7 @@ void add_camera_routes(Router& router, ApiContext& context) {
              }));
   router.add("POST", "/api/v1/cameras", authed(context, [&context](HttpRequest& request, const Principal&) {
                Camera camera;
-               apply_camera_fields(camera, json_object_body(request), true);
+               apply_camera_fields(context, camera, json_object_body(request), true);
                camera.id = random_uuid();
                camera.created_at = camera.updated_at = now_ms();
                context.database.cameras().create(camera);
@@ -195,7 +215,7 @@ void add_camera_routes(Router& router, ApiContext& context) {
              }));
   router.add("PUT", "/api/v1/cameras/{id}", authed(context, [&context](HttpRequest& request, const Principal&) {
                Camera camera = find_camera(context, path_uuid(request, "camera"));
-               apply_camera_fields(camera, json_object_body(request), false);
+               apply_camera_fields(context, camera, json_object_body(request), false);
                camera.updated_at = now_ms();
                if (!context.database.cameras().update(camera)) not_found("camera", camera.id.to_string());
                // A running camera picks up its new source and settings.
@@ -225,11 +245,11 @@ void add_camera_routes(Router& router, ApiContext& context) {
                const Camera camera = find_camera(context, path_uuid(request, "camera"));
                int max_fps = 15;
                if (auto fps = request.query_param("fps")) {
-                 try {
-                   max_fps = std::stoi(*fps);
-                 } catch (const std::exception&) {
+                 // Digits only: stoi alone reads "1e9" as 1 and "5x" as 5.
+                 if (fps->empty() || fps->size() > 2 ||
+                     !std::all_of(fps->begin(), fps->end(), [](unsigned char c) { return std::isdigit(c); }))
                    bad_query("fps", "must be an integer in [1, 30]");
-                 }
+                 max_fps = std::stoi(*fps);
                  if (max_fps < 1 || max_fps > 30) bad_query("fps", "must be an integer in [1, 30]");
                }
                HttpResponse response;

@@ -14,8 +14,8 @@ import { toast } from "../toast.js";
 const POLL_MS = 3000;
 
 const sourceHelp: Record<Camera["kind"], { placeholder: string; hint: string }> = {
-  file: { placeholder: "/srv/videos/front-door.mp4", hint: "Path of a video file on the server. It plays once; useful to try Safelynx out." },
-  rtsp: { placeholder: "rtsp://user:pass@192.168.1.20:554/stream", hint: "The camera's RTSP URL (see its manual or app). The password is hidden in the list." },
+  file: { placeholder: "/srv/videos/front-door.mp4", hint: "Absolute path of a video file on the server, in a folder allowed by the cameras.file_roots setting (default: the data folder's videos). It plays once; useful to try Safelynx out." },
+  rtsp: { placeholder: "rtsp://user:pass@192.168.1.20:554/stream", hint: "The camera's RTSP URL (see its manual or app). A saved password shows as *** and is kept while the user and host stay the same." },
   http: { placeholder: "http://192.168.1.21/video.mjpg", hint: "An MJPEG or HTTP video URL (http:// or https://)." },
   usb: { placeholder: "0", hint: "A camera attached to the server: device index (0 is the first) or a path such as /dev/video0." },
   browser: { placeholder: "", hint: "Frames come from a browser: open Live on that device and choose “Use this browser's camera”." },
