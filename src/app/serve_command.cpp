@@ -102,6 +102,9 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
 
   server::AuthService auth(database->users(), database->tokens(),
                            server::AuthOptions{std::chrono::hours(config.auth.session_ttl_hours)});
+  // The variable is for the first start only; say so rather than ignore it silently.
+  if (admin_password && database->users().count() > 0)
+    log_info("SAFELYNX_ADMIN_PASSWORD ignored: the data dir already has users (change passwords in the API)", {});
   if (auto generated = auth.ensure_admin(admin_password)) {
     // Shown once: only its hash is stored.
     std::cout << "safelynx: created user 'admin' with password: " << *generated
@@ -159,7 +162,7 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
 
   auto router = server::make_api_router(context);
   router->add("GET", "/metrics", [&context, &metrics](server::HttpRequest& request) {
-    (void)context.auth.authenticate(server::request_token(request));
+    (void)server::authorize(context.auth, request, Permission::Read);
     server::HttpResponse response;
     response.content_type = "text/plain; version=0.0.4; charset=utf-8";
     response.body = metrics.serialize();
@@ -192,7 +195,7 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
   http.tls_private_key = config.server.tls_private_key;
   server::HttpServer server(http, router);
   server.enable_websocket("/ws", [&auth](const server::HttpRequest& request) {
-    (void)auth.authenticate(server::request_token(request));
+    (void)server::authorize(auth, request, Permission::Read);
   });
   // Bus handlers must be quick: broadcast() only queues.
   const EventBus::Subscription to_websockets =
@@ -201,8 +204,9 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
   // A browser camera's page sends its frames as binary JPEG messages.
   server.enable_websocket_ingest(
       "/api/v1/cameras/{id}/browser",
+      // Frames from a browser camera feed the pipeline: a camera operation.
       [&auth, &live](const server::HttpRequest& request) {
-        (void)auth.authenticate(server::request_token(request));
+        (void)server::authorize(auth, request, Permission::ManageCameras);
         Uuid id;
         try {
           id = Uuid::parse(request.path_param("id"));
@@ -268,13 +272,15 @@ int run_serve(const std::optional<std::string>& config_file, const std::optional
   }
   std::optional<std::string> admin_password;
   if (const char* env = std::getenv("SAFELYNX_ADMIN_PASSWORD"); env && *env) admin_password = env;
-  if (admin_password && admin_password->size() < 8) {
-    std::cerr << "error: SAFELYNX_ADMIN_PASSWORD must have at least 8 characters\n";
-    return kExitUsage;
-  }
   const fs::path data_dir = config.data_dir.value_or(default_data_dir());
   try {
     return serve(config, data_dir, admin_password);
+  } catch (const server::PasswordPolicyError& e) {
+    // Checked only when the first admin is created (on an existing data dir
+    // the variable is ignored).
+    log_error("cannot create the first admin", {{"error", e.what()}});
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitUsage;
   } catch (const vision::WeightLoadError& e) {
     log_error("cannot load the face models", {{"error", e.what()}});
     std::cerr << "error: cannot load the face models: " << e.what()

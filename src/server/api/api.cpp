@@ -68,11 +68,21 @@ void rebuild_index(storage::ProfileRepository& profiles, index::EmbeddingIndex& 
   if (batch.size() > 0) flush();
 }
 
+Principal authorize(AuthService& auth, const HttpRequest& request, Permission permission) {
+  Principal principal = auth.authenticate(request_token(request));
+  if (!can(principal.role, permission)) {
+    throw ApiError(403, "forbidden",
+                   "this needs the " + std::string(to_string(required_role(permission))) +
+                       " role; this request has the " + std::string(to_string(principal.role)) + " role");
+  }
+  return principal;
+}
+
 namespace detail {
 
-Handler authed(ApiContext& context, AuthedHandler handler) {
-  return [&context, handler = std::move(handler)](HttpRequest& request) {
-    const Principal principal = context.auth.authenticate(request_token(request));
+Handler authed(ApiContext& context, Permission permission, AuthedHandler handler) {
+  return [&context, permission, handler = std::move(handler)](HttpRequest& request) {
+    const Principal principal = authorize(context.auth, request, permission);
     return handler(request, principal);
   };
 }
@@ -187,9 +197,9 @@ void add_system_routes(Router& router, ApiContext& context) {
     return ok({{"token", issued.secret}, {"expires_at", to_iso8601(*issued.token.expires_at)}});
   });
 
-  router.add("POST", "/api/v1/auth/tokens", authed(context, [&context](HttpRequest& request, const Principal& who) {
+  router.add("POST", "/api/v1/auth/tokens", authed(context, Permission::OwnAccount, [&context](HttpRequest& request, const Principal& who) {
                const json body = json_object_body(request);
-               reject_unknown_keys(body, {"name", "expires_at"});
+               reject_unknown_keys(body, {"name", "expires_at", "role"});
                const std::string name = required_string(body, "name");
                if (name.empty() || name.size() > 100) invalid_field("name", "must have 1 to 100 characters");
                std::optional<TimePoint> expires;
@@ -201,31 +211,32 @@ void add_system_routes(Router& router, ApiContext& context) {
                  }
                  if (*expires <= now_ms()) invalid_field("expires_at", "is in the past");
                }
-               const IssuedToken issued = context.auth.create_api_token(who.user.id, name, expires);
+               const Role role = token_role(body, who);
+               const IssuedToken issued = context.auth.create_api_token(who.user.id, name, expires, role);
                json out = to_json(issued.token);
                out["token"] = issued.secret;
                return ok(out, 201);
              }));
-  router.add("GET", "/api/v1/auth/tokens", authed(context, [&context](HttpRequest&, const Principal& who) {
+  router.add("GET", "/api/v1/auth/tokens", authed(context, Permission::OwnAccount, [&context](HttpRequest&, const Principal& who) {
                json items = json::array();
                for (const ApiToken& token : context.auth.api_tokens(who.user.id)) items.push_back(to_json(token));
                return ok({{"items", items}, {"total", items.size()}, {"page", 1},
                           {"per_page", std::max<std::size_t>(items.size(), 1)}});
              }));
-  router.add("POST", "/api/v1/auth/logout", authed(context, [&context](HttpRequest&, const Principal& who) {
+  router.add("POST", "/api/v1/auth/logout", authed(context, Permission::OwnAccount, [&context](HttpRequest&, const Principal& who) {
                context.database.tokens().remove(who.token.id);
                return no_content();
              }));
-  router.add("DELETE", "/api/v1/auth/tokens/{id}", authed(context, [&context](HttpRequest& request, const Principal& who) {
+  router.add("DELETE", "/api/v1/auth/tokens/{id}", authed(context, Permission::OwnAccount, [&context](HttpRequest& request, const Principal& who) {
                const Uuid id = path_uuid(request, "token");
                if (!context.auth.revoke(who.user.id, id)) not_found("token", id.to_string());
                return no_content();
              }));
 
-  router.add("GET", "/api/v1/settings", authed(context, [&context](HttpRequest&, const Principal&) {
+  router.add("GET", "/api/v1/settings", authed(context, Permission::Read, [&context](HttpRequest&, const Principal&) {
                return ok(to_json(context.settings()));
              }));
-  router.add("PUT", "/api/v1/settings", authed(context, [&context](HttpRequest& request, const Principal&) {
+  router.add("PUT", "/api/v1/settings", authed(context, Permission::ManageSettings, [&context](HttpRequest& request, const Principal&) {
                const Settings updated = apply_settings_json(context.settings(), json_object_body(request));
                context.set_settings(updated);
                return ok(to_json(updated));
@@ -241,6 +252,7 @@ std::shared_ptr<Router> make_api_router(ApiContext& context) {
   detail::add_camera_routes(*router, context);
   detail::add_sighting_routes(*router, context);
   detail::add_analytics_routes(*router, context);
+  detail::add_user_routes(*router, context);
   return router;
 }
 

@@ -13,6 +13,7 @@
 #include <functional>
 
 #include "domain/events.hpp"
+#include "domain/roles.hpp"
 #include "domain/settings.hpp"
 #include "index/embedding_index.hpp"
 #include "pipeline/pipeline.hpp"
@@ -73,6 +74,12 @@ std::shared_ptr<Router> make_api_router(ApiContext& context);
 // The token of a request: "Authorization: Bearer T", or ?token=T (for
 // WebSocket clients and <img>/<video> elements, which cannot set headers).
 std::string request_token(const HttpRequest& request);
+
+// Authenticates the request's token and checks that its role holds
+// `permission`: ApiError 401 without a valid token, 403 "forbidden" naming
+// the role needed otherwise. For routes outside the Router's API handlers
+// (/metrics, the WebSockets); API routes use it through their wrapper.
+Principal authorize(AuthService& auth, const HttpRequest& request, Permission permission);
 
 // Loads every stored embedding into the index; `progress` is called with
 // (done, total) now and then.
