@@ -2,6 +2,7 @@
 // managed in the API, the password policy, and tokens that never carry more
 // rights than whoever made them.
 #include "api/api_test_support.hpp"
+#include "domain/roles.hpp"
 #include "support/run_command.hpp"
 
 namespace safelynx::testing {
@@ -307,6 +308,24 @@ TEST_F(UsersApi, TheBrowserCameraSocketNeedsAnOperator) {
   // The event stream is reading: a viewer may follow it.
   EXPECT_NO_THROW(WebSocketClient(server_->process().port(), "/ws?token=" + ivan));
   EXPECT_EQ(client().request("POST", "/api/v1/cameras/" + id + "/stream/stop").status, 200);
+}
+
+TEST_F(UsersApi, TheOpenApiDocumentNamesTheRoleOfEveryOperation) {
+  const json spec = parse(server_->anonymous().get("/api/v1/openapi.json"));
+  for (const char* path : {"/api/v1/users", "/api/v1/users/me", "/api/v1/users/me/password", "/api/v1/users/{id}",
+                           "/api/v1/users/{id}/tokens", "/api/v1/users/{id}/tokens/{token_id}"})
+    EXPECT_TRUE(spec["paths"].contains(path)) << path;
+  const std::set<std::string> open = {"/api/v1/health", "/api/v1/openapi.json", "/api/v1/auth/login"};
+  for (const auto& [path, item] : spec["paths"].items()) {
+    for (const auto& [method, operation] : item.items()) {
+      if (method == "parameters" || open.contains(path)) continue;
+      ASSERT_TRUE(operation.contains("x-safelynx-role")) << method << " " << path;
+      EXPECT_TRUE(parse_role(operation["x-safelynx-role"].get<std::string>())) << method << " " << path;
+    }
+  }
+  EXPECT_EQ(spec["paths"]["/api/v1/settings"]["put"]["x-safelynx-role"], "admin");
+  EXPECT_EQ(spec["paths"]["/api/v1/cameras"]["post"]["x-safelynx-role"], "operator");
+  EXPECT_EQ(spec["paths"]["/api/v1/cameras"]["get"]["x-safelynx-role"], "viewer");
 }
 
 // SAFELYNX_ADMIN_PASSWORD follows the password policy, but only when it is
