@@ -247,7 +247,8 @@ TEST_F(UsersApi, TheLastAdminCannotBeDeletedOrDemoted) {
   ASSERT_EQ(frank.put_json(self, R"({"role": "operator"})").status, 200);
   ASSERT_EQ(frank.put_json(self, R"({"role": "admin"})").status, 200);
   // Leave the suite's admin as the only one (other tests may have made more).
-  for (const json& user : parse(client().get("/api/v1/users"))["items"]) {
+  const json users = parse(client().get("/api/v1/users"));  // kept: the loop must not walk a temporary
+  for (const json& user : users["items"]) {
     if (user["role"] != "admin" || user["id"] == me["id"]) continue;
     const std::string path = "/api/v1/users/" + std::to_string(user["id"].get<std::uint64_t>());
     ASSERT_EQ(client().put_json(path, R"({"role": "viewer"})").status, 200);
