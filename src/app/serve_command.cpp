@@ -127,6 +127,9 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
 
   server::AuthService auth(database->users(), database->tokens(),
                            server::AuthOptions{std::chrono::hours(config.auth.session_ttl_hours)});
+  // The variable is for the first start only; say so rather than ignore it silently.
+  if (admin_password && database->users().count() > 0)
+    log_info("SAFELYNX_ADMIN_PASSWORD ignored: the data dir already has users (change passwords in the API)", {});
   if (auto generated = auth.ensure_admin(admin_password)) {
     // Shown once: only its hash is stored.
     std::cout << "safelynx: created user 'admin' with password: " << *generated
@@ -196,7 +199,7 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
 
   auto router = server::make_api_router(context);
   router->add("GET", "/metrics", [&context, &metrics](server::HttpRequest& request) {
-    (void)context.auth.authenticate(server::request_token(request));
+    (void)server::authorize(context.auth, request, Permission::Read);
     server::HttpResponse response;
     response.content_type = "text/plain; version=0.0.4; charset=utf-8";
     response.body = metrics.serialize();
@@ -232,14 +235,16 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
   server::HttpServer server(http, router);
   server.set_body_admission(server::make_body_admission(context));
   // A socket lives as long as the token it was opened with.
-  const auto websocket_grant = [&auth](const server::HttpRequest& request) {
-    const server::Principal who = auth.authenticate(server::request_token(request, server::TokenPlace::HeaderOrQuery));
+  const auto websocket_grant = [&auth](const server::HttpRequest& request, Permission permission) {
+    const server::Principal who = server::authorize(auth, request, permission, server::TokenPlace::HeaderOrQuery);
     return server::WebSocketGrant{who.token.id.to_string(), who.token.expires_at};
   };
   auth.on_token_removed([&server](const Uuid& token_id) {
     server.close_websockets(token_id.to_string(), "the token was revoked");
   });
-  server.enable_websocket("/ws", websocket_grant);
+  server.enable_websocket("/ws", [&websocket_grant](const server::HttpRequest& request) {
+    return websocket_grant(request, Permission::Read);
+  });
   // Bus handlers must be quick: broadcast() only queues.
   const EventBus::Subscription to_websockets =
       events.subscribe([&server](const DomainEvent& event) { server.broadcast(server::to_json(event).dump(-1, ' ', false, json::error_handler_t::replace)); });
@@ -247,8 +252,9 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
   // A browser camera's page sends its frames as binary JPEG messages.
   server.enable_websocket_ingest(
       "/api/v1/cameras/{id}/browser",
+      // Frames from a browser camera feed the pipeline: a camera operation.
       [&websocket_grant, &live](const server::HttpRequest& request) {
-        server::WebSocketGrant grant = websocket_grant(request);
+        server::WebSocketGrant grant = websocket_grant(request, Permission::ManageCameras);
         Uuid id;
         try {
           id = Uuid::parse(request.path_param("id"));
@@ -320,13 +326,15 @@ int run_serve(const std::optional<std::string>& config_file, const std::optional
   }
   std::optional<std::string> admin_password;
   if (const char* env = std::getenv("SAFELYNX_ADMIN_PASSWORD"); env && *env) admin_password = env;
-  if (admin_password && admin_password->size() < 8) {
-    std::cerr << "error: SAFELYNX_ADMIN_PASSWORD must have at least 8 characters\n";
-    return kExitUsage;
-  }
   const fs::path data_dir = config.data_dir.value_or(default_data_dir());
   try {
     return serve(config, data_dir, admin_password);
+  } catch (const server::PasswordPolicyError& e) {
+    // Checked only when the first admin is created (on an existing data dir
+    // the variable is ignored).
+    log_error("cannot create the first admin", {{"error", e.what()}});
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitUsage;
   } catch (const vision::WeightLoadError& e) {
     log_error("cannot load the face models", {{"error", e.what()}});
     std::cerr << "error: cannot load the face models: " << e.what()

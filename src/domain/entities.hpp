@@ -11,6 +11,7 @@
 
 #include "domain/face.hpp"
 #include "domain/profile.hpp"
+#include "domain/roles.hpp"
 #include "domain/uuid.hpp"
 
 namespace safelynx {
@@ -113,7 +114,10 @@ struct User {
   std::string username;
   std::string password_hash;  // argon2id, libsodium's encoded string
   TimePoint created_at;
+  Role role = Role::Viewer;  // least privilege unless said otherwise
 };
+
+inline constexpr std::size_t kMaxUsernameLength = 64;
 
 // Session tokens (from login, short-lived) and API tokens (long-lived, named)
 // are one mechanism; only a hash of the secret is stored.
@@ -128,6 +132,9 @@ struct ApiToken {
   TimePoint created_at;
   std::optional<TimePoint> expires_at;
   std::optional<TimePoint> last_used_at;
+  // The most this token may do; a request gets the lesser of this and its
+  // user's current role, so demoting a user demotes their tokens.
+  Role role = Role::Viewer;
 };
 
 }  // namespace safelynx

@@ -37,6 +37,13 @@ class NotFoundError : public StorageError {
   using StorageError::StorageError;
 };
 
+// A change that would leave no user with the admin role (deleting or
+// demoting the last admin): nobody could manage users any more.
+class LastAdminError : public ConflictError {
+ public:
+  using ConflictError::ConflictError;
+};
+
 struct Page {
   std::uint64_t page = 1;      // 1-based
   std::uint64_t per_page = 50;
@@ -171,6 +178,14 @@ class UserRepository {
   virtual std::optional<User> find_by_name(const std::string& username) = 0;
   virtual std::optional<User> find(std::uint64_t id) = 0;
   virtual std::uint64_t count() = 0;
+  // Every user, oldest first (a handful: no paging).
+  virtual std::vector<User> list() = 0;
+  // Saves username, password hash and role of user.id. Throws NotFoundError,
+  // ConflictError (username taken) or LastAdminError (the last admin demoted).
+  virtual void update(const User& user) = 0;
+  // Deletes the user and all their tokens; false when there is no such user.
+  // Throws LastAdminError for the last admin.
+  virtual bool remove(std::uint64_t id) = 0;
 };
 
 class TokenRepository {
@@ -183,6 +198,8 @@ class TokenRepository {
   virtual void touch(const Uuid& id, TimePoint used_at) = 0;
   // Deletes tokens whose expiry is before `now`; returns how many.
   virtual std::size_t remove_expired(TimePoint now) = 0;
+  // Deletes a user's tokens of `kind` (every kind when nullopt); returns how many.
+  virtual std::size_t remove_for_user(std::uint64_t user_id, std::optional<TokenKind> kind) = 0;
 };
 
 // One open database: the repositories share its connections.

@@ -163,6 +163,15 @@ CREATE INDEX api_tokens_expires ON api_tokens (expires_at);
 CREATE INDEX sightings_snapshot_time ON sightings (time) WHERE (has_face_snapshot <> 0 OR has_frame_snapshot <> 0);
 CREATE INDEX recordings_finished_start ON recordings (start_at) WHERE end_at IS NOT NULL;
 )sql",
+    // 3: roles (least privilege). Before roles every user could do
+    // everything, so existing users and their tokens keep admin; a token's
+    // role caps what it may do below its user's current role.
+    R"sql(
+ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'viewer' CHECK (role IN ('viewer', 'operator', 'admin'));
+UPDATE users SET role = 'admin';
+ALTER TABLE api_tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'viewer' CHECK (role IN ('viewer', 'operator', 'admin'));
+UPDATE api_tokens SET role = 'admin';
+)sql",
 };
 
 constexpr int kLatestVersion = static_cast<int>(std::size(kMigrations));
@@ -173,8 +182,8 @@ int user_version(Connection& connection) {
   return static_cast<int>(statement.column_int(0));
 }
 
-void migrate(Connection& connection) {
-  for (int version = user_version(connection) + 1; version <= kLatestVersion; ++version) {
+void migrate(Connection& connection, int target) {
+  for (int version = user_version(connection) + 1; version <= target; ++version) {
     Transaction transaction(connection, true);
     // Another process may have migrated between our check and the lock.
     if (user_version(connection) >= version) continue;
@@ -1121,13 +1130,27 @@ class SqliteSettings final : public SettingsRepository {
 
 // --- Users and tokens --------------------------------------------------------
 
+const std::string kUserColumns = "id, username, password_hash, created_at, role";
+
+Role read_role(const Statement& row, int column) {
+  // The schema's CHECK allows only these three.
+  return parse_role(row.column_text(column)).value_or(Role::Viewer);
+}
+
 User read_user(const Statement& row) {
   User user;
   user.id = to_count(row.column_int(0));
   user.username = row.column_text(1);
   user.password_hash = row.column_text(2);
   user.created_at = row.column_time(3);
+  user.role = read_role(row, 4);
   return user;
+}
+
+std::uint64_t admin_count(Connection& connection) {
+  auto statement = connection.prepare("SELECT COUNT(*) FROM users WHERE role = 'admin'");
+  statement.step();
+  return to_count(statement.column_int(0));
 }
 
 class SqliteUsers final : public UserRepository {
@@ -1136,10 +1159,14 @@ class SqliteUsers final : public UserRepository {
 
   void create(User& user) override {
     const std::int64_t id = pool_.write([&](Connection& connection) {
-      auto statement =
-          connection.prepare("INSERT INTO users (username, password_hash, created_at) VALUES (?1, ?2, ?3)");
+      auto statement = connection.prepare(
+          "INSERT INTO users (username, password_hash, created_at, role) VALUES (?1, ?2, ?3, ?4)");
       try {
-        statement.bind_text(1, user.username).bind_text(2, user.password_hash).bind_time(3, user.created_at).run();
+        statement.bind_text(1, user.username)
+            .bind_text(2, user.password_hash)
+            .bind_time(3, user.created_at)
+            .bind_text(4, to_string(user.role))
+            .run();
       } catch (const ConflictError&) {
         throw ConflictError(connection.name() + ": the username '" + user.username + "' is taken");
       }
@@ -1150,8 +1177,7 @@ class SqliteUsers final : public UserRepository {
 
   std::optional<User> find_by_name(const std::string& username) override {
     return pool_.read([&](Connection& connection) -> std::optional<User> {
-      auto statement =
-          connection.prepare("SELECT id, username, password_hash, created_at FROM users WHERE username = ?1");
+      auto statement = connection.prepare("SELECT " + kUserColumns + " FROM users WHERE username = ?1");
       statement.bind_text(1, username);
       if (!statement.step()) return std::nullopt;
       return read_user(statement);
@@ -1160,7 +1186,7 @@ class SqliteUsers final : public UserRepository {
 
   std::optional<User> find(std::uint64_t id) override {
     return pool_.read([&](Connection& connection) -> std::optional<User> {
-      auto statement = connection.prepare("SELECT id, username, password_hash, created_at FROM users WHERE id = ?1");
+      auto statement = connection.prepare("SELECT " + kUserColumns + " FROM users WHERE id = ?1");
       statement.bind_int(1, to_sql_int(id));
       if (!statement.step()) return std::nullopt;
       return read_user(statement);
@@ -1175,11 +1201,56 @@ class SqliteUsers final : public UserRepository {
     });
   }
 
+  std::vector<User> list() override {
+    return pool_.read([](Connection& connection) {
+      std::vector<User> users;
+      auto statement = connection.prepare("SELECT " + kUserColumns + " FROM users ORDER BY id");
+      while (statement.step()) users.push_back(read_user(statement));
+      return users;
+    });
+  }
+
+  // The admin count is checked in the same write transaction, so two admins
+  // demoting each other at once cannot leave none.
+  void update(const User& user) override {
+    pool_.write([&](Connection& connection) {
+      auto statement =
+          connection.prepare("UPDATE users SET username = ?2, password_hash = ?3, role = ?4 WHERE id = ?1");
+      try {
+        statement.bind_int(1, to_sql_int(user.id))
+            .bind_text(2, user.username)
+            .bind_text(3, user.password_hash)
+            .bind_text(4, to_string(user.role))
+            .run();
+      } catch (const ConflictError&) {
+        throw ConflictError(connection.name() + ": the username '" + user.username + "' is taken");
+      }
+      if (connection.changes() == 0)
+        throw NotFoundError(connection.name() + ": no user with id " + std::to_string(user.id));
+      if (admin_count(connection) == 0)
+        throw LastAdminError("user '" + user.username + "' is the last admin; make another user admin first");
+    });
+  }
+
+  bool remove(std::uint64_t id) override {
+    return pool_.write([&](Connection& connection) {
+      // Tokens go with their user (also ON DELETE CASCADE; explicit so it
+      // does not depend on PRAGMA foreign_keys).
+      connection.prepare("DELETE FROM api_tokens WHERE user_id = ?1").bind_int(1, to_sql_int(id)).run();
+      auto statement = connection.prepare("DELETE FROM users WHERE id = ?1");
+      statement.bind_int(1, to_sql_int(id)).run();
+      if (connection.changes() == 0) return false;
+      if (admin_count(connection) == 0)
+        throw LastAdminError("user " + std::to_string(id) + " is the last admin; make another user admin first");
+      return true;
+    });
+  }
+
  private:
   ConnectionPool& pool_;
 };
 
-const std::string kTokenColumns = "uuid, user_id, kind, name, secret_hash, created_at, expires_at, last_used_at";
+const std::string kTokenColumns = "uuid, user_id, kind, name, secret_hash, created_at, expires_at, last_used_at, role";
 
 std::string_view token_kind_name(TokenKind kind) { return kind == TokenKind::Api ? "api" : "session"; }
 
@@ -1193,6 +1264,7 @@ ApiToken read_token(const Statement& row) {
   token.created_at = row.column_time(5);
   token.expires_at = row.column_optional_time(6);
   token.last_used_at = row.column_optional_time(7);
+  token.role = read_role(row, 8);
   return token;
 }
 
@@ -1203,7 +1275,7 @@ class SqliteTokens final : public TokenRepository {
   void create(const ApiToken& token) override {
     pool_.write([&](Connection& connection) {
       auto statement =
-          connection.prepare("INSERT INTO api_tokens (" + kTokenColumns + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+          connection.prepare("INSERT INTO api_tokens (" + kTokenColumns + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
       statement.bind_uuid(1, token.id)
           .bind_int(2, to_sql_int(token.user_id))
           .bind_text(3, token_kind_name(token.kind))
@@ -1212,6 +1284,7 @@ class SqliteTokens final : public TokenRepository {
           .bind_time(6, token.created_at)
           .bind_time(7, token.expires_at)
           .bind_time(8, token.last_used_at)
+          .bind_text(9, to_string(token.role))
           .run();
     });
   }
@@ -1256,6 +1329,16 @@ class SqliteTokens final : public TokenRepository {
     return pool_.write([&](Connection& connection) {
       auto statement = connection.prepare("DELETE FROM api_tokens WHERE expires_at < ?1");
       statement.bind_time(1, now).run();
+      return static_cast<std::size_t>(connection.changes());
+    });
+  }
+
+  std::size_t remove_for_user(std::uint64_t user_id, std::optional<TokenKind> kind) override {
+    return pool_.write([&](Connection& connection) {
+      auto statement = connection.prepare("DELETE FROM api_tokens WHERE user_id = ?1 AND (?2 IS NULL OR kind = ?2)");
+      statement.bind_int(1, to_sql_int(user_id));
+      if (kind) statement.bind_text(2, token_kind_name(*kind));
+      statement.run();
       return static_cast<std::size_t>(connection.changes());
     });
   }
@@ -1356,7 +1439,7 @@ std::unique_ptr<Database> open_sqlite_database(const std::filesystem::path& file
   if (mode != "wal") throw StorageError(name + ": cannot switch to WAL mode (journal mode is '" + mode + "')");
   writer->execute("PRAGMA synchronous = FULL", "set synchronous");
   configure(*writer);
-  migrate(*writer);
+  migrate(*writer, options.migrate_to > 0 ? std::min(options.migrate_to, kLatestVersion) : kLatestVersion);
 
   std::vector<std::unique_ptr<Connection>> readers;
   for (int i = 0; i < std::max(1, options.reader_connections); ++i) {

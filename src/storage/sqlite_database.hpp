@@ -18,6 +18,9 @@ struct SqliteOptions {
   // How long a connection waits for a lock held by another process (another
   // Safelynx command on the same file) before failing with StorageError.
   std::chrono::milliseconds busy_timeout{5000};
+  // Migrate only up to this schema version (0: the latest). For tests of
+  // migrations, which need a database as an older build left it.
+  int migrate_to = 0;
 };
 
 // The schema version this build creates and understands.

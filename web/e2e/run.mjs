@@ -711,6 +711,47 @@ try {
     }
   });
 
+  await step("admin: add a viewer on the Users page", { needs: ["log in through the form"] }, async () => {
+    activePage = page;
+    await goto(page, "/users");
+    await page.locator('[data-testid="user-row"][data-user="admin"]').waitFor();
+    await page.locator("#user-name").fill("vic");
+    // (A refused password would be a 422, which Chromium logs as a console
+    // error; the policy's answers are tested in tests/api/api_users_test.cpp.)
+    await page.locator("#user-password").fill("vic-viewer-secret");
+    await page.locator('[data-testid="user-create"]').click();
+    await page.locator('[data-testid="user-row"][data-user="vic"]').waitFor();
+    check((await page.locator("#role-" + (await api("/api/v1/users")).items.find((u) => u.username === "vic").id).inputValue()) === "viewer", "a new user is not a viewer by default");
+    await shot(page, "14-users.png");
+    await a11y(page, "users");
+  });
+
+  await step("a viewer is offered no changes", { needs: ["admin: add a viewer on the Users page"] }, async () => {
+    const context = await newContext({ width: 1280, height: 800 });
+    try {
+      const viewer = watchPage(await context.newPage(), "viewer");
+      activePage = viewer;
+      await viewer.goto(base + "/login");
+      await viewer.locator("#username").fill("vic");
+      await viewer.locator("#password").fill("vic-viewer-secret");
+      await viewer.getByRole("button", { name: "Sign in" }).click();
+      await viewer.waitForURL((url) => url.pathname === "/", { timeout: 15_000 });
+      await viewer.waitForFunction(() => document.body.dataset.role === "viewer");
+      await goto(viewer, "/profiles");
+      check(!(await viewer.locator('[data-testid="enrol-open"]').isVisible()), "a viewer is offered 'Enrol a person'");
+      check(!(await viewer.locator('nav a[data-nav="/users"]').isVisible()), "a viewer sees the Users menu entry");
+      await goto(viewer, "/cameras");
+      check(!(await viewer.locator('[data-testid="camera-add"]').isVisible()), "a viewer is offered 'Add camera'");
+      await goto(viewer, "/settings");
+      check(!(await viewer.locator('[data-testid="settings-save"]').isVisible()), "a viewer is offered to save settings");
+      await viewer.locator('[data-testid="my-password"]').waitFor();
+      await a11y(viewer, "settings-viewer");
+    } finally {
+      activePage = page;
+      await context.close();
+    }
+  });
+
   const pages = [
     ["03-live.png", "/live"],
     ["04-profiles.png", "/profiles"],

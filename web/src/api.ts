@@ -111,6 +111,20 @@ export interface HeatmapCounts {
   timezone: string;
 }
 
+export type Role = "viewer" | "operator" | "admin";
+
+export interface User {
+  id: number;
+  username: string;
+  role: Role;
+  created_at: string;
+}
+
+// GET /api/v1/users/me: effective_role is what this session may do.
+export interface Me extends User {
+  effective_role: Role;
+}
+
 export function token(): string | null {
   return localStorage.getItem(TOKEN_KEY);
 }

@@ -8,6 +8,7 @@ import { routes } from "./pages/index.js";
 import { match, navigate, startRouter, type Cleanup } from "./router.js";
 import { toast } from "./toast.js";
 import { loginPage } from "./pages/login.js";
+import { forgetUser, loadUser } from "./session.js";
 
 const app = document.getElementById("app")!;
 let cleanup: Cleanup | void;
@@ -23,10 +24,15 @@ const menu: Array<[string, string]> = [
   ["/cameras", "Cameras"],
   ["/alerts", "Alerts"],
   ["/settings", "Settings"],
+  ["/users", "Users"],
 ];
+
+// Menu entries only some roles may use (session.ts hides them for others).
+const menuNeeds: Record<string, string> = { "/users": "admin" };
 
 function signOut(expired: boolean): void {
   setToken(null);
+  forgetUser();
   disconnectEvents();
   shell = null;
   const next = location.pathname === "/login" ? "/" : location.pathname + location.search;
@@ -43,7 +49,7 @@ function buildShell(): NonNullable<typeof shell> {
   const nav = h(
     "nav",
     { class: "nav", "aria-label": "Main" },
-    h("ul", {}, menu.map(([path, label]) => h("li", {}, h("a", { href: path, "data-nav": path }, label, path === "/alerts" ? badge : null)))),
+    h("ul", {}, menu.map(([path, label]) => h("li", { "data-needs": menuNeeds[path] }, h("a", { href: path, "data-nav": path }, label, path === "/alerts" ? badge : null)))),
   );
   const toggle = h("button", { type: "button", class: "nav-toggle", "aria-label": "Menu", "aria-expanded": "false" }, "☰");
   toggle.addEventListener("click", () => {
@@ -86,6 +92,7 @@ function buildShell(): NonNullable<typeof shell> {
   };
   onNotificationsChanged(showBadge);
   showBadge();
+  void loadUser();
   return { main, nav, status, badge };
 }
 

@@ -77,17 +77,27 @@ void rebuild_index(storage::ProfileRepository& profiles, index::EmbeddingIndex& 
   if (batch.size() > 0) flush();
 }
 
+Principal authorize(AuthService& auth, const HttpRequest& request, Permission permission, TokenPlace place) {
+  Principal principal = auth.authenticate(request_token(request, place));
+  if (!can(principal.role, permission)) {
+    throw ApiError(403, "forbidden",
+                   "this needs the " + std::string(to_string(required_role(permission))) +
+                       " role; this request has the " + std::string(to_string(principal.role)) + " role");
+  }
+  return principal;
+}
+
 namespace detail {
 
-Handler authed(ApiContext& context, AuthedHandler handler, TokenPlace place) {
-  return [&context, handler = std::move(handler), place](HttpRequest& request) {
-    const Principal principal = context.auth.authenticate(request_token(request, place));
+Handler authed(ApiContext& context, Permission permission, AuthedHandler handler, TokenPlace place) {
+  return [&context, permission, handler = std::move(handler), place](HttpRequest& request) {
+    const Principal principal = authorize(context.auth, request, permission, place);
     return handler(request, principal);
   };
 }
 
-Handler authed_media(ApiContext& context, AuthedHandler handler) {
-  return authed(context, std::move(handler), TokenPlace::HeaderOrQuery);
+Handler authed_media(ApiContext& context, Permission permission, AuthedHandler handler) {
+  return authed(context, permission, std::move(handler), TokenPlace::HeaderOrQuery);
 }
 
 // Replace rather than throw on invalid UTF-8: one bad stored string must not
@@ -226,9 +236,9 @@ void add_system_routes(Router& router, ApiContext& context) {
 
   router.add("POST", "/api/v1/auth/login", [&context](HttpRequest& request) { return login(context, request); });
 
-  router.add("POST", "/api/v1/auth/tokens", authed(context, [&context](HttpRequest& request, const Principal& who) {
+  router.add("POST", "/api/v1/auth/tokens", authed(context, Permission::OwnAccount, [&context](HttpRequest& request, const Principal& who) {
                const json body = json_object_body(request);
-               reject_unknown_keys(body, {"name", "expires_at"});
+               reject_unknown_keys(body, {"name", "expires_at", "role"});
                const std::string name = display_text("name", required_string(body, "name"), 100);
                if (name.empty()) invalid_field("name", "must have 1 to 100 characters");
                std::optional<TimePoint> expires;
@@ -240,31 +250,32 @@ void add_system_routes(Router& router, ApiContext& context) {
                  }
                  if (*expires <= now_ms()) invalid_field("expires_at", "is in the past");
                }
-               const IssuedToken issued = context.auth.create_api_token(who.user.id, name, expires);
+               const Role role = token_role(body, who);
+               const IssuedToken issued = context.auth.create_api_token(who.user.id, name, expires, role);
                json out = to_json(issued.token);
                out["token"] = issued.secret;
                return ok(out, 201);
              }));
-  router.add("GET", "/api/v1/auth/tokens", authed(context, [&context](HttpRequest&, const Principal& who) {
+  router.add("GET", "/api/v1/auth/tokens", authed(context, Permission::OwnAccount, [&context](HttpRequest&, const Principal& who) {
                json items = json::array();
                for (const ApiToken& token : context.auth.api_tokens(who.user.id)) items.push_back(to_json(token));
                return ok({{"items", items}, {"total", items.size()}, {"page", 1},
                           {"per_page", std::max<std::size_t>(items.size(), 1)}});
              }));
-  router.add("POST", "/api/v1/auth/logout", authed(context, [&context](HttpRequest&, const Principal& who) {
+  router.add("POST", "/api/v1/auth/logout", authed(context, Permission::OwnAccount, [&context](HttpRequest&, const Principal& who) {
                context.auth.logout(who.token.id);
                return no_content();
              }));
-  router.add("DELETE", "/api/v1/auth/tokens/{id}", authed(context, [&context](HttpRequest& request, const Principal& who) {
+  router.add("DELETE", "/api/v1/auth/tokens/{id}", authed(context, Permission::OwnAccount, [&context](HttpRequest& request, const Principal& who) {
                const Uuid id = path_uuid(request, "token");
                if (!context.auth.revoke(who.user.id, id)) not_found("token", id.to_string());
                return no_content();
              }));
 
-  router.add("GET", "/api/v1/settings", authed(context, [&context](HttpRequest&, const Principal&) {
+  router.add("GET", "/api/v1/settings", authed(context, Permission::Read, [&context](HttpRequest&, const Principal&) {
                return ok(to_json(context.settings()));
              }));
-  router.add("PUT", "/api/v1/settings", authed(context, [&context](HttpRequest& request, const Principal&) {
+  router.add("PUT", "/api/v1/settings", authed(context, Permission::ManageSettings, [&context](HttpRequest& request, const Principal&) {
                const Settings updated = apply_settings_json(context.settings(), json_object_body(request));
                context.set_settings(updated);
                return ok(to_json(updated));
@@ -280,6 +291,7 @@ std::shared_ptr<Router> make_api_router(ApiContext& context) {
   detail::add_camera_routes(*router, context);
   detail::add_sighting_routes(*router, context);
   detail::add_analytics_routes(*router, context);
+  detail::add_user_routes(*router, context);
   return router;
 }
 

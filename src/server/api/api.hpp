@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "domain/events.hpp"
+#include "domain/roles.hpp"
 #include "domain/settings.hpp"
 #include "index/embedding_index.hpp"
 #include "pipeline/pipeline.hpp"
@@ -98,6 +99,13 @@ std::string request_token(const HttpRequest& request, TokenPlace place = TokenPl
 // without a token, every other request with a body needs a valid token
 // before its body is read (401 otherwise).
 BodyAdmission make_body_admission(ApiContext& context);
+
+// Authenticates the request's token and checks that its role holds
+// `permission`: ApiError 401 without a valid token, 403 "forbidden" naming
+// the role needed otherwise. For routes outside the Router's API handlers
+// (/metrics, the WebSockets); API routes use it through their wrapper.
+Principal authorize(AuthService& auth, const HttpRequest& request, Permission permission,
+                    TokenPlace place = TokenPlace::Header);
 
 // Loads every stored embedding into the index; `progress` is called with
 // (done, total) now and then.

@@ -193,14 +193,14 @@ pipeline::Pipeline& running_pipeline(ApiContext& context, const Camera& camera) 
 }  // namespace
 
 void add_camera_routes(Router& router, ApiContext& context) {
-  router.add("GET", "/api/v1/cameras", authed(context, [&context](HttpRequest& request, const Principal&) {
+  router.add("GET", "/api/v1/cameras", authed(context, Permission::Read, [&context](HttpRequest& request, const Principal&) {
                const storage::Page page = query_page(request, context.options);
                auto result = context.database.cameras().list(page);
                json items = json::array();
                for (const Camera& c : result.items) items.push_back(camera_json(context, c));
                return ok(page_json(std::move(items), result.total, page));
              }));
-  router.add("POST", "/api/v1/cameras", authed(context, [&context](HttpRequest& request, const Principal&) {
+  router.add("POST", "/api/v1/cameras", authed(context, Permission::ManageCameras, [&context](HttpRequest& request, const Principal&) {
                Camera camera;
                apply_camera_fields(context, camera, json_object_body(request), true);
                camera.id = random_uuid();
@@ -210,10 +210,10 @@ void add_camera_routes(Router& router, ApiContext& context) {
                response.headers.emplace_back("Location", "/api/v1/cameras/" + camera.id.to_string());
                return response;
              }));
-  router.add("GET", "/api/v1/cameras/{id}", authed(context, [&context](HttpRequest& request, const Principal&) {
+  router.add("GET", "/api/v1/cameras/{id}", authed(context, Permission::Read, [&context](HttpRequest& request, const Principal&) {
                return ok(camera_json(context, find_camera(context, path_uuid(request, "camera"))));
              }));
-  router.add("PUT", "/api/v1/cameras/{id}", authed(context, [&context](HttpRequest& request, const Principal&) {
+  router.add("PUT", "/api/v1/cameras/{id}", authed(context, Permission::ManageCameras, [&context](HttpRequest& request, const Principal&) {
                Camera camera = find_camera(context, path_uuid(request, "camera"));
                apply_camera_fields(context, camera, json_object_body(request), false);
                camera.updated_at = now_ms();
@@ -222,16 +222,16 @@ void add_camera_routes(Router& router, ApiContext& context) {
                if (context.pipeline && context.pipeline->running(camera.id)) context.pipeline->start_camera(camera);
                return ok(camera_json(context, camera));
              }));
-  router.add("DELETE", "/api/v1/cameras/{id}", authed(context, [&context](HttpRequest& request, const Principal&) {
+  router.add("DELETE", "/api/v1/cameras/{id}", authed(context, Permission::ManageCameras, [&context](HttpRequest& request, const Principal&) {
                const Uuid id = path_uuid(request, "camera");
                if (context.pipeline) context.pipeline->stop_camera(id);
                if (!context.database.cameras().remove(id)) not_found("camera", id.to_string());
                return no_content();
              }));
-  router.add("POST", "/api/v1/cameras/{id}/stream/start", authed(context, [&context](HttpRequest& request, const Principal&) {
+  router.add("POST", "/api/v1/cameras/{id}/stream/start", authed(context, Permission::ManageCameras, [&context](HttpRequest& request, const Principal&) {
                return set_streaming(context, request, true);
              }));
-  router.add("GET", "/api/v1/cameras/{id}/snapshot.jpg", authed_media(context, [&context](HttpRequest& request, const Principal&) {
+  router.add("GET", "/api/v1/cameras/{id}/snapshot.jpg", authed_media(context, Permission::Read, [&context](HttpRequest& request, const Principal&) {
                const Camera camera = find_camera(context, path_uuid(request, "camera"));
                auto frame = running_pipeline(context, camera).live_frame(camera.id, overlay_param(request));
                if (!frame) throw ApiError(503, "no_frame_yet", "camera " + camera.id.to_string() + " has not delivered a frame yet");
@@ -241,7 +241,7 @@ void add_camera_routes(Router& router, ApiContext& context) {
                response.headers.emplace_back("Cache-Control", "no-store");
                return response;
              }));
-  router.add("GET", "/api/v1/cameras/{id}/live.mjpeg", authed_media(context, [&context](HttpRequest& request, const Principal&) {
+  router.add("GET", "/api/v1/cameras/{id}/live.mjpeg", authed_media(context, Permission::Read, [&context](HttpRequest& request, const Principal&) {
                const Camera camera = find_camera(context, path_uuid(request, "camera"));
                int max_fps = 15;
                if (auto fps = request.query_param("fps")) {
@@ -258,7 +258,7 @@ void add_camera_routes(Router& router, ApiContext& context) {
                                                                overlay_param(request), max_fps);
                return response;
              }));
-  router.add("POST", "/api/v1/cameras/{id}/stream/stop", authed(context, [&context](HttpRequest& request, const Principal&) {
+  router.add("POST", "/api/v1/cameras/{id}/stream/stop", authed(context, Permission::ManageCameras, [&context](HttpRequest& request, const Principal&) {
                return set_streaming(context, request, false);
              }));
 }

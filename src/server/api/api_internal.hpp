@@ -13,12 +13,18 @@ namespace safelynx::server::detail {
 
 using AuthedHandler = std::function<HttpResponse(HttpRequest&, const Principal&)>;
 
-// Wraps a handler so it runs only for a valid token (401 otherwise), sent
-// in the Authorization header.
-Handler authed(ApiContext& context, AuthedHandler handler, TokenPlace place = TokenPlace::Header);
+// Wraps a handler so it runs only for a valid token (401 otherwise) whose
+// role holds `permission` (403 "forbidden" otherwise), sent in the
+// Authorization header. Every route names one.
+Handler authed(ApiContext& context, Permission permission, AuthedHandler handler,
+               TokenPlace place = TokenPlace::Header);
 // The same for images and videos, which a browser loads from a URL: the
 // token may also be ?token=.
-Handler authed_media(ApiContext& context, AuthedHandler handler);
+Handler authed_media(ApiContext& context, Permission permission, AuthedHandler handler);
+
+// The role of a token being created: body "role" (default: the request's
+// own), never more than the request's role (403 "forbidden").
+Role token_role(const nlohmann::json& body, const Principal& who);
 
 HttpResponse ok(const nlohmann::json& body, int status = 200);
 HttpResponse no_content();
@@ -41,5 +47,6 @@ void add_profile_routes(Router& router, ApiContext& context);
 void add_camera_routes(Router& router, ApiContext& context);
 void add_sighting_routes(Router& router, ApiContext& context);
 void add_analytics_routes(Router& router, ApiContext& context);
+void add_user_routes(Router& router, ApiContext& context);
 
 }  // namespace safelynx::server::detail

@@ -644,11 +644,17 @@ HttpResponse identify(ApiContext& context, HttpRequest& request) {
 }  // namespace
 
 void add_profile_routes(Router& router, ApiContext& api) {
-  auto route = [&](const char* method, const char* pattern, HttpResponse (*handler)(ApiContext&, HttpRequest&)) {
-    router.add(method, pattern,
-               authed(api, [&api, handler](HttpRequest& request, const Principal&) { return handler(api, request); }));
+  // Reads need Read; everything else, and export (every embedding in one
+  // file) and identify (uploads decoded on the server), ManageProfiles.
+  auto route = [&](const char* method, const char* pattern, HttpResponse (*handler)(ApiContext&, HttpRequest&),
+                   Permission permission) {
+    router.add(method, pattern, authed(api, permission, [&api, handler](HttpRequest& request, const Principal&) {
+                 return handler(api, request);
+               }));
   };
-  route("POST", "/api/v1/profiles", enrol);
+  constexpr Permission kRead = Permission::Read;
+  constexpr Permission kManage = Permission::ManageProfiles;
+  route("POST", "/api/v1/profiles", enrol, kManage);
   route("GET", "/api/v1/profiles", [](ApiContext& context, HttpRequest& request) {
     storage::ProfileFilter filter;
     if (auto c = request.query_param("classification"); c && !c->empty()) {
@@ -666,17 +672,17 @@ void add_profile_routes(Router& router, ApiContext& api) {
     json items = json::array();
     for (const Profile& p : result.items) items.push_back(to_json(p));
     return ok(page_json(std::move(items), result.total, page));
-  });
+  }, kRead);
   route("GET", "/api/v1/profiles/export", [](ApiContext& context, HttpRequest&) {
     HttpResponse response = ok(export_profiles(context));
     response.headers.emplace_back("Content-Disposition", "attachment; filename=\"safelynx-profiles.json\"");
     return response;
-  });
-  route("POST", "/api/v1/profiles/import", import_profiles);
+  }, kManage);
+  route("POST", "/api/v1/profiles/import", import_profiles, kManage);
   route("GET", "/api/v1/profiles/{id}", [](ApiContext& context, HttpRequest& request) {
     return ok(to_json(find_profile(context, path_uuid(request, "profile"))));
-  });
-  route("PUT", "/api/v1/profiles/{id}", update_profile);
+  }, kRead);
+  route("PUT", "/api/v1/profiles/{id}", update_profile, kManage);
   route("DELETE", "/api/v1/profiles/{id}", [](ApiContext& context, HttpRequest& request) {
     const Uuid id = path_uuid(request, "profile");
     const Profile profile = find_profile(context, id);
@@ -686,22 +692,22 @@ void add_profile_routes(Router& router, ApiContext& api) {
     remove_profile_files(context, id, sightings);
     context.events.publish(ProfileDeleted{id});
     return no_content();
-  });
-  route("POST", "/api/v1/profiles/{id}/photos", add_photos);
-  route("POST", "/api/v1/profiles/{id}/merge", merge_profiles);
+  }, kManage);
+  route("POST", "/api/v1/profiles/{id}/photos", add_photos, kManage);
+  route("POST", "/api/v1/profiles/{id}/merge", merge_profiles, kManage);
   route("GET", "/api/v1/profiles/{id}/sightings", [](ApiContext& context, HttpRequest& request) {
     const Uuid id = path_uuid(request, "profile");
     find_profile(context, id);
     storage::SightingFilter filter;
     filter.profile_id = id;
     return sightings_page(context, filter, request);
-  });
-  router.add("GET", "/api/v1/profiles/{id}/thumbnail", authed_media(api, [&api](HttpRequest& request, const Principal&) {
+  }, kRead);
+  router.add("GET", "/api/v1/profiles/{id}/thumbnail", authed_media(api, kRead, [&api](HttpRequest& request, const Principal&) {
                const Uuid id = path_uuid(request, "profile");
                find_profile(api, id);
                return jpeg_file(api.media.path(storage::MediaKind::Thumbnail, id), "profile " + id.to_string());
              }));
-  route("POST", "/api/v1/identify", identify);
+  route("POST", "/api/v1/identify", identify, kManage);
 }
 
 }  // namespace safelynx::server::detail

@@ -64,7 +64,7 @@ HttpResponse sightings_page(ApiContext& context, storage::SightingFilter filter,
 }
 
 void add_sighting_routes(Router& router, ApiContext& context) {
-  router.add("GET", "/api/v1/sightings", authed(context, [&context](HttpRequest& request, const Principal&) {
+  router.add("GET", "/api/v1/sightings", authed(context, Permission::Read, [&context](HttpRequest& request, const Principal&) {
                storage::SightingFilter filter;
                filter.profile_id = query_uuid(request, "profile_id");
                filter.camera_id = query_uuid(request, "camera_id");
@@ -77,7 +77,7 @@ void add_sighting_routes(Router& router, ApiContext& context) {
                }
                return sightings_page(context, filter, request);
              }));
-  router.add("GET", "/api/v1/sightings/{id}", authed(context, [&context](HttpRequest& request, const Principal&) {
+  router.add("GET", "/api/v1/sightings/{id}", authed(context, Permission::Read, [&context](HttpRequest& request, const Principal&) {
                const Uuid id = path_uuid(request, "sighting");
                auto sighting = context.database.sightings().find(id);
                if (!sighting) not_found("sighting", id.to_string());
@@ -85,7 +85,7 @@ void add_sighting_routes(Router& router, ApiContext& context) {
                out["profile"] = profile_summary(context, sighting->profile_id);
                return ok(out);
              }));
-  router.add("GET", "/api/v1/sightings/{id}/snapshot", authed_media(context, [&context](HttpRequest& request, const Principal&) {
+  router.add("GET", "/api/v1/sightings/{id}/snapshot", authed_media(context, Permission::Read, [&context](HttpRequest& request, const Principal&) {
                const Uuid id = path_uuid(request, "sighting");
                if (!context.database.sightings().find(id)) not_found("sighting", id.to_string());
                const std::string kind = request.query_param("kind").value_or("face");
@@ -96,7 +96,7 @@ void add_sighting_routes(Router& router, ApiContext& context) {
                                 "sighting " + id.to_string());
              }));
 
-  router.add("GET", "/api/v1/recordings", authed(context, [&context](HttpRequest& request, const Principal&) {
+  router.add("GET", "/api/v1/recordings", authed(context, Permission::Read, [&context](HttpRequest& request, const Principal&) {
                storage::RecordingFilter filter;
                filter.camera_id = query_uuid(request, "camera_id");
                filter.from = query_time(request, "from");
@@ -111,7 +111,7 @@ void add_sighting_routes(Router& router, ApiContext& context) {
                }
                return ok(page_json(std::move(items), result.total, page));
              }));
-  router.add("GET", "/api/v1/recordings/{id}", authed(context, [&context](HttpRequest& request, const Principal&) {
+  router.add("GET", "/api/v1/recordings/{id}", authed(context, Permission::Read, [&context](HttpRequest& request, const Principal&) {
                const Uuid id = path_uuid(request, "recording");
                auto recording = context.database.recordings().find(id);
                if (!recording) not_found("recording", id.to_string());
@@ -121,7 +121,7 @@ void add_sighting_routes(Router& router, ApiContext& context) {
                out["sighting_ids"] = std::move(sightings);
                return ok(out);
              }));
-  router.add("GET", "/api/v1/recordings/{id}/video", authed_media(context, [&context](HttpRequest& request, const Principal&) {
+  router.add("GET", "/api/v1/recordings/{id}/video", authed_media(context, Permission::Read, [&context](HttpRequest& request, const Principal&) {
                const Uuid id = path_uuid(request, "recording");
                auto recording = context.database.recordings().find(id);
                if (!recording) not_found("recording", id.to_string());
@@ -137,7 +137,7 @@ void add_sighting_routes(Router& router, ApiContext& context) {
 }
 
 void add_analytics_routes(Router& router, ApiContext& context) {
-  router.add("GET", "/api/v1/analytics/dashboard", authed(context, [&context](HttpRequest&, const Principal&) {
+  router.add("GET", "/api/v1/analytics/dashboard", authed(context, Permission::Read, [&context](HttpRequest&, const Principal&) {
                const TimePoint now = now_ms();
                json by_classification = {{"trusted", 0}, {"known", 0}, {"unknown", 0}, {"flagged", 0}};
                std::uint64_t total = 0;
@@ -157,7 +157,7 @@ void add_analytics_routes(Router& router, ApiContext& context) {
                            {{"from", to_iso8601(hours_from)},
                             {"counts", context.database.sightings().count_per_hour(hours_from, hours_from + 24 * kHour)}}}});
              }));
-  router.add("GET", "/api/v1/analytics/timeline", authed(context, [&context](HttpRequest& request, const Principal&) {
+  router.add("GET", "/api/v1/analytics/timeline", authed(context, Permission::Read, [&context](HttpRequest& request, const Principal&) {
                auto [from, to] = query_window(request, kDay, 92 * kDay);
                from = start_of_hour(from);
                const std::string bucket = request.query_param("bucket").value_or("hour");
@@ -171,7 +171,7 @@ void add_analytics_routes(Router& router, ApiContext& context) {
                }
                return ok({{"from", to_iso8601(from)}, {"to", to_iso8601(to)}, {"bucket", bucket}, {"counts", counts}});
              }));
-  router.add("GET", "/api/v1/analytics/heatmap", authed(context, [&context](HttpRequest& request, const Principal&) {
+  router.add("GET", "/api/v1/analytics/heatmap", authed(context, Permission::Read, [&context](HttpRequest& request, const Principal&) {
                const auto [from, to] = query_window(request, 28 * kDay, 366 * kDay);
                return ok({{"from", to_iso8601(from)},
                           {"to", to_iso8601(to)},
@@ -179,7 +179,7 @@ void add_analytics_routes(Router& router, ApiContext& context) {
                           {"counts", context.database.sightings().heatmap(from, to)},
                           {"timezone", "UTC"}});
              }));
-  router.add("GET", "/api/v1/analytics/storage", authed(context, [&context](HttpRequest&, const Principal&) {
+  router.add("GET", "/api/v1/analytics/storage", authed(context, Permission::Read, [&context](HttpRequest&, const Principal&) {
                json by_kind = json::object();
                std::uint64_t used = context.database.size_bytes();
                by_kind["database"] = used;

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "domain/password_policy.hpp"
 #include "server/http_types.hpp"
 
 namespace safelynx::server {
@@ -85,11 +86,13 @@ bool AuthService::verify_password(const std::string& hash, const std::string& pa
 
 std::optional<std::string> AuthService::ensure_admin(const std::optional<std::string>& password) {
   if (users_.count() > 0) return std::nullopt;
-  if (password && password->size() < 8)
-    throw std::invalid_argument("SAFELYNX_ADMIN_PASSWORD must have at least 8 characters");
+  if (password) {
+    if (auto problem = password_problem(*password, "admin")) throw PasswordPolicyError("SAFELYNX_ADMIN_PASSWORD " + *problem);
+  }
   const std::string chosen = password ? *password : generated_password();
   User admin;
   admin.username = "admin";
+  admin.role = Role::Admin;
   admin.password_hash = hash_password(chosen);
   admin.created_at = now_ms();
   users_.create(admin);
@@ -104,11 +107,11 @@ IssuedToken AuthService::login(const std::string& username, const std::string& p
   const bool ok = verify_password(user ? user->password_hash : kDummyHash, password) && user.has_value();
   if (!ok) throw ApiError(401, "invalid_credentials", "wrong username or password");
   tokens_.remove_expired(now_ms());
-  return issue(user->id, TokenKind::Session, "login", now_ms() + options_.session_ttl);
+  return issue(user->id, TokenKind::Session, "login", now_ms() + options_.session_ttl, user->role);
 }
 
 IssuedToken AuthService::issue(std::uint64_t user_id, TokenKind kind, const std::string& name,
-                               std::optional<TimePoint> expires_at) {
+                               std::optional<TimePoint> expires_at, Role role) {
   IssuedToken issued;
   issued.secret = random_secret();
   issued.token.id = random_uuid();
@@ -118,6 +121,7 @@ IssuedToken AuthService::issue(std::uint64_t user_id, TokenKind kind, const std:
   issued.token.secret_hash = secret_hash(issued.secret);
   issued.token.created_at = now_ms();
   issued.token.expires_at = expires_at;
+  issued.token.role = role;
   tokens_.create(issued.token);
   return issued;
 }
@@ -136,12 +140,13 @@ Principal AuthService::authenticate(const std::string& token) {
     tokens_.touch(stored->id, now);
     stored->last_used_at = now;
   }
-  return Principal{std::move(*user), std::move(*stored)};
+  const Role role = min_role(user->role, stored->role);
+  return Principal{std::move(*user), std::move(*stored), role};
 }
 
 IssuedToken AuthService::create_api_token(std::uint64_t user_id, const std::string& name,
-                                          std::optional<TimePoint> expires_at) {
-  return issue(user_id, TokenKind::Api, name, expires_at);
+                                          std::optional<TimePoint> expires_at, Role role) {
+  return issue(user_id, TokenKind::Api, name, expires_at, role);
 }
 
 std::vector<ApiToken> AuthService::api_tokens(std::uint64_t user_id) { return tokens_.list(user_id, TokenKind::Api); }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,12 @@ namespace safelynx::server {
 // A fresh random version-4 UUID (libsodium's CSPRNG).
 Uuid random_uuid();
 
+// SAFELYNX_ADMIN_PASSWORD breaks the password policy (a usage error).
+class PasswordPolicyError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
 struct AuthOptions {
   std::chrono::seconds session_ttl{std::chrono::hours(12)};
 };
@@ -26,6 +33,9 @@ struct AuthOptions {
 struct Principal {
   User user;
   ApiToken token;
+  // What this request may do: the lesser of the user's current role and
+  // the token's, so demoting a user demotes their tokens at once.
+  Role role = Role::Viewer;
 };
 
 struct IssuedToken {
@@ -37,9 +47,11 @@ class AuthService {
  public:
   AuthService(storage::UserRepository& users, storage::TokenRepository& tokens, AuthOptions options);
 
-  // Creates user "admin" when there is no user yet: with `password` if given,
-  // otherwise with a generated one, which is returned (to be shown once).
-  // Returns nothing when a user already exists or the password was given.
+  // Creates user "admin" (role admin) when there is no user yet: with
+  // `password` if given, otherwise with a generated one, which is returned
+  // (to be shown once). Returns nothing when a user already exists or the
+  // password was given. A given password must pass the password policy
+  // (PasswordPolicyError otherwise); it is not checked when users exist.
   std::optional<std::string> ensure_admin(const std::optional<std::string>& password);
 
   // A session token; throws ApiError 401 "invalid_credentials" for an unknown
@@ -48,8 +60,10 @@ class AuthService {
   // The "Authorization: Bearer T" value, or a token from a query parameter.
   // Throws ApiError 401 "unauthorized" saying why (missing, unknown, expired).
   Principal authenticate(const std::string& token);
+  // A named API token of `user_id` capped at `role` (the caller checks that
+  // the role is not more than the creator's).
   IssuedToken create_api_token(std::uint64_t user_id, const std::string& name,
-                               std::optional<TimePoint> expires_at);
+                               std::optional<TimePoint> expires_at, Role role);
   std::vector<ApiToken> api_tokens(std::uint64_t user_id);
   // False when no such token of this user exists.
   bool revoke(std::uint64_t user_id, const Uuid& token_id);
@@ -64,7 +78,7 @@ class AuthService {
 
  private:
   IssuedToken issue(std::uint64_t user_id, TokenKind kind, const std::string& name,
-                    std::optional<TimePoint> expires_at);
+                    std::optional<TimePoint> expires_at, Role role);
 
   storage::UserRepository& users_;
   void removed(const Uuid& token_id) const;

@@ -171,6 +171,17 @@ json to_json(const ApiToken& t) {
       {"created_at", to_iso8601(t.created_at)},
       {"expires_at", optional_time(t.expires_at)},
       {"last_used_at", optional_time(t.last_used_at)},
+      {"role", std::string(to_string(t.role))},
+  };
+}
+
+// Never the password hash.
+json to_json(const User& u) {
+  return {
+      {"id", u.id},
+      {"username", u.username},
+      {"role", std::string(to_string(u.role))},
+      {"created_at", to_iso8601(u.created_at)},
   };
 }
 

@@ -21,6 +21,7 @@ nlohmann::json to_json(const Sighting& sighting);
 nlohmann::json to_json(const Recording& recording);
 nlohmann::json to_json(const Settings& settings);
 nlohmann::json to_json(const ApiToken& token);
+nlohmann::json to_json(const User& user);  // without the password hash
 nlohmann::json box_json(const Box& box);
 // A float as the short decimal it stands for (0.6, not 0.6000000238418579).
 double short_decimal(float value, int places = 6);

@@ -100,7 +100,7 @@ export function browserCameraPanel(dialogContainer: Element): BrowserCameraPanel
 
   const element = h(
     "section",
-    { class: "card live-browser", "aria-labelledby": "live-browser-title", "data-testid": "browser-camera" },
+    { class: "card live-browser", "aria-labelledby": "live-browser-title", "data-testid": "browser-camera", "data-needs": "operator" },
     h(
       "div",
       { class: "live-browser-text" },

@@ -74,7 +74,7 @@ export function camerasPage({ root }: PageContext): Cleanup {
   );
   const area = h("div", { class: "cam-area" }, loading("Loading cameras…"));
   const pollError = h("p", { class: "notice cam-poll-error", role: "status", hidden: true });
-  const add = h("button", { type: "button", class: "button button-primary", "data-testid": "camera-add" }, "Add camera");
+  const add = h("button", { type: "button", class: "button button-primary", "data-testid": "camera-add", "data-needs": "operator" }, "Add camera");
   add.addEventListener("click", () => openForm(null));
 
   replace(root, h("div", { class: "page-header" }, h("h1", {}, "Cameras"), add), pollError, area);
@@ -91,9 +91,9 @@ export function camerasPage({ root }: PageContext): Cleanup {
       status: cell("Status", { "data-testid": "camera-status" }),
       live: cell("Live", { class: "cam-live" }),
     };
-    const toggle = h("button", { type: "button", class: "button" });
-    const edit = h("button", { type: "button", class: "button", "data-testid": "camera-edit" }, "Edit");
-    const remove = h("button", { type: "button", class: "button button-quiet cam-delete", "data-testid": "camera-delete" }, "Delete");
+    const toggle = h("button", { type: "button", class: "button", "data-needs": "operator" });
+    const edit = h("button", { type: "button", class: "button", "data-testid": "camera-edit", "data-needs": "operator" }, "Edit");
+    const remove = h("button", { type: "button", class: "button button-quiet cam-delete", "data-testid": "camera-delete", "data-needs": "operator" }, "Delete");
     const tr = h(
       "tr",
       { "data-testid": "camera-row", "data-camera-id": camera.id },
@@ -149,7 +149,7 @@ export function camerasPage({ root }: PageContext): Cleanup {
         area,
         empty(
           "No cameras yet. Add an IP camera (RTSP or HTTP), a USB camera on the server, a video file, or use a browser's camera.",
-          h("button", { type: "button", class: "button button-primary", onclick: () => openForm(null) }, "Add your first camera"),
+          h("button", { type: "button", class: "button button-primary", "data-needs": "operator", onclick: () => openForm(null) }, "Add your first camera"),
         ),
       );
     } else if (!table.isConnected) {

@@ -9,6 +9,7 @@ import { profilesPage } from "./profiles.js";
 import { recordingsPage } from "./recordings.js";
 import { settingsPage } from "./settings.js";
 import { timelinePage } from "./timeline.js";
+import { usersPage } from "./users.js";
 import type { Route } from "../router.js";
 
 export const routes: Route[] = [
@@ -23,4 +24,5 @@ export const routes: Route[] = [
   { pattern: "/cameras", title: "Cameras", page: camerasPage },
   { pattern: "/alerts", title: "Alerts", page: alertsPage },
   { pattern: "/settings", title: "Settings", page: settingsPage },
+  { pattern: "/users", title: "Users", page: usersPage },
 ];

@@ -57,9 +57,9 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
   const title = h("h1", { id: "profile-title", "data-testid": "profile-title" });
   const pillHost = h("span");
   const tagsHost = h("ul", { class: "tag-list", "aria-label": "Tags" });
-  const flagButton = h("button", { type: "button", class: "button", "data-testid": "profile-flag" }, "Flag");
-  const trustButton = h("button", { type: "button", class: "button", "data-testid": "profile-trust" }, "Trust");
-  const deleteButton = h("button", { type: "button", class: "button button-danger", "data-testid": "profile-delete" }, "Delete…");
+  const flagButton = h("button", { type: "button", class: "button", "data-testid": "profile-flag", "data-needs": "operator" }, "Flag");
+  const trustButton = h("button", { type: "button", class: "button", "data-testid": "profile-trust", "data-needs": "operator" }, "Trust");
+  const deleteButton = h("button", { type: "button", class: "button button-danger", "data-testid": "profile-delete", "data-needs": "operator" }, "Delete…");
   const notice = h("div", { class: "notice profile-notice", role: "status", "data-testid": "profile-notice", hidden: true });
 
   // Edit form
@@ -72,8 +72,8 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
   const fieldError = (f: Field) => h("p", { class: "field-error", id: `profile-${f}-error` });
   const errors: Record<Field, HTMLElement> = { name: fieldError("name"), classification: fieldError("classification"), tags: fieldError("tags"), notes: fieldError("notes") };
   const formError = h("p", { class: "form-error", role: "alert", "data-testid": "profile-error" });
-  const saveButton = h("button", { type: "submit", class: "button button-primary", "data-testid": "profile-save" }, "Save changes");
-  const resetButton = h("button", { type: "button", class: "button", "data-testid": "profile-reset" }, "Discard changes");
+  const saveButton = h("button", { type: "submit", class: "button button-primary", "data-testid": "profile-save", "data-needs": "operator" }, "Save changes");
+  const resetButton = h("button", { type: "button", class: "button", "data-testid": "profile-reset", "data-needs": "operator" }, "Discard changes");
   const form = h(
     "form",
     { class: "card profile-form", "aria-labelledby": "profile-form-title", novalidate: true },
@@ -106,7 +106,7 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
   });
   stops.push(() => photos.dispose());
   const photosError = h("p", { class: "form-error", role: "alert" });
-  const photosButton = h("button", { type: "submit", class: "button", "data-testid": "photos-submit" }, "Add photos");
+  const photosButton = h("button", { type: "submit", class: "button", "data-testid": "photos-submit", "data-needs": "operator" }, "Add photos");
   const photosForm = h(
     "form",
     { class: "card", "aria-labelledby": "profile-photos-title", novalidate: true },

@@ -73,8 +73,8 @@ export function profilesPage({ root, query }: PageContext): Cleanup {
 
   // Header
   const count = h("span", { class: "muted", "data-testid": "profiles-total" });
-  const selectToggle = h("button", { type: "button", class: "button", "aria-pressed": "false", "data-testid": "select-toggle" }, "Select");
-  const enrolButton = h("button", { type: "button", class: "button button-primary", "data-testid": "enrol-open" }, "Enrol a person");
+  const selectToggle = h("button", { type: "button", class: "button", "aria-pressed": "false", "data-testid": "select-toggle", "data-needs": "operator" }, "Select");
+  const enrolButton = h("button", { type: "button", class: "button button-primary", "data-testid": "enrol-open", "data-needs": "operator" }, "Enrol a person");
 
   // Filters
   const search = h("input", { type: "search", id: "profiles-q", value: filters.q, placeholder: "Name or notes", autocomplete: "off" });
@@ -197,7 +197,7 @@ export function profilesPage({ root, query }: PageContext): Cleanup {
           ? empty("No profiles match these filters.", h("button", { type: "button", class: "button", onclick: () => resetFilters() }, "Clear filters"))
           : empty(
               "No profiles yet. Enrol a person from photos, or let the cameras add the faces they see.",
-              h("button", { type: "button", class: "button button-primary", onclick: () => enrol() }, "Enrol a person"),
+              h("button", { type: "button", class: "button button-primary", "data-needs": "operator", onclick: () => enrol() }, "Enrol a person"),
             ),
       );
     } else {

@@ -5,6 +5,7 @@
 import { ApiError, api, errorText, type Page } from "../api.js";
 import { confirmDialog } from "../components/confirm-dialog.js";
 import { loadFailed } from "../components/load-error.js";
+import { passwordSection } from "../components/password-form.js";
 import { formatBytes, formatRelative, formatTime, h, replace } from "../dom.js";
 import type { Cleanup, PageContext } from "../router.js";
 import { empty, loading } from "../states.js";
@@ -100,8 +101,8 @@ function settingsSection(isAlive: () => boolean): HTMLElement {
   function render(settings: Settings): void {
     controls = [];
     const status = h("span", { class: "muted settings-dirty", role: "status" });
-    const save = h("button", { type: "submit", class: "button button-primary", "data-testid": "settings-save", disabled: true }, "Save");
-    const discard = h("button", { type: "button", class: "button", "data-testid": "settings-discard", disabled: true }, "Discard changes");
+    const save = h("button", { type: "submit", class: "button button-primary", "data-testid": "settings-save", "data-needs": "admin", disabled: true }, "Save");
+    const discard = h("button", { type: "button", class: "button", "data-testid": "settings-discard", "data-needs": "admin", disabled: true }, "Discard changes");
     const formError = h("div", { class: "form-error settings-form-error", role: "alert", "data-testid": "settings-error" });
     const fieldsets = ordered(Object.keys(settings), Object.keys(groups)).map((group) => {
       const meta = groups[group];
@@ -465,7 +466,7 @@ function tokensSection(root: HTMLElement, isAlive: () => boolean): HTMLElement {
 export function settingsPage({ root }: PageContext): Cleanup {
   let alive = true;
   const isAlive = () => alive;
-  replace(root, h("div", { class: "page-header" }, h("h1", {}, "Settings")), settingsSection(isAlive), tokensSection(root, isAlive));
+  replace(root, h("div", { class: "page-header" }, h("h1", {}, "Settings")), settingsSection(isAlive), passwordSection(isAlive), tokensSection(root, isAlive));
   return () => {
     alive = false;
   };
