@@ -183,7 +183,18 @@ void add_system_routes(Router& router, ApiContext& context) {
   router.add("POST", "/api/v1/auth/login", [&context](HttpRequest& request) {
     const json body = json_object_body(request);
     reject_unknown_keys(body, {"username", "password"});
-    const IssuedToken issued = context.auth.login(required_string(body, "username"), required_string(body, "password"));
+    const std::string username = required_string(body, "username");
+    const IssuedToken issued = [&] {
+      try {
+        return context.auth.login(username, required_string(body, "password"));
+      } catch (const ApiError& error) {
+        if (error.status() == 401) context.audit.record(AuditActor::claimed(username, request), "auth.login_failed", {"user", ""});
+        throw;
+      }
+    }();
+    AuditActor actor = AuditActor::claimed(username, request);
+    actor.user_id = issued.token.user_id;
+    context.audit.record(actor, "auth.login", {"user", std::to_string(issued.token.user_id)});
     return ok({{"token", issued.secret}, {"expires_at", to_iso8601(*issued.token.expires_at)}});
   });
 
@@ -202,6 +213,8 @@ void add_system_routes(Router& router, ApiContext& context) {
                  if (*expires <= now_ms()) invalid_field("expires_at", "is in the past");
                }
                const IssuedToken issued = context.auth.create_api_token(who.user.id, name, expires);
+               context.audit.record(AuditActor::of(who, request), "token.create", {"token", issued.token.id.to_string()},
+                                    nullptr, to_json(issued.token));
                json out = to_json(issued.token);
                out["token"] = issued.secret;
                return ok(out, 201);
@@ -212,22 +225,26 @@ void add_system_routes(Router& router, ApiContext& context) {
                return ok({{"items", items}, {"total", items.size()}, {"page", 1},
                           {"per_page", std::max<std::size_t>(items.size(), 1)}});
              }));
-  router.add("POST", "/api/v1/auth/logout", authed(context, [&context](HttpRequest&, const Principal& who) {
+  router.add("POST", "/api/v1/auth/logout", authed(context, [&context](HttpRequest& request, const Principal& who) {
                context.database.tokens().remove(who.token.id);
+               context.audit.record(AuditActor::of(who, request), "auth.logout", {"user", std::to_string(who.user.id)});
                return no_content();
              }));
   router.add("DELETE", "/api/v1/auth/tokens/{id}", authed(context, [&context](HttpRequest& request, const Principal& who) {
                const Uuid id = path_uuid(request, "token");
                if (!context.auth.revoke(who.user.id, id)) not_found("token", id.to_string());
+               context.audit.record(AuditActor::of(who, request), "token.revoke", {"token", id.to_string()});
                return no_content();
              }));
 
   router.add("GET", "/api/v1/settings", authed(context, [&context](HttpRequest&, const Principal&) {
                return ok(to_json(context.settings()));
              }));
-  router.add("PUT", "/api/v1/settings", authed(context, [&context](HttpRequest& request, const Principal&) {
-               const Settings updated = apply_settings_json(context.settings(), json_object_body(request));
+  router.add("PUT", "/api/v1/settings", authed(context, [&context](HttpRequest& request, const Principal& who) {
+               const Settings before = context.settings();
+               const Settings updated = apply_settings_json(before, json_object_body(request));
                context.set_settings(updated);
+               context.audit.record(AuditActor::of(who, request), "settings.update", {"settings", ""}, to_json(before), to_json(updated));
                return ok(to_json(updated));
              }));
 }
@@ -241,6 +258,7 @@ std::shared_ptr<Router> make_api_router(ApiContext& context) {
   detail::add_camera_routes(*router, context);
   detail::add_sighting_routes(*router, context);
   detail::add_analytics_routes(*router, context);
+  detail::add_audit_routes(*router, context);
   return router;
 }
 

@@ -17,6 +17,7 @@
 #include "index/embedding_index.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline/pipeline_metrics.hpp"
+#include "server/api/audit.hpp"
 #include "server/api/auth.hpp"
 #include "server/api/engine_pool.hpp"
 #include "server/http_server.hpp"
@@ -39,7 +40,7 @@ class ApiContext {
   ApiContext(storage::Database& database_, storage::MediaStore& media_, AuthService& auth_, EventBus& events_,
              index::EmbeddingIndex& index_, EnginePool& engines_, ApiOptions options_)
       : database(database_), media(media_), auth(auth_), events(events_), index(index_), engines(engines_),
-        options(std::move(options_)) {}
+        options(std::move(options_)), audit(database_.audit()) {}
 
   storage::Database& database;
   storage::MediaStore& media;
@@ -48,6 +49,7 @@ class ApiContext {
   index::EmbeddingIndex& index;
   EnginePool& engines;
   const ApiOptions options;
+  AuditLog audit;  // every change is recorded here
   const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   // The live pipeline and its metrics; null when the server runs without
