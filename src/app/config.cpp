@@ -158,6 +158,19 @@ std::vector<Key> make_keys() {
          c.settings.storage.min_retention_days = in_range<int>(as_integer(v), -1, 1 << 30, "storage.min_retention_days");
        },
        true},
+      {"retention.unknown_profiles_days", Type::Integer,
+       [](Config& c, const Value& v) {
+         c.settings.retention.unknown_profiles_days = in_range<int>(as_integer(v), -1, 1 << 30, "retention.unknown_profiles_days");
+       },
+       true},
+      {"retention.known_profiles_days", Type::Integer,
+       [](Config& c, const Value& v) {
+         c.settings.retention.known_profiles_days = in_range<int>(as_integer(v), -1, 1 << 30, "retention.known_profiles_days");
+       },
+       true},
+      {"audit.retention_days", Type::Integer,
+       [](Config& c, const Value& v) { c.settings.audit.retention_days = in_range<int>(as_integer(v), -1, 1 << 30, "audit.retention_days"); },
+       true},
       {"recording.enabled", Type::Boolean, [](Config& c, const Value& v) { c.pipeline.record = as_bool(v); }},
       {"pipeline.detection_workers", Type::Integer,
        [](Config& c, const Value& v) { c.pipeline.detection_workers = in_range<std::size_t>(as_integer(v), 1, 16, "pipeline.detection_workers"); }},

@@ -22,6 +22,7 @@
 #include "pipeline/storage_manager.hpp"
 #include "server/api/api.hpp"
 #include "server/api/json_mapping.hpp"
+#include "server/api/retention.hpp"
 #include "server/web_ui.hpp"
 #include "storage/sqlite_database.hpp"
 #include "vision/model_paths.hpp"
@@ -72,6 +73,9 @@ Settings merge_settings(Settings stored, const Config& config) {
     else if (key == "storage.quota_bytes") stored.storage.quota_bytes = c.storage.quota_bytes;
     else if (key == "storage.auto_cleanup") stored.storage.auto_cleanup = c.storage.auto_cleanup;
     else if (key == "storage.min_retention_days") stored.storage.min_retention_days = c.storage.min_retention_days;
+    else if (key == "retention.unknown_profiles_days") stored.retention.unknown_profiles_days = c.retention.unknown_profiles_days;
+    else if (key == "retention.known_profiles_days") stored.retention.known_profiles_days = c.retention.known_profiles_days;
+    else if (key == "audit.retention_days") stored.audit.retention_days = c.audit.retention_days;
   }
   return stored;
 }
@@ -284,6 +288,9 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
 
   server.start();
   storage_manager.start();
+  server::RetentionService retention({*database, media, index, events}, context.audit, [&context] { return context.settings(); },
+                                     [](const std::string& message) { log_info("retention", {{"what", message}}); });
+  retention.start();
   // Cameras that were streaming when the server last stopped stream again.
   for (std::uint64_t page = 1;; ++page) {
     auto cameras = database->cameras().list(storage::Page{page, 200});
@@ -303,6 +310,7 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
   // Frames already captured go through; open recordings are finished so they play.
   live.shutdown();
   storage_manager.stop();
+  retention.stop();
   index.wait_for_background_work();
   log_info("stopped", {});
   return kExitOk;

@@ -27,7 +27,8 @@ Role required_role(Permission permission) {
     case Permission::ManageCameras:
     case Permission::ManageRecordings: return Role::Operator;
     case Permission::ManageSettings:
-    case Permission::ManageUsers: return Role::Admin;
+    case Permission::ManageUsers:
+    case Permission::ReadAudit: return Role::Admin;
   }
   return Role::Admin;  // an unknown permission is the most guarded
 }

@@ -23,6 +23,7 @@ enum class Permission {
   ManageRecordings,  // delete recordings
   ManageSettings,    // PUT /settings
   ManageUsers,       // users, their passwords and everyone's tokens
+  ReadAudit,         // the audit log: who did what, from where
 };
 
 // The least role that holds `permission`.

@@ -41,6 +41,9 @@ std::vector<SettingsProblem> validate(const Settings& s) {
   check.in_range("storage.quota_bytes", s.storage.quota_bytes, std::uint64_t(100) << 20,
                  std::numeric_limits<std::uint64_t>::max());
   check.in_range("storage.min_retention_days", s.storage.min_retention_days, 0, 3650);
+  check.in_range("retention.unknown_profiles_days", s.retention.unknown_profiles_days, 0, 36'500);
+  check.in_range("retention.known_profiles_days", s.retention.known_profiles_days, 0, 36'500);
+  check.in_range("audit.retention_days", s.audit.retention_days, 0, 36'500);
   return std::move(check.problems);
 }
 

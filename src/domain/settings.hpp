@@ -31,6 +31,16 @@ struct Settings {
     bool on_flagged = true;   // an Alert when a flagged profile is sighted
     bool on_unknown = false;  // an Alert for every new unknown face
   } notifications;
+  // Personal data is deleted when no longer needed: a profile not sighted
+  // for this many days is deleted with its photos, embeddings and sightings.
+  // 0 keeps them forever. Flagged profiles are never deleted automatically.
+  struct Retention {
+    int unknown_profiles_days = 30;  // [0, 36500]
+    int known_profiles_days = 0;     // known and trusted profiles, [0, 36500]
+  } retention;
+  struct Audit {
+    int retention_days = 365;  // audit entries older than this are deleted; 0 keeps them, [0, 36500]
+  } audit;
 };
 
 struct SettingsProblem {

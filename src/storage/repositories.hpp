@@ -95,6 +95,10 @@ class ProfileRepository {
   virtual std::uint64_t count() = 0;
   virtual std::vector<std::pair<Classification, std::uint64_t>> count_by_classification() = 0;
   virtual std::uint64_t count_created_since(TimePoint since) = 0;
+  // For the retention of personal data: up to `limit` profiles of
+  // `classification` whose last sighting (their creation, if never seen) is
+  // before `before`, longest unseen first.
+  virtual std::vector<Profile> unseen_since(Classification classification, TimePoint before, std::size_t limit) = 0;
 };
 
 class CameraRepository {
@@ -202,6 +206,45 @@ class TokenRepository {
   virtual std::size_t remove_for_user(std::uint64_t user_id, std::optional<TokenKind> kind) = 0;
 };
 
+// One line of the audit log: who changed what, when and from where. Values
+// are JSON text kept small by the writer (server/api/audit.hpp); never secrets.
+struct AuditEntry {
+  std::uint64_t id = 0;  // assigned by append; increases with every entry
+  TimePoint time{};
+  std::optional<std::uint64_t> user_id;  // none for "system" and for failed logins
+  std::string actor;                     // the username, or "system"
+  std::optional<Uuid> token_id;          // the API token used (not for session tokens)
+  std::string token_name;
+  std::string action;       // e.g. "profile.update", "auth.login_failed", "retention.delete"
+  std::string object_type;  // e.g. "profile"; "" when none
+  std::string object_id;    // e.g. the profile's id; "" when none
+  std::string address;      // the client's address; "" for system actions
+  std::string old_value;    // JSON text; "" when none
+  std::string new_value;    // JSON text; "" when none
+};
+
+struct AuditFilter {
+  std::optional<std::string> actor;  // exact username (or "system")
+  std::optional<std::uint64_t> user_id;
+  std::optional<std::string> action;  // exact, or a prefix ending in '.' ("profile.")
+  std::optional<std::string> object_type;
+  std::optional<std::string> object_id;
+  std::optional<TimePoint> since;  // inclusive
+  std::optional<TimePoint> until;  // exclusive
+};
+
+// Append-only: entries are never changed; only the retention removes old ones.
+class AuditRepository {
+ public:
+  virtual ~AuditRepository() = default;
+  // Assigns entry.id.
+  virtual void append(AuditEntry& entry) = 0;
+  // Newest first.
+  virtual PageOf<AuditEntry> list(const AuditFilter& filter, const Page& page) = 0;
+  // Deletes the entries older than `before`; returns how many.
+  virtual std::size_t remove_before(TimePoint before) = 0;
+};
+
 // One open database: the repositories share its connections.
 class Database {
  public:
@@ -213,6 +256,7 @@ class Database {
   virtual SettingsRepository& settings() = 0;
   virtual UserRepository& users() = 0;
   virtual TokenRepository& tokens() = 0;
+  virtual AuditRepository& audit() = 0;
   virtual std::uint64_t size_bytes() = 0;  // on disk, including the WAL
   virtual int schema_version() = 0;
 };

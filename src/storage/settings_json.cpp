@@ -24,6 +24,10 @@ nlohmann::json settings_to_json(const Settings& s) {
         {"auto_cleanup", s.storage.auto_cleanup},
         {"min_retention_days", s.storage.min_retention_days}}},
       {"notifications", {{"on_flagged", s.notifications.on_flagged}, {"on_unknown", s.notifications.on_unknown}}},
+      {"retention",
+       {{"unknown_profiles_days", s.retention.unknown_profiles_days},
+        {"known_profiles_days", s.retention.known_profiles_days}}},
+      {"audit", {{"retention_days", s.audit.retention_days}}},
   };
 }
 

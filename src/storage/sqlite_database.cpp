@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "storage/sqlite_audit_repository.hpp"
 #include "storage/sqlite_connection.hpp"
 
 namespace safelynx::storage {
@@ -171,6 +172,33 @@ ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'viewer' CHECK (role IN 
 UPDATE users SET role = 'admin';
 ALTER TABLE api_tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'viewer' CHECK (role IN ('viewer', 'operator', 'admin'));
 UPDATE api_tokens SET role = 'admin';
+)sql",
+    // 4: the audit log (append-only: no UPDATE; DELETE only for its
+    // retention), and the retention's search for profiles unseen for long
+    // (the expression matches ProfileRepository::unseen_since exactly).
+    // user_id has no foreign key: entries outlive the users they name. IF NOT
+    // EXISTS: a database rewound to an older version re-runs it unharmed.
+    R"sql(
+CREATE TABLE IF NOT EXISTS audit_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  time INTEGER NOT NULL,
+  user_id INTEGER,
+  actor TEXT NOT NULL,
+  token_id TEXT,
+  token_name TEXT NOT NULL DEFAULT '',
+  action TEXT NOT NULL,
+  object_type TEXT NOT NULL DEFAULT '',
+  object_id TEXT NOT NULL DEFAULT '',
+  address TEXT NOT NULL DEFAULT '',
+  old_value TEXT NOT NULL DEFAULT '',
+  new_value TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS audit_log_time ON audit_log (time, id);
+CREATE INDEX IF NOT EXISTS audit_log_object ON audit_log (object_type, object_id);
+CREATE INDEX IF NOT EXISTS audit_log_actor ON audit_log (actor);
+CREATE TRIGGER IF NOT EXISTS audit_log_append_only BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE INDEX IF NOT EXISTS profiles_classification_unseen ON profiles (classification, coalesce(last_seen, created_at));
 )sql",
 };
 
@@ -583,6 +611,19 @@ class SqliteProfiles final : public ProfileRepository {
       auto statement = connection.prepare("SELECT COUNT(*) FROM profiles WHERE created_at >= ?1");
       statement.bind_time(1, since).step();
       return to_count(statement.column_int(0));
+    });
+  }
+
+  std::vector<Profile> unseen_since(Classification classification, TimePoint before, std::size_t limit) override {
+    return pool_.read([&](Connection& connection) {
+      std::vector<Profile> result;
+      auto statement = connection.prepare(
+          "SELECT " + kProfileColumns +
+          " FROM profiles p WHERE p.classification = ?1 AND coalesce(p.last_seen, p.created_at) < ?2"
+          " ORDER BY coalesce(p.last_seen, p.created_at), p.key LIMIT ?3");
+      statement.bind_text(1, to_string(classification)).bind_time(2, before).bind_int(3, to_sql_int(limit));
+      while (statement.step()) result.push_back(read_profile(statement, connection.name()));
+      return result;
     });
   }
 
@@ -1096,6 +1137,9 @@ Settings settings_from_json(const json& j) {
   read_setting(section("storage"), "min_retention_days", s.storage.min_retention_days);
   read_setting(section("notifications"), "on_flagged", s.notifications.on_flagged);
   read_setting(section("notifications"), "on_unknown", s.notifications.on_unknown);
+  read_setting(section("retention"), "unknown_profiles_days", s.retention.unknown_profiles_days);
+  read_setting(section("retention"), "known_profiles_days", s.retention.known_profiles_days);
+  read_setting(section("audit"), "retention_days", s.audit.retention_days);
   return s;
 }
 
@@ -1370,7 +1414,8 @@ class SqliteDatabase final : public Database {
         recordings_(pool_),
         settings_(pool_),
         users_(pool_),
-        tokens_(pool_) {}
+        tokens_(pool_),
+        audit_(pool_) {}
 
   ProfileRepository& profiles() override { return profiles_; }
   CameraRepository& cameras() override { return cameras_; }
@@ -1379,6 +1424,7 @@ class SqliteDatabase final : public Database {
   SettingsRepository& settings() override { return settings_; }
   UserRepository& users() override { return users_; }
   TokenRepository& tokens() override { return tokens_; }
+  AuditRepository& audit() override { return audit_; }
 
   std::uint64_t size_bytes() override {
     std::uint64_t total = 0;
@@ -1404,6 +1450,7 @@ class SqliteDatabase final : public Database {
   SqliteSettings settings_;
   SqliteUsers users_;
   SqliteTokens tokens_;
+  sqlite::SqliteAuditRepository audit_;
 };
 
 }  // namespace

@@ -210,17 +210,22 @@ HttpResponse login(ApiContext& context, HttpRequest& request) {
     response.headers.emplace_back("Retry-After", std::to_string(refusal->retry_after_s));
     return response;
   }
+  IssuedToken issued;
   try {
-    const IssuedToken issued = context.auth.login(username, password);
-    context.login_throttle.record_success(request.client_address, username);
-    return ok({{"token", issued.secret}, {"expires_at", to_iso8601(*issued.token.expires_at)}});
+    issued = context.auth.login(username, password);
   } catch (const ApiError& error) {
     if (error.status() == 401) {
       context.login_throttle.record_failure(request.client_address, username);
       context.log_warning("login failed", where);
+      context.audit.record(AuditActor::claimed(username, request), "auth.login_failed", {"user", ""});
     }
     throw;
   }
+  context.login_throttle.record_success(request.client_address, username);
+  AuditActor actor = AuditActor::claimed(username, request);
+  actor.user_id = issued.token.user_id;
+  context.audit.record(actor, "auth.login", {"user", std::to_string(issued.token.user_id)});
+  return ok({{"token", issued.secret}, {"expires_at", to_iso8601(*issued.token.expires_at)}});
 }
 
 void add_system_routes(Router& router, ApiContext& context) {
@@ -252,6 +257,8 @@ void add_system_routes(Router& router, ApiContext& context) {
                }
                const Role role = token_role(body, who);
                const IssuedToken issued = context.auth.create_api_token(who.user.id, name, expires, role);
+               context.audit.record(AuditActor::of(who, request), "token.create", {"token", issued.token.id.to_string()},
+                                    nullptr, to_json(issued.token));
                json out = to_json(issued.token);
                out["token"] = issued.secret;
                return ok(out, 201);
@@ -262,22 +269,26 @@ void add_system_routes(Router& router, ApiContext& context) {
                return ok({{"items", items}, {"total", items.size()}, {"page", 1},
                           {"per_page", std::max<std::size_t>(items.size(), 1)}});
              }));
-  router.add("POST", "/api/v1/auth/logout", authed(context, Permission::OwnAccount, [&context](HttpRequest&, const Principal& who) {
+  router.add("POST", "/api/v1/auth/logout", authed(context, Permission::OwnAccount, [&context](HttpRequest& request, const Principal& who) {
                context.auth.logout(who.token.id);
+               context.audit.record(AuditActor::of(who, request), "auth.logout", {"user", std::to_string(who.user.id)});
                return no_content();
              }));
   router.add("DELETE", "/api/v1/auth/tokens/{id}", authed(context, Permission::OwnAccount, [&context](HttpRequest& request, const Principal& who) {
                const Uuid id = path_uuid(request, "token");
                if (!context.auth.revoke(who.user.id, id)) not_found("token", id.to_string());
+               context.audit.record(AuditActor::of(who, request), "token.revoke", {"token", id.to_string()});
                return no_content();
              }));
 
   router.add("GET", "/api/v1/settings", authed(context, Permission::Read, [&context](HttpRequest&, const Principal&) {
                return ok(to_json(context.settings()));
              }));
-  router.add("PUT", "/api/v1/settings", authed(context, Permission::ManageSettings, [&context](HttpRequest& request, const Principal&) {
-               const Settings updated = apply_settings_json(context.settings(), json_object_body(request));
+  router.add("PUT", "/api/v1/settings", authed(context, Permission::ManageSettings, [&context](HttpRequest& request, const Principal& who) {
+               const Settings before = context.settings();
+               const Settings updated = apply_settings_json(before, json_object_body(request));
                context.set_settings(updated);
+               context.audit.record(AuditActor::of(who, request), "settings.update", {"settings", ""}, to_json(before), to_json(updated));
                return ok(to_json(updated));
              }));
 }
@@ -292,6 +303,7 @@ std::shared_ptr<Router> make_api_router(ApiContext& context) {
   detail::add_sighting_routes(*router, context);
   detail::add_analytics_routes(*router, context);
   detail::add_user_routes(*router, context);
+  detail::add_audit_routes(*router, context);
   return router;
 }
 

@@ -21,6 +21,7 @@
 #include "index/embedding_index.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline/pipeline_metrics.hpp"
+#include "server/api/audit.hpp"
 #include "server/api/auth.hpp"
 #include "server/api/engine_pool.hpp"
 #include "server/api/login_throttle.hpp"
@@ -51,7 +52,7 @@ class ApiContext {
   ApiContext(storage::Database& database_, storage::MediaStore& media_, AuthService& auth_, EventBus& events_,
              index::EmbeddingIndex& index_, EnginePool& engines_, ApiOptions options_)
       : database(database_), media(media_), auth(auth_), events(events_), index(index_), engines(engines_),
-        options(std::move(options_)) {}
+        options(std::move(options_)), audit(database_.audit()) {}
 
   storage::Database& database;
   storage::MediaStore& media;
@@ -60,6 +61,7 @@ class ApiContext {
   index::EmbeddingIndex& index;
   EnginePool& engines;
   const ApiOptions options;
+  AuditLog audit;  // every change is recorded here
   const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   LoginThrottle login_throttle{options.login_throttle};
   ApiLogger log_warning = [](const std::string& message, const nlohmann::json& fields) {

@@ -200,12 +200,13 @@ void add_camera_routes(Router& router, ApiContext& context) {
                for (const Camera& c : result.items) items.push_back(camera_json(context, c));
                return ok(page_json(std::move(items), result.total, page));
              }));
-  router.add("POST", "/api/v1/cameras", authed(context, Permission::ManageCameras, [&context](HttpRequest& request, const Principal&) {
+  router.add("POST", "/api/v1/cameras", authed(context, Permission::ManageCameras, [&context](HttpRequest& request, const Principal& who) {
                Camera camera;
                apply_camera_fields(context, camera, json_object_body(request), true);
                camera.id = random_uuid();
                camera.created_at = camera.updated_at = now_ms();
                context.database.cameras().create(camera);
+               context.audit.record(AuditActor::of(who, request), "camera.create", {"camera", camera.id.to_string()}, nullptr, audit_fields(camera));
                HttpResponse response = ok(camera_json(context, camera), 201);
                response.headers.emplace_back("Location", "/api/v1/cameras/" + camera.id.to_string());
                return response;
@@ -213,23 +214,29 @@ void add_camera_routes(Router& router, ApiContext& context) {
   router.add("GET", "/api/v1/cameras/{id}", authed(context, Permission::Read, [&context](HttpRequest& request, const Principal&) {
                return ok(camera_json(context, find_camera(context, path_uuid(request, "camera"))));
              }));
-  router.add("PUT", "/api/v1/cameras/{id}", authed(context, Permission::ManageCameras, [&context](HttpRequest& request, const Principal&) {
+  router.add("PUT", "/api/v1/cameras/{id}", authed(context, Permission::ManageCameras, [&context](HttpRequest& request, const Principal& who) {
                Camera camera = find_camera(context, path_uuid(request, "camera"));
+               const Camera before = camera;
                apply_camera_fields(context, camera, json_object_body(request), false);
                camera.updated_at = now_ms();
                if (!context.database.cameras().update(camera)) not_found("camera", camera.id.to_string());
                // A running camera picks up its new source and settings.
                if (context.pipeline && context.pipeline->running(camera.id)) context.pipeline->start_camera(camera);
+               context.audit.record(AuditActor::of(who, request), "camera.update", {"camera", camera.id.to_string()}, audit_fields(before), audit_fields(camera));
                return ok(camera_json(context, camera));
              }));
-  router.add("DELETE", "/api/v1/cameras/{id}", authed(context, Permission::ManageCameras, [&context](HttpRequest& request, const Principal&) {
+  router.add("DELETE", "/api/v1/cameras/{id}", authed(context, Permission::ManageCameras, [&context](HttpRequest& request, const Principal& who) {
                const Uuid id = path_uuid(request, "camera");
+               const Camera before = find_camera(context, id);
                if (context.pipeline) context.pipeline->stop_camera(id);
                if (!context.database.cameras().remove(id)) not_found("camera", id.to_string());
+               context.audit.record(AuditActor::of(who, request), "camera.delete", {"camera", id.to_string()}, audit_fields(before));
                return no_content();
              }));
-  router.add("POST", "/api/v1/cameras/{id}/stream/start", authed(context, Permission::ManageCameras, [&context](HttpRequest& request, const Principal&) {
-               return set_streaming(context, request, true);
+  router.add("POST", "/api/v1/cameras/{id}/stream/start", authed(context, Permission::ManageCameras, [&context](HttpRequest& request, const Principal& who) {
+               HttpResponse response = set_streaming(context, request, true);
+               context.audit.record(AuditActor::of(who, request), "camera.start", {"camera", request.path_param("id")});
+               return response;
              }));
   router.add("GET", "/api/v1/cameras/{id}/snapshot.jpg", authed_media(context, Permission::Read, [&context](HttpRequest& request, const Principal&) {
                const Camera camera = find_camera(context, path_uuid(request, "camera"));
@@ -258,8 +265,10 @@ void add_camera_routes(Router& router, ApiContext& context) {
                                                                overlay_param(request), max_fps);
                return response;
              }));
-  router.add("POST", "/api/v1/cameras/{id}/stream/stop", authed(context, Permission::ManageCameras, [&context](HttpRequest& request, const Principal&) {
-               return set_streaming(context, request, false);
+  router.add("POST", "/api/v1/cameras/{id}/stream/stop", authed(context, Permission::ManageCameras, [&context](HttpRequest& request, const Principal& who) {
+               HttpResponse response = set_streaming(context, request, false);
+               context.audit.record(AuditActor::of(who, request), "camera.stop", {"camera", request.path_param("id")});
+               return response;
              }));
 }
 

@@ -11,6 +11,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "server/api/api_internal.hpp"
+#include "server/api/profile_removal.hpp"
 #include "server/multipart.hpp"
 #include "vision/face_crops.hpp"
 #include "vision/image_header.hpp"
@@ -265,28 +266,6 @@ Profile find_profile(ApiContext& context, const Uuid& id) {
   return *profile;
 }
 
-// Removes the files of a profile that is gone: its thumbnail and the
-// snapshots of its sightings.
-void remove_profile_files(ApiContext& context, const Uuid& id, const std::vector<Uuid>& sightings) {
-  context.media.remove(storage::MediaKind::Thumbnail, id);
-  for (const Uuid& sighting : sightings) {
-    context.media.remove(storage::MediaKind::FaceSnapshot, sighting);
-    context.media.remove(storage::MediaKind::FrameSnapshot, sighting);
-  }
-}
-
-std::vector<Uuid> sighting_ids_of(ApiContext& context, const Uuid& profile_id) {
-  std::vector<Uuid> ids;
-  storage::SightingFilter filter;
-  filter.profile_id = profile_id;
-  for (std::uint64_t page = 1;; ++page) {
-    auto result = context.database.sightings().list(filter, {page, 1000});
-    for (const Sighting& s : result.items) ids.push_back(s.id);
-    if (result.items.size() < 1000) break;
-  }
-  return ids;
-}
-
 storage::ProfileSort parse_sort(const std::string& text) {
   if (text == "-created" || text == "-created_at") return storage::ProfileSort::CreatedDesc;
   if (text == "created" || text == "created_at") return storage::ProfileSort::CreatedAsc;
@@ -296,7 +275,7 @@ storage::ProfileSort parse_sort(const std::string& text) {
   bad_query("sort", "'" + text.substr(0, 40) + "' is not one of -created, created, -last_seen, name, -sighting_count");
 }
 
-HttpResponse enrol(ApiContext& context, HttpRequest& request) {
+HttpResponse enrol(ApiContext& context, HttpRequest& request, const Principal& who) {
   ProfileFields fields;
   std::vector<Photo> photos;
   read_form(request, fields, photos, false);
@@ -322,12 +301,13 @@ HttpResponse enrol(ApiContext& context, HttpRequest& request) {
   add_to_index(context.index, plan.added);
   profile.embedding_count = plan.added.size();
   context.events.publish(ProfileCreated{profile});
+  context.audit.record(AuditActor::of(who, request), "profile.create", {"profile", profile.id.to_string()}, nullptr, audit_fields(profile));
   HttpResponse response = ok(to_json(profile), 201);
   response.headers.emplace_back("Location", "/api/v1/profiles/" + profile.id.to_string());
   return response;
 }
 
-HttpResponse add_photos(ApiContext& context, HttpRequest& request) {
+HttpResponse add_photos(ApiContext& context, HttpRequest& request, const Principal& who) {
   const Uuid id = path_uuid(request, "profile");
   Profile profile = find_profile(context, id);
   ProfileFields ignored;
@@ -353,14 +333,17 @@ HttpResponse add_photos(ApiContext& context, HttpRequest& request) {
   context.database.profiles().update(profile);
   profile = find_profile(context, id);
   context.events.publish(ProfileUpdated{profile});
+  context.audit.record(AuditActor::of(who, request), "profile.photos_add", {"profile", id.to_string()}, nullptr,
+                       {{"added", plan.added.size()}, {"evicted", plan.evicted.size()}});
   return ok({{"profile", to_json(profile)}, {"added", plan.added.size()}, {"evicted", plan.evicted.size()}});
 }
 
-HttpResponse update_profile(ApiContext& context, HttpRequest& request) {
+HttpResponse update_profile(ApiContext& context, HttpRequest& request, const Principal& who) {
   const Uuid id = path_uuid(request, "profile");
   const json body = json_object_body(request);
   reject_unknown_keys(body, {"name", "classification", "tags", "notes"});
   Profile profile = find_profile(context, id);
+  const Profile before = profile;
   if (body.contains("name")) {
     const auto name = optional_string(body, "name");
     const std::string cleaned = name ? clean_name(*name) : "";
@@ -384,10 +367,11 @@ HttpResponse update_profile(ApiContext& context, HttpRequest& request) {
   profile.updated_at = now_ms();
   if (!context.database.profiles().update(profile)) not_found("profile", id.to_string());
   context.events.publish(ProfileUpdated{profile});
+  context.audit.record(AuditActor::of(who, request), "profile.update", {"profile", id.to_string()}, audit_fields(before), audit_fields(profile));
   return ok(to_json(profile));
 }
 
-HttpResponse merge_profiles(ApiContext& context, HttpRequest& request) {
+HttpResponse merge_profiles(ApiContext& context, HttpRequest& request, const Principal& who) {
   const Uuid into = path_uuid(request, "profile");
   const json body = json_object_body(request);
   reject_unknown_keys(body, {"source_ids"});
@@ -436,6 +420,10 @@ HttpResponse merge_profiles(ApiContext& context, HttpRequest& request) {
   }
   context.events.publish(ProfilesMerged{into, sources});
   context.events.publish(ProfileUpdated{merged});
+  json merged_sources = json::array();
+  for (const Profile& source : source_profiles) merged_sources.push_back({{"id", source.id.to_string()}, {"fields", audit_fields(source)}});
+  context.audit.record(AuditActor::of(who, request), "profile.merge", {"profile", into.to_string()},
+                       {{"target", audit_fields(target)}, {"sources", merged_sources}}, {{"target", audit_fields(merged)}});
   return ok(to_json(merged));
 }
 
@@ -558,7 +546,7 @@ ImportedProfile read_imported_profile(ApiContext& context, const json& item, con
   return in;
 }
 
-HttpResponse import_profiles(ApiContext& context, HttpRequest& request) {
+HttpResponse import_profiles(ApiContext& context, HttpRequest& request, const Principal& who) {
   const json body = json_object_body(request);
   const auto format = body.find("format");
   const auto version = body.find("version");
@@ -596,6 +584,12 @@ HttpResponse import_profiles(ApiContext& context, HttpRequest& request) {
     in.profile.embedding_count = in.embeddings.size();
     context.events.publish(ProfileCreated{in.profile});
   }
+  // One entry for the whole import (a large one would otherwise flood the
+  // log), naming the first profiles.
+  json ids = json::array();
+  for (std::size_t i = 0; i < imported.size() && i < 50; ++i) ids.push_back(imported[i].profile.id.to_string());
+  context.audit.record(AuditActor::of(who, request), "profile.import", {"profile", ""}, nullptr,
+                       {{"imported", imported.size()}, {"ids", ids}});
   return ok({{"imported", imported.size()}}, 201);
 }
 
@@ -654,7 +648,14 @@ void add_profile_routes(Router& router, ApiContext& api) {
   };
   constexpr Permission kRead = Permission::Read;
   constexpr Permission kManage = Permission::ManageProfiles;
-  route("POST", "/api/v1/profiles", enrol, kManage);
+  // Handlers that change data name their caller in the audit log.
+  auto audited = [&](const char* method, const char* pattern,
+                     HttpResponse (*handler)(ApiContext&, HttpRequest&, const Principal&), Permission permission) {
+    router.add(method, pattern, authed(api, permission, [&api, handler](HttpRequest& request, const Principal& who) {
+                 return handler(api, request, who);
+               }));
+  };
+  audited("POST", "/api/v1/profiles", enrol, kManage);
   route("GET", "/api/v1/profiles", [](ApiContext& context, HttpRequest& request) {
     storage::ProfileFilter filter;
     if (auto c = request.query_param("classification"); c && !c->empty()) {
@@ -673,28 +674,27 @@ void add_profile_routes(Router& router, ApiContext& api) {
     for (const Profile& p : result.items) items.push_back(to_json(p));
     return ok(page_json(std::move(items), result.total, page));
   }, kRead);
-  route("GET", "/api/v1/profiles/export", [](ApiContext& context, HttpRequest&) {
+  // An export hands out the whole gallery: audited although it changes nothing.
+  audited("GET", "/api/v1/profiles/export", [](ApiContext& context, HttpRequest& request, const Principal& who) {
     HttpResponse response = ok(export_profiles(context));
+    context.audit.record(AuditActor::of(who, request), "profile.export", {"profile", ""});
     response.headers.emplace_back("Content-Disposition", "attachment; filename=\"safelynx-profiles.json\"");
     return response;
   }, kManage);
-  route("POST", "/api/v1/profiles/import", import_profiles, kManage);
+  audited("POST", "/api/v1/profiles/import", import_profiles, kManage);
   route("GET", "/api/v1/profiles/{id}", [](ApiContext& context, HttpRequest& request) {
     return ok(to_json(find_profile(context, path_uuid(request, "profile"))));
   }, kRead);
-  route("PUT", "/api/v1/profiles/{id}", update_profile, kManage);
-  route("DELETE", "/api/v1/profiles/{id}", [](ApiContext& context, HttpRequest& request) {
+  audited("PUT", "/api/v1/profiles/{id}", update_profile, kManage);
+  audited("DELETE", "/api/v1/profiles/{id}", [](ApiContext& context, HttpRequest& request, const Principal& who) {
     const Uuid id = path_uuid(request, "profile");
-    const Profile profile = find_profile(context, id);
-    const std::vector<Uuid> sightings = sighting_ids_of(context, id);
-    if (!context.database.profiles().remove(id)) not_found("profile", id.to_string());
-    context.index.remove_profile(profile.key);
-    remove_profile_files(context, id, sightings);
-    context.events.publish(ProfileDeleted{id});
+    const auto profile = delete_profile({context.database, context.media, context.index, context.events}, id);
+    if (!profile) not_found("profile", id.to_string());
+    context.audit.record(AuditActor::of(who, request), "profile.delete", {"profile", id.to_string()}, audit_fields(*profile));
     return no_content();
   }, kManage);
-  route("POST", "/api/v1/profiles/{id}/photos", add_photos, kManage);
-  route("POST", "/api/v1/profiles/{id}/merge", merge_profiles, kManage);
+  audited("POST", "/api/v1/profiles/{id}/photos", add_photos, kManage);
+  audited("POST", "/api/v1/profiles/{id}/merge", merge_profiles, kManage);
   route("GET", "/api/v1/profiles/{id}/sightings", [](ApiContext& context, HttpRequest& request) {
     const Uuid id = path_uuid(request, "profile");
     find_profile(context, id);

@@ -272,7 +272,7 @@ json to_json(const DomainEvent& event) {
 
 Settings apply_settings_json(Settings s, const json& body) {
   if (!body.is_object()) throw ApiError(400, "malformed_json", "the settings must be a JSON object");
-  reject_unknown_keys(body, {"detection", "recognition", "recording", "storage", "notifications"});
+  reject_unknown_keys(body, {"detection", "recognition", "recording", "storage", "notifications", "retention", "audit"});
   if (const json* d = section_of(body, "detection", {"min_score", "min_face_size"})) {
     read_number(*d, "detection", "min_score", s.detection.min_score);
     read_number(*d, "detection", "min_face_size", s.detection.min_face_size);
@@ -295,6 +295,11 @@ Settings apply_settings_json(Settings s, const json& body) {
     read_bool(*n, "notifications", "on_flagged", s.notifications.on_flagged);
     read_bool(*n, "notifications", "on_unknown", s.notifications.on_unknown);
   }
+  if (const json* r = section_of(body, "retention", {"unknown_profiles_days", "known_profiles_days"})) {
+    read_number(*r, "retention", "unknown_profiles_days", s.retention.unknown_profiles_days);
+    read_number(*r, "retention", "known_profiles_days", s.retention.known_profiles_days);
+  }
+  if (const json* a = section_of(body, "audit", {"retention_days"})) read_number(*a, "audit", "retention_days", s.audit.retention_days);
   const auto problems = validate(s);
   if (!problems.empty()) {
     std::string message;

@@ -32,6 +32,8 @@ const groups: Record<string, { title: string; help: string }> = {
   recording: { title: "Recording", help: "Video kept around each sighting." },
   storage: { title: "Storage", help: "How much disk Safelynx may use for its database, snapshots and recordings." },
   notifications: { title: "Notifications", help: "Which sightings raise an alert (shown on every page and under Alerts)." },
+  retention: { title: "Retention of personal data", help: "Profiles not seen for this long are deleted with their photos, face data and sightings, checked hourly. Each deletion is in the audit log." },
+  audit: { title: "Audit log", help: "How long the record of every change (who, what, when, from where) is kept." },
 };
 
 const fields: Record<string, FieldInfo> = {
@@ -47,6 +49,9 @@ const fields: Record<string, FieldInfo> = {
   "storage.min_retention_days": { label: "Minimum retention", integer: true, min: 0, max: 3650, unit: "days", help: "The clean-up never deletes a recording or snapshot younger than this: 0 to 3650 days; default 1." },
   "notifications.on_flagged": { label: "Alert when a flagged person is seen", help: "An alert each time a profile classified as flagged is sighted." },
   "notifications.on_unknown": { label: "Alert for every new unknown face", help: "An alert whenever a camera sees someone it has never seen before. Can be frequent in busy places." },
+  "retention.unknown_profiles_days": { label: "Delete unknown people after", integer: true, min: 0, max: 36500, unit: "days", help: "An unknown profile not seen for this many days is deleted. 0 keeps them; default 30." },
+  "retention.known_profiles_days": { label: "Delete known and trusted people after", integer: true, min: 0, max: 36500, unit: "days", help: "The same for known and trusted profiles. 0 (the default) keeps them. Flagged profiles are never deleted automatically." },
+  "audit.retention_days": { label: "Keep audit entries for", integer: true, min: 0, max: 36500, unit: "days", help: "Older entries are deleted. 0 keeps them forever; default 365." },
 };
 
 interface ApiToken {

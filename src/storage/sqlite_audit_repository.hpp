@@ -1,0 +1,22 @@
+// Internal to the SQLite backend: the audit log's table (migration 3 in
+// sqlite_database.cpp). Kept apart so the database file stays readable.
+#pragma once
+
+#include "storage/repositories.hpp"
+#include "storage/sqlite_connection.hpp"
+
+namespace safelynx::storage::sqlite {
+
+class SqliteAuditRepository final : public AuditRepository {
+ public:
+  explicit SqliteAuditRepository(ConnectionPool& pool) : pool_(pool) {}
+
+  void append(AuditEntry& entry) override;
+  PageOf<AuditEntry> list(const AuditFilter& filter, const Page& page) override;
+  std::size_t remove_before(TimePoint before) override;
+
+ private:
+  ConnectionPool& pool_;
+};
+
+}  // namespace safelynx::storage::sqlite
