@@ -148,7 +148,7 @@ TEST_F(SecurityApi, DuplicateJsonKeysAreRefused) {
 }
 
 TEST_F(SecurityApi, NamesRefuseControlAndBidirectionalCharacters) {
-  for (const std::string name : {std::string("mal\0lory", 8), std::string("\u202Egpj.exe"), std::string("a\u2066b"),
+  for (const std::string& name : {std::string("mal\0lory", 8), std::string("\u202Egpj.exe"), std::string("a\u2066b"),
                                  std::string("bell\x07")}) {
     const HttpResult token = client().post_json("/api/v1/auth/tokens", json{{"name", name}}.dump());
     EXPECT_EQ(token.status, 422) << token.body;

@@ -82,7 +82,7 @@ void save_user(ApiContext& context, const User& user) {
   }
 }
 
-HttpResponse create_user(ApiContext& context, HttpRequest& request) {
+HttpResponse create_user(ApiContext& context, HttpRequest& request, const Principal& who) {
   const json body = json_object_body(request);
   reject_unknown_keys(body, {"username", "password", "role"});
   User user;
@@ -98,6 +98,8 @@ HttpResponse create_user(ApiContext& context, HttpRequest& request) {
   } catch (const storage::ConflictError&) {
     throw ApiError(409, "username_taken", "the username '" + user.username + "' is taken");
   }
+  context.audit.record(AuditActor::of(who, request), "user.create", {"user", std::to_string(user.id)}, nullptr,
+                       to_json(user));
   return ok(to_json(user), 201);
 }
 
@@ -105,6 +107,7 @@ HttpResponse create_user(ApiContext& context, HttpRequest& request) {
 // sessions, so whoever knew the old password is logged out.
 HttpResponse update_user(ApiContext& context, HttpRequest& request, const Principal& who) {
   User user = find_user(context, path_user_id(request));
+  const User before = user;
   const json body = json_object_body(request);
   reject_unknown_keys(body, {"username", "role", "password"});
   if (auto name = optional_string(body, "username")) {
@@ -118,7 +121,11 @@ HttpResponse update_user(ApiContext& context, HttpRequest& request, const Princi
     user.password_hash = AuthService::hash_password(*password);
   }
   save_user(context, user);
-  if (password && user.id != who.user.id) context.database.tokens().remove_for_user(user.id, TokenKind::Session);
+  if (password && user.id != who.user.id) context.auth.revoke_all(user.id, TokenKind::Session);
+  json changed = to_json(user);
+  if (password) changed["password"] = "changed";  // the audit log drops the value itself
+  context.audit.record(AuditActor::of(who, request), "user.update", {"user", std::to_string(user.id)}, to_json(before),
+                       changed);
   return ok(to_json(user));
 }
 
@@ -134,6 +141,7 @@ HttpResponse change_own_password(ApiContext& context, HttpRequest& request, cons
   check_password("new_password", fresh, user.username);
   user.password_hash = AuthService::hash_password(fresh);
   save_user(context, user);
+  context.audit.record(AuditActor::of(who, request), "user.password_change", {"user", std::to_string(user.id)});
   return no_content();
 }
 
@@ -147,8 +155,8 @@ void add_user_routes(Router& router, ApiContext& context) {
                return ok({{"items", items}, {"total", items.size()}, {"page", 1},
                           {"per_page", std::max<std::size_t>(items.size(), 1)}});
              }));
-  router.add("POST", "/api/v1/users", authed(context, kAdmin, [&context](HttpRequest& request, const Principal&) {
-               return create_user(context, request);
+  router.add("POST", "/api/v1/users", authed(context, kAdmin, [&context](HttpRequest& request, const Principal& who) {
+               return create_user(context, request, who);
              }));
   // Anyone's own account: what the UI shows and hides follows "effective_role".
   router.add("GET", "/api/v1/users/me", authed(context, Permission::OwnAccount, [](HttpRequest&, const Principal& who) {
@@ -166,13 +174,17 @@ void add_user_routes(Router& router, ApiContext& context) {
   router.add("PUT", "/api/v1/users/{id}", authed(context, kAdmin, [&context](HttpRequest& request, const Principal& who) {
                return update_user(context, request, who);
              }));
-  router.add("DELETE", "/api/v1/users/{id}", authed(context, kAdmin, [&context](HttpRequest& request, const Principal&) {
-               const std::uint64_t id = path_user_id(request);
+  router.add("DELETE", "/api/v1/users/{id}", authed(context, kAdmin, [&context](HttpRequest& request, const Principal& who) {
+               const User user = find_user(context, path_user_id(request));
                try {
-                 if (!context.database.users().remove(id)) not_found("user", std::to_string(id));
+                 // Their tokens go with them, and the sockets those opened are closed.
+                 const bool removed = context.auth.remove_user(user.id, [&] { return context.database.users().remove(user.id); });
+                 if (!removed) not_found("user", std::to_string(user.id));
                } catch (const storage::LastAdminError& error) {
                  throw ApiError(409, "last_admin", error.what());
                }
+               context.audit.record(AuditActor::of(who, request), "user.delete", {"user", std::to_string(user.id)},
+                                    to_json(user), nullptr);
                return no_content();
              }));
   router.add("GET", "/api/v1/users/{id}/tokens", authed(context, kAdmin, [&context](HttpRequest& request, const Principal&) {
@@ -180,7 +192,7 @@ void add_user_routes(Router& router, ApiContext& context) {
                return token_list(context.auth.api_tokens(user.id));
              }));
   router.add("DELETE", "/api/v1/users/{id}/tokens/{token_id}",
-             authed(context, kAdmin, [&context](HttpRequest& request, const Principal&) {
+             authed(context, kAdmin, [&context](HttpRequest& request, const Principal& who) {
                const User user = find_user(context, path_user_id(request));
                const std::string& text = request.path_param("token_id");
                Uuid token_id;
@@ -190,6 +202,7 @@ void add_user_routes(Router& router, ApiContext& context) {
                  not_found("token", text);
                }
                if (!context.auth.revoke(user.id, token_id)) not_found("token", text);
+               context.audit.record(AuditActor::of(who, request), "token.revoke", {"token", token_id.to_string()});
                return no_content();
              }));
 }

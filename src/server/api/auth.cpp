@@ -166,6 +166,23 @@ void AuthService::logout(const Uuid& token_id) {
   removed(token_id);
 }
 
+void AuthService::revoke_all(std::uint64_t user_id, std::optional<TokenKind> kind) {
+  std::vector<ApiToken> tokens;
+  for (TokenKind each : {TokenKind::Session, TokenKind::Api})
+    if (!kind || *kind == each)
+      for (ApiToken& token : tokens_.list(user_id, each)) tokens.push_back(std::move(token));
+  tokens_.remove_for_user(user_id, kind);
+  for (const ApiToken& token : tokens) removed(token.id);
+}
+
+bool AuthService::remove_user(std::uint64_t user_id, const std::function<bool()>& remove) {
+  std::vector<ApiToken> tokens = tokens_.list(user_id, TokenKind::Session);
+  for (ApiToken& token : tokens_.list(user_id, TokenKind::Api)) tokens.push_back(std::move(token));
+  if (!remove()) return false;
+  for (const ApiToken& token : tokens) removed(token.id);
+  return true;
+}
+
 void AuthService::on_token_removed(std::function<void(const Uuid&)> listener) { token_removed_ = std::move(listener); }
 
 void AuthService::removed(const Uuid& token_id) const {

@@ -69,6 +69,12 @@ class AuthService {
   bool revoke(std::uint64_t user_id, const Uuid& token_id);
   // Ends a session: its token stops working.
   void logout(const Uuid& token_id);
+  // Every token of a user (of one kind, or all) stops working: a password
+  // reset ends their sessions, a deleted user's tokens all go.
+  void revoke_all(std::uint64_t user_id, std::optional<TokenKind> kind);
+  // Runs `remove_user` (which deletes the user, and with it their tokens);
+  // when it returns true, the listener hears of each of those tokens.
+  bool remove_user(std::uint64_t user_id, const std::function<bool()>& remove_user);
   // Told the id of every token that stops working (revoked, logged out), so
   // the connections it opened can be closed. Set before serving.
   void on_token_removed(std::function<void(const Uuid&)> listener);
