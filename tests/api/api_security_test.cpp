@@ -88,7 +88,7 @@ TEST_F(SecurityApi, ATokenInTheUrlIsTakenOnlyForImagesVideosAndSockets) {
 
   const HttpResult enrolled = enrol(client(), "url token", {photos_of("obama").front()});
   ASSERT_EQ(enrolled.status, 201) << enrolled.body;
-  const std::string id = parse(enrolled)["profile"]["id"];
+  const std::string id = parse(enrolled)["id"];
   const HttpResult thumbnail = anonymous.get("/api/v1/profiles/" + id + "/thumbnail?token=" + server_->token());
   EXPECT_EQ(thumbnail.status, 200);
   EXPECT_EQ(thumbnail.header("content-type"), "image/jpeg");
@@ -158,7 +158,7 @@ TEST_F(SecurityApi, NamesRefuseControlAndBidirectionalCharacters) {
   }
   const HttpResult enrolled = enrol(client(), "bidi", {photos_of("kit_harington").front()});
   ASSERT_EQ(enrolled.status, 201) << enrolled.body;
-  const std::string id = parse(enrolled)["profile"]["id"];
+  const std::string id = parse(enrolled)["id"];
   const HttpResult renamed = client().put_json("/api/v1/profiles/" + id, json{{"name", "Kit\u202E"}}.dump());
   EXPECT_EQ(renamed.status, 422);
   EXPECT_NE(error_message(renamed).find("U+202E"), std::string::npos) << renamed.body;
@@ -169,7 +169,7 @@ TEST_F(SecurityApi, NamesRefuseControlAndBidirectionalCharacters) {
 TEST_F(SecurityApi, TheDataDirIsReadableOnlyByTheServersUser) {
   const HttpResult enrolled = enrol(client(), "private", {photos_of("rose_leslie").front()});
   ASSERT_EQ(enrolled.status, 201) << enrolled.body;
-  const std::string id = parse(enrolled)["profile"]["id"];
+  const std::string id = parse(enrolled)["id"];
   EXPECT_EQ(mode_of(server_->data_dir()), 0700u);
   EXPECT_EQ(mode_of(server_->data_dir() / "safelynx.db"), 0600u);
   std::size_t files = 0;

@@ -40,7 +40,7 @@ class PipelineHarness {
     database_ = storage::open_sqlite_database(dir_ / "safelynx.db", {});
     media_ = std::make_unique<storage::MediaStore>(dir_);
     options.models_dir = models_dir();
-    options.file_roots = {testdata_dir()};
+    options.file_roots = {testdata_dir(), dir_};  // the clip, and videos a test writes
     pipeline_ = std::make_unique<Pipeline>(
         PipelineServices{*database_, *media_, events_, index_, metrics_, [this] { return settings_; }, [] { return test_uuid(); },
                          [](const std::string&, const std::string&) {}},
