@@ -486,6 +486,9 @@ class WsSession : public WsBase, public std::enable_shared_from_this<WsSession<S
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& response) { response.set(http::field::server, "safelynx"); }));
     ws_.read_message_max(64 * 1024);  // clients have nothing large to say
+    // Registered before the handshake, so a revocation that comes while it
+    // is under way still closes this socket once it is open.
+    server_.register_grant(grant_.owner, this->shared_from_this());
     ws_.async_accept(upgrade_request_, beast::bind_front_handler(&WsSession::on_accept, this->shared_from_this()));
   }
 
@@ -497,21 +500,34 @@ class WsSession : public WsBase, public std::enable_shared_from_this<WsSession<S
 
   void close_for(std::string reason) override {
     net::post(ws_.get_executor(), [self = this->shared_from_this(), reason = std::move(reason)]() mutable {
-      if (self->closed_) return;
-      self->shut(false);
-      if (reason.size() > 120) reason.resize(120);  // a close frame's reason holds at most 123 bytes
-      self->ws_.async_close(websocket::close_reason(websocket::close_code::policy_error, reason),
-                            [self](beast::error_code) {});
+      self->close_with_policy_error(std::move(reason));
     });
   }
 
  private:
   void on_accept(beast::error_code ec) {
     if (ec) return;
+    accepted_ = true;
+    if (pending_close_) {
+      close_with_policy_error(std::move(*pending_close_));
+      return;
+    }
     server_.register_ws(this->shared_from_this());
-    server_.register_grant(grant_.owner, this->shared_from_this());
     arm_expiry(expiry_, grant_, this->shared_from_this());
     do_read();
+  }
+
+  // A close asked for during the handshake waits for its end.
+  void close_with_policy_error(std::string reason) {
+    if (!accepted_) {
+      pending_close_ = std::move(reason);
+      return;
+    }
+    if (closed_) return;
+    shut(false);
+    if (reason.size() > 120) reason.resize(120);  // a close frame's reason holds at most 123 bytes
+    ws_.async_close(websocket::close_reason(websocket::close_code::policy_error, reason),
+                    [self = this->shared_from_this()](beast::error_code) {});
   }
 
   // Client messages are ignored, but reading keeps pings, pongs and the
@@ -577,6 +593,8 @@ class WsSession : public WsBase, public std::enable_shared_from_this<WsSession<S
   net::steady_timer expiry_;
   beast::flat_buffer read_buffer_;
   std::deque<std::shared_ptr<const std::string>> queue_;
+  std::optional<std::string> pending_close_;
+  bool accepted_ = false;
   bool writing_ = false;
   bool closed_ = false;
 };
@@ -618,6 +636,8 @@ class IngestSession : public WsClosable, public std::enable_shared_from_this<Ing
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& response) { response.set(http::field::server, "safelynx"); }));
     ws_.read_message_max(std::max<std::size_t>(1, server_.options.max_body_bytes));
+    // Registered before the handshake, as WsSession does.
+    server_.register_grant(grant_.owner, this->shared_from_this());
     ws_.async_accept(upgrade_, beast::bind_front_handler(&IngestSession::on_accept, this->shared_from_this()));
   }
 
@@ -631,7 +651,10 @@ class IngestSession : public WsClosable, public std::enable_shared_from_this<Ing
   void on_accept(beast::error_code ec) {
     if (ec) return;
     accepted_ = true;
-    server_.register_grant(grant_.owner, this->shared_from_this());
+    if (pending_close_) {
+      close_with(websocket::close_code::policy_error, std::move(*pending_close_));
+      return;
+    }
     arm_expiry(expiry_, grant_, this->shared_from_this());
     do_read();
   }
@@ -663,7 +686,12 @@ class IngestSession : public WsClosable, public std::enable_shared_from_this<Ing
     do_read();
   }
 
+  // A close asked for during the handshake waits for its end.
   void close_with(websocket::close_code code, std::string reason) {
+    if (!accepted_) {
+      pending_close_ = std::move(reason);
+      return;
+    }
     if (closing_) return;
     closing_ = true;
     expiry_.cancel();
@@ -679,6 +707,7 @@ class IngestSession : public WsClosable, public std::enable_shared_from_this<Ing
   net::steady_timer expiry_;
   http::request<http::string_body> upgrade_;
   beast::flat_buffer buffer_;
+  std::optional<std::string> pending_close_;
   bool accepted_ = false;
   bool closing_ = false;
 };

@@ -7,6 +7,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <sys/socket.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 #include <boost/beast/websocket.hpp>
 
 #include "http_test_client.hpp"
@@ -222,11 +228,31 @@ class WebSocketGrantTest : public ::testing::Test {
     return ws;
   }
 
-  // Reads until the server closes; returns its close reason.
+  // Reads until the server closes; returns its close reason. A socket the
+  // server leaves open fails the test after 10 s instead of hanging it: the
+  // watchdog shuts the socket down, which ends the blocking read.
   static websocket::close_reason read_until_closed(websocket::stream<tcp::socket>& ws) {
+    std::mutex mutex;
+    std::condition_variable done_changed;
+    bool done = false;
+    bool timed_out = false;
+    std::thread watchdog([&] {
+      std::unique_lock lock(mutex);
+      if (!done_changed.wait_for(lock, 10s, [&] { return done; })) {
+        timed_out = true;
+        ::shutdown(ws.next_layer().native_handle(), SHUT_RDWR);
+      }
+    });
     beast::flat_buffer buffer;
     beast::error_code ec;
     while (!ec) ws.read(buffer, ec);
+    {
+      std::lock_guard lock(mutex);
+      done = true;
+    }
+    done_changed.notify_all();
+    watchdog.join();
+    EXPECT_FALSE(timed_out) << "the server did not close the socket within 10 s";
     EXPECT_EQ(ec, websocket::error::closed) << ec.message();
     return ws.reason();
   }
@@ -268,6 +294,21 @@ TEST_F(WebSocketGrantTest, ClosingAnOwnersSocketsLeavesTheOthersOpen) {
   beast::flat_buffer buffer;
   other->read(buffer);
   EXPECT_EQ(beast::buffers_to_string(buffer.data()), "still here");
+}
+
+// The client's handshake returns once the server's 101 is written, which can
+// be before the server has finished its side: a token revoked in that moment
+// must still close the socket.
+TEST_F(WebSocketGrantTest, ARevocationRightAfterTheHandshakeStillClosesTheSocket) {
+  start();
+  for (int i = 0; i < 20; ++i) {
+    const std::string token = "r" + std::to_string(i);
+    auto broadcast = connect("/ws?token=" + token);
+    auto ingest = connect("/in/cam?token=" + token);
+    server_->close_websockets(token, "the token was revoked");
+    EXPECT_EQ(std::string(read_until_closed(*broadcast).reason.c_str()), "the token was revoked") << i;
+    EXPECT_EQ(std::string(read_until_closed(*ingest).reason.c_str()), "the token was revoked") << i;
+  }
 }
 
 TEST_F(WebSocketGrantTest, ASocketClosesWhenItsGrantExpires) {

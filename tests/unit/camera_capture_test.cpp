@@ -151,6 +151,9 @@ TEST(CameraCapture, HundredsOfReconnectsLeakNoThreadOrSource) {
     EXPECT_LE(thread_count(), threads_before + 2);
     EXPECT_LE(script.live_sources.load(), 1);       // a failed source is released before the retry
   }
+  // stop() does not wait for an open under way: its helper thread frees that
+  // source when open() returns.
+  EXPECT_TRUE(CameraCapture::wait_for_abandoned_opens(5s));
   EXPECT_EQ(script.live_sources.load(), 0);
   // A joined thread leaves /proc/self/task a moment after join() returns.
   EXPECT_TRUE(eventually([&] { return thread_count() == threads_before; })) << thread_count();
