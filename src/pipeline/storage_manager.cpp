@@ -43,14 +43,6 @@ bool remove_file(const fs::path& file, std::string& reason) {
   return true;
 }
 
-// Recording::file is relative to recordings/; anything that would leave that
-// folder (absolute, "..") is not ours to delete.
-bool stays_inside(const std::string& relative) {
-  const fs::path path(relative);
-  if (relative.empty() || path.is_absolute() || path.has_root_name()) return false;
-  return std::none_of(path.begin(), path.end(), [](const fs::path& part) { return part == ".."; });
-}
-
 }  // namespace
 
 StorageManager::StorageManager(storage::Database& database, storage::MediaStore& media, EventBus& events,
@@ -203,14 +195,13 @@ bool StorageManager::delete_recordings(TimePoint cutoff, double target, std::uin
       if (stopping()) return false;
       if (static_cast<double>(used) < target) break;
       std::uint64_t bytes = 0;
-      if (stays_inside(recording.file)) {
-        const fs::path file = media_.recordings_dir() / recording.file;
-        bytes = size_of(file);
+      if (const auto file = media_.recording_path(recording.file)) {
+        bytes = size_of(*file);
         std::string reason;
-        if (!remove_file(file, reason)) {
+        if (!remove_file(*file, reason)) {
           // The row stays so the file is not lost track of; without this
           // recording the pass cannot go on in order.
-          log("storage cleanup: cannot delete recording " + recording.id.to_string() + " file " + file.string() + ": " +
+          log("storage cleanup: cannot delete recording " + recording.id.to_string() + " file " + file->string() + ": " +
               reason);
           return true;
         }

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -46,6 +47,13 @@ MediaStore::MediaStore(fs::path data_dir)
       thumbnails_dir_(make_dir(data_dir_ / "thumbnails")),
       snapshots_dir_(make_dir(data_dir_ / "snapshots")),
       recordings_dir_(make_dir(data_dir_ / "recordings")) {}
+
+std::optional<fs::path> MediaStore::recording_path(const std::string& relative) const {
+  const fs::path path(relative);
+  if (relative.empty() || path.is_absolute() || path.has_root_name()) return std::nullopt;
+  if (std::any_of(path.begin(), path.end(), [](const fs::path& part) { return part == ".."; })) return std::nullopt;
+  return recordings_dir_ / path;
+}
 
 fs::path MediaStore::path(MediaKind kind, const Uuid& id) const {
   switch (kind) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -27,6 +28,9 @@ class MediaStore {
   bool exists(MediaKind kind, const Uuid& id) const;
   void remove(MediaKind kind, const Uuid& id);  // absent is fine
   const std::filesystem::path& recordings_dir() const { return recordings_dir_; }
+  // The file of a recording (Recording::file is relative to recordings/);
+  // nullopt for a name that would leave that folder (absolute, "..").
+  std::optional<std::filesystem::path> recording_path(const std::string& relative) const;
   const std::filesystem::path& data_dir() const { return data_dir_; }
 
   // Bytes on disk by kind: "thumbnails", "snapshots", "recordings".

@@ -222,6 +222,42 @@ TEST(LoginThrottling, FailuresSlowFurtherAttemptsAndEveryOneIsLogged) {
   EXPECT_NE(log.find("\"login refused\""), std::string::npos);
 }
 
+// A stolen session must not turn "change my password" into a fast, unlogged
+// way to guess the current one.
+TEST(LoginThrottling, ChangingOnesPasswordIsThrottledAndLoggedLikeALogin) {
+  if (!have_models()) GTEST_SKIP() << "models not found at " << models_dir();
+  RunningServer server(fresh_dir("throttle-password"));
+  const auto change = [&](const std::string& current) {
+    return server.client().put_json("/api/v1/users/me/password",
+                                    json{{"current_password", current}, {"new_password", "the-admins-next-secret"}}.dump());
+  };
+  for (int i = 0; i < 4; ++i) {
+    const HttpResult wrong = change("guess-" + std::to_string(i));
+    EXPECT_EQ(wrong.status, 403) << i << ": " << wrong.body;
+    EXPECT_EQ(error_code(wrong), "wrong_password") << i;
+  }
+  const HttpResult early = change(kAdminPassword);  // even the right one waits
+  EXPECT_EQ(early.status, 429) << early.body;
+  EXPECT_EQ(error_code(early), "too_many_login_attempts");
+  EXPECT_FALSE(early.header("retry-after").empty());
+  // The same counters as logins: the account's logins wait too.
+  EXPECT_EQ(server.anonymous()
+                .post_json("/api/v1/auth/login", json{{"username", "admin"}, {"password", kAdminPassword}}.dump())
+                .status,
+            429);
+
+  std::size_t failed_lines = 0;
+  const std::string log = server.process().log();
+  for (std::size_t at = log.find("\"password change failed: wrong current password\"");
+       at != std::string::npos; at = log.find("\"password change failed: wrong current password\"", at + 1))
+    ++failed_lines;
+  EXPECT_EQ(failed_lines, 4u) << log;
+  EXPECT_NE(log.find("\"password change refused\""), std::string::npos) << log;
+
+  const json audit = parse(server.client().get("/api/v1/audit?action=user.password_change_failed"));
+  EXPECT_EQ(audit["total"], 4) << audit.dump();
+}
+
 TEST(LoginThrottling, OnlyOnePasswordIsHashedAtATime) {
   if (!have_models()) GTEST_SKIP() << "models not found at " << models_dir();
   RunningServer server(fresh_dir("throttle-parallel"));

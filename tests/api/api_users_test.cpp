@@ -223,6 +223,29 @@ TEST_F(UsersApi, ATokenCannotMintMoreRightsThanItsOwn) {
   EXPECT_EQ(parse(with_token(parse(own)["token"]).get("/api/v1/users/me"))["effective_role"], "operator");
 }
 
+TEST_F(UsersApi, AnApiTokenCannotMintATokenThatOutlivesIt) {
+  create_user("paul", "operator");
+  HttpClient paul = login("paul");
+  const std::string parent_expiry = "2099-01-01T00:00:00.000Z";
+  HttpClient parent = with_token(api_token(paul, {{"name", "parent"}, {"expires_at", parent_expiry}}));
+
+  const HttpResult later = parent.post_json("/api/v1/auth/tokens", R"({"name": "later", "expires_at": "2099-06-01T00:00:00Z"})");
+  EXPECT_EQ(later.status, 422) << later.body;
+  EXPECT_NE(later.body.find("expires_at"), std::string::npos) << later.body;
+  // Asking for nothing gets the parent's expiry, not "never".
+  const HttpResult unasked = parent.post_json("/api/v1/auth/tokens", R"({"name": "unasked"})");
+  ASSERT_EQ(unasked.status, 201) << unasked.body;
+  EXPECT_EQ(parse(unasked)["expires_at"], parent_expiry);
+  const HttpResult sooner = parent.post_json("/api/v1/auth/tokens", R"({"name": "sooner", "expires_at": "2098-01-01T00:00:00Z"})");
+  ASSERT_EQ(sooner.status, 201) << sooner.body;
+  EXPECT_EQ(parse(sooner)["expires_at"], "2098-01-01T00:00:00.000Z");
+
+  // A login session makes the long-lived tokens people hand to integrations.
+  const HttpResult from_session = paul.post_json("/api/v1/auth/tokens", R"({"name": "integration"})");
+  ASSERT_EQ(from_session.status, 201) << from_session.body;
+  EXPECT_TRUE(parse(from_session)["expires_at"].is_null()) << from_session.body;
+}
+
 TEST_F(UsersApi, DemotingAUserLowersTheRightsOfTheirTokens) {
   const std::uint64_t id = create_user("eve", "operator");
   HttpClient eve = login("eve");

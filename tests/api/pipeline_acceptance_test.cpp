@@ -5,10 +5,14 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/videoio.hpp>
 
+#include <poll.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <regex>
 #include <thread>
 
@@ -56,6 +60,24 @@ std::string read_stream_start(unsigned short port, const std::string& target, st
     received.append(chunk, n);
   }
   return received;
+}
+
+// Reads what the server sends on `socket` into `received` until `done` says
+// enough, the server closes (returns true then) or `timeout` passes.
+bool read_until(boost::asio::ip::tcp::socket& socket, std::string& received, std::chrono::milliseconds timeout,
+                const std::function<bool(const std::string&)>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  char chunk[65536];
+  while (!done(received)) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left <= 0ms) return false;
+    pollfd ready{socket.native_handle(), POLLIN, 0};
+    if (::poll(&ready, 1, static_cast<int>(left.count())) <= 0) continue;
+    const ssize_t n = ::recv(socket.native_handle(), chunk, sizeof chunk, 0);
+    if (n <= 0) return true;
+    received.append(chunk, static_cast<std::size_t>(n));
+  }
+  return false;
 }
 
 // The payload of the next NewSighting of `profile_id` on the event
@@ -170,6 +192,32 @@ TEST_F(LivePipeline, AFileCameraSightsAnEnrolledPersonWithSnapshotRecordingAndMe
   EXPECT_GT(metric_value(metrics.body, "profiles_matched_total"), 0);
   EXPECT_GE(metric_value(metrics.body, "embedding_cache_size"), 2);
   EXPECT_EQ(server_->anonymous().get("/metrics").status, 401);
+
+  // Operators and admins may delete a finished recording (a viewer may not):
+  // its row and its file go, and the audit log says who.
+  const HttpResult viewer = client().post_json("/api/v1/auth/tokens", R"({"name": "viewer", "role": "viewer"})");
+  ASSERT_EQ(viewer.status, 201) << viewer.body;
+  HttpClient viewer_client = server_->anonymous();
+  viewer_client.set_token(parse(viewer)["token"]);
+  const HttpResult refused = viewer_client.request("DELETE", "/api/v1/recordings/" + recording_id);
+  EXPECT_EQ(refused.status, 403) << refused.body;
+  const auto video_files = [&] {
+    std::size_t count = 0;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(server_->data_dir() / "recordings"))
+      if (entry.is_regular_file()) ++count;
+    return count;
+  };
+  const std::size_t files_before = video_files();
+  ASSERT_GE(files_before, 1u);
+  const HttpResult deleted = client().request("DELETE", "/api/v1/recordings/" + recording_id);
+  ASSERT_EQ(deleted.status, 204) << deleted.body;
+  EXPECT_EQ(video_files(), files_before - 1);
+  EXPECT_EQ(client().get("/api/v1/recordings/" + recording_id).status, 404);
+  EXPECT_EQ(client().get("/api/v1/recordings/" + recording_id + "/video").status, 404);
+  EXPECT_EQ(client().request("DELETE", "/api/v1/recordings/" + recording_id).status, 404);
+  const json audit = parse(client().get("/api/v1/audit?action=recording.delete"));
+  ASSERT_EQ(audit["total"], 1) << audit.dump();
+  EXPECT_EQ(audit["items"][0]["object_id"], recording_id) << audit.dump();
 }
 
 TEST_F(LivePipeline, AnUnreachableCameraReportsErrorAndTheServerKeepsServing) {
@@ -268,6 +316,32 @@ TEST(BrowserCamera, FramesPushedOverTheWebSocketAreSightedAndShownLive) {
   const auto part = mjpeg.find("--safelynxframe\r\nContent-Type: image/jpeg");
   ASSERT_NE(part, std::string::npos) << mjpeg.substr(0, 300);
   EXPECT_NE(mjpeg.find("\xFF\xD8\xFF", part), std::string::npos) << "the part is not a JPEG";
+
+  // A live view opened with a token ends soon after the token is revoked.
+  {
+    const HttpResult wall = server.client().post_json("/api/v1/auth/tokens", R"({"name": "wall display"})");
+    ASSERT_EQ(wall.status, 201) << wall.body;
+    const json token = parse(wall);
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket watching(io);
+    watching.connect({boost::asio::ip::make_address("127.0.0.1"), server.process().port()});
+    boost::asio::write(watching, boost::asio::buffer("GET /api/v1/cameras/" + camera + "/live.mjpeg?fps=10&token=" +
+                                                     token["token"].get<std::string>() + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+    std::string received;
+    const auto parts = [](const std::string& text) {
+      std::size_t count = 0;
+      for (auto at = text.find("--safelynxframe\r\n"); at != std::string::npos; at = text.find("--safelynxframe\r\n", at + 1))
+        ++count;
+      return count;
+    };
+    ASSERT_FALSE(read_until(watching, received, 20s, [&](const std::string& text) { return parts(text) >= 2; }))
+        << "the stream closed before two parts: " << received.substr(0, 300);
+    ASSERT_GE(parts(received), 2u) << received.substr(0, 300);
+    ASSERT_EQ(server.client().del("/api/v1/auth/tokens/" + token["id"].get<std::string>()).status, 204);
+    received.clear();
+    EXPECT_TRUE(read_until(watching, received, 5s, [](const std::string&) { return false; }))
+        << "the live view went on for 5 s after its token was revoked";
+  }
 
   // A text message is refused with a reason, closing that socket.
   {

@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "server/api/api_internal.hpp"
+#include "server/revocable_stream.hpp"
 
 namespace safelynx::server {
 
@@ -97,7 +98,23 @@ Handler authed(ApiContext& context, Permission permission, AuthedHandler handler
 }
 
 Handler authed_media(ApiContext& context, Permission permission, AuthedHandler handler) {
-  return authed(context, permission, std::move(handler), TokenPlace::HeaderOrQuery);
+  return [&context, permission, handler = std::move(handler)](HttpRequest& request) {
+    const Principal principal = authorize(context.auth, request, permission, TokenPlace::HeaderOrQuery);
+    HttpResponse response = handler(request, principal);
+    // A live view lasts as long as someone watches: it ends within a second
+    // of its token being revoked, expiring or losing the right.
+    if (response.stream) {
+      const std::string token = request_token(request, TokenPlace::HeaderOrQuery);
+      response.stream = std::make_shared<RevocableStream>(std::move(response.stream), [&context, token, permission] {
+        try {
+          return can(context.auth.authenticate(token).role, permission);
+        } catch (...) {
+          return false;  // revoked, expired, or the check itself failed: stop showing the camera
+        }
+      });
+    }
+    return response;
+  };
 }
 
 // Replace rather than throw on invalid UTF-8: one bad stored string must not
@@ -188,6 +205,27 @@ json page_json(json items, std::uint64_t total, const storage::Page& page) {
   return {{"items", std::move(items)}, {"total", total}, {"page", page.page}, {"per_page", page.per_page}};
 }
 
+std::variant<LoginThrottle::Permit, HttpResponse> admit_password_check(ApiContext& context, const HttpRequest& request,
+                                                                       const std::string& username,
+                                                                       const std::string& refused_what) {
+  auto admitted = context.login_throttle.admit(request.client_address, username);
+  if (auto* permit = std::get_if<LoginThrottle::Permit>(&admitted)) return std::move(*permit);
+  const auto& refusal = std::get<LoginThrottle::Refusal>(admitted);
+  context.log_warning(refused_what, {{"address", request.client_address}, {"username", username.substr(0, 100)},
+                                                 {"path", request.path}, {"reason", refusal.reason},
+                                                 {"retry_after_s", refusal.retry_after_s}});
+  HttpResponse response = error_response(429, "too_many_login_attempts",
+                                         refusal.reason + "; retry in " + std::to_string(refusal.retry_after_s) + " s");
+  response.headers.emplace_back("Retry-After", std::to_string(refusal.retry_after_s));
+  return response;
+}
+
+void record_password_failure(ApiContext& context, const HttpRequest& request, const std::string& username,
+                             const std::string& what) {
+  context.login_throttle.record_failure(request.client_address, username);
+  context.log_warning(what, {{"address", request.client_address}, {"username", username.substr(0, 100)}});
+}
+
 }  // namespace detail
 
 namespace {
@@ -200,23 +238,14 @@ HttpResponse login(ApiContext& context, HttpRequest& request) {
   reject_unknown_keys(body, {"username", "password"});
   const std::string username = required_string(body, "username");
   const std::string password = required_string(body, "password");
-  const json where = {{"address", request.client_address}, {"username", username.substr(0, 100)}};
-  auto admitted = context.login_throttle.admit(request.client_address, username);
-  if (auto* refusal = std::get_if<LoginThrottle::Refusal>(&admitted)) {
-    context.log_warning("login refused", {{"address", request.client_address}, {"username", username.substr(0, 100)},
-                                          {"reason", refusal->reason}, {"retry_after_s", refusal->retry_after_s}});
-    HttpResponse response = error_response(429, "too_many_login_attempts",
-                                           refusal->reason + "; retry in " + std::to_string(refusal->retry_after_s) + " s");
-    response.headers.emplace_back("Retry-After", std::to_string(refusal->retry_after_s));
-    return response;
-  }
+  auto admitted = admit_password_check(context, request, username, "login refused");
+  if (auto* refusal = std::get_if<HttpResponse>(&admitted)) return std::move(*refusal);
   IssuedToken issued;
   try {
     issued = context.auth.login(username, password);
   } catch (const ApiError& error) {
     if (error.status() == 401) {
-      context.login_throttle.record_failure(request.client_address, username);
-      context.log_warning("login failed", where);
+      record_password_failure(context, request, username, "login failed");
       context.audit.record(AuditActor::claimed(username, request), "auth.login_failed", {"user", ""});
     }
     throw;
@@ -255,6 +284,7 @@ void add_system_routes(Router& router, ApiContext& context) {
                  }
                  if (*expires <= now_ms()) invalid_field("expires_at", "is in the past");
                }
+               expires = token_expiry(expires, who);
                const Role role = token_role(body, who);
                const IssuedToken issued = context.auth.create_api_token(who.user.id, name, expires, role);
                context.audit.record(AuditActor::of(who, request), "token.create", {"token", issued.token.id.to_string()},

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <variant>
 #include <string>
 
 #include "server/api/api.hpp"
@@ -25,6 +26,19 @@ Handler authed_media(ApiContext& context, Permission permission, AuthedHandler h
 // The role of a token being created: body "role" (default: the request's
 // own), never more than the request's role (403 "forbidden").
 Role token_role(const nlohmann::json& body, const Principal& who);
+// Every check of a password a client sent goes through the login throttle:
+// the permit to hash it now, or the 429 answer (logged). A wrong password is
+// then recorded (counted and logged as `what`). Both log lines name the
+// address and the username.
+std::variant<LoginThrottle::Permit, HttpResponse> admit_password_check(ApiContext& context, const HttpRequest& request,
+                                                                       const std::string& username,
+                                                                       const std::string& refused_what);
+void record_password_failure(ApiContext& context, const HttpRequest& request, const std::string& username,
+                             const std::string& what);
+
+// The expiry of a token being created: an API token making it hands on at
+// most its own expiry (the default when none is asked; later is 422).
+std::optional<TimePoint> token_expiry(std::optional<TimePoint> asked, const Principal& who);
 
 HttpResponse ok(const nlohmann::json& body, int status = 200);
 HttpResponse no_content();

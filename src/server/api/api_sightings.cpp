@@ -125,14 +125,35 @@ void add_sighting_routes(Router& router, ApiContext& context) {
                const Uuid id = path_uuid(request, "recording");
                auto recording = context.database.recordings().find(id);
                if (!recording) not_found("recording", id.to_string());
-               const auto file = context.media.recordings_dir() / recording->file;
+               const auto file = context.media.recording_path(recording->file);
                std::error_code error;
-               if (!std::filesystem::is_regular_file(file, error))
+               if (!file || !std::filesystem::is_regular_file(*file, error))
                  throw ApiError(404, "not_found", "the video file of recording " + id.to_string() + " is missing");
                HttpResponse response;
                response.content_type = "video/mp4";
-               response.file = file;
+               response.file = *file;
                return response;
+             }));
+  router.add("DELETE", "/api/v1/recordings/{id}", authed(context, Permission::ManageRecordings, [&context](HttpRequest& request, const Principal& who) {
+               const Uuid id = path_uuid(request, "recording");
+               auto recording = context.database.recordings().find(id);
+               if (!recording) not_found("recording", id.to_string());
+               if (!recording->end)
+                 throw ApiError(409, "recording_in_progress",
+                                "recording " + id.to_string() + " is still being written; delete it once it has ended");
+               // The file first: a row without its file is gone for good, a
+               // file without its row would be lost track of.
+               if (const auto file = context.media.recording_path(recording->file)) {
+                 std::error_code error;
+                 std::filesystem::remove(*file, error);
+                 if (error && error != std::errc::no_such_file_or_directory)
+                   throw ApiError(500, "storage_error",
+                                  "cannot delete the video file of recording " + id.to_string() + ": " + error.message());
+               }
+               if (!context.database.recordings().remove(id)) not_found("recording", id.to_string());
+               context.audit.record(AuditActor::of(who, request), "recording.delete", {"recording", id.to_string()},
+                                    to_json(*recording), nullptr);
+               return no_content();
              }));
 }
 

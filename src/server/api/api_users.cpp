@@ -23,6 +23,19 @@ Role token_role(const json& body, const Principal& who) {
   return *role;
 }
 
+std::optional<TimePoint> token_expiry(std::optional<TimePoint> asked, const Principal& who) {
+  // A login's session is short by design and is how people make their
+  // long-lived tokens; an API token is a delegated credential and may not
+  // hand on more time than it has itself.
+  if (who.token.kind != TokenKind::Api || !who.token.expires_at) return asked;
+  const TimePoint limit = *who.token.expires_at;
+  if (!asked) return limit;
+  if (*asked > limit)
+    invalid_field("expires_at", "may not be later than the expiry of the API token making this request (" +
+                                    to_iso8601(limit) + ")");
+  return asked;
+}
+
 namespace {
 
 // Letters, digits and . _ - @: no look-alikes, controls or bidi overrides
@@ -136,8 +149,16 @@ HttpResponse change_own_password(ApiContext& context, HttpRequest& request, cons
   const std::string fresh = required_string(body, "new_password");
   // Re-read: the principal's copy may predate another change.
   User user = find_user(context, who.user.id);
-  if (!AuthService::verify_password(user.password_hash, current))
+  // Checked like a login: a stolen session must not become a fast way to
+  // guess the password, or to keep the cores busy hashing.
+  auto admitted = admit_password_check(context, request, user.username, "password change refused");
+  if (auto* refusal = std::get_if<HttpResponse>(&admitted)) return std::move(*refusal);
+  if (!AuthService::verify_password(user.password_hash, current)) {
+    record_password_failure(context, request, user.username, "password change failed: wrong current password");
+    context.audit.record(AuditActor::of(who, request), "user.password_change_failed", {"user", std::to_string(user.id)});
     throw ApiError(403, "wrong_password", "current_password is not this user's password");
+  }
+  context.login_throttle.record_success(request.client_address, user.username);
   check_password("new_password", fresh, user.username);
   user.password_hash = AuthService::hash_password(fresh);
   save_user(context, user);
