@@ -740,6 +740,7 @@ try {
       await goto(viewer, "/profiles");
       check(!(await viewer.locator('[data-testid="enrol-open"]').isVisible()), "a viewer is offered 'Enrol a person'");
       check(!(await viewer.locator('nav a[data-nav="/users"]').isVisible()), "a viewer sees the Users menu entry");
+      check(!(await viewer.locator('nav a[data-nav="/audit"]').isVisible()), "a viewer sees the Audit log menu entry");
       await goto(viewer, "/cameras");
       check(!(await viewer.locator('[data-testid="camera-add"]').isVisible()), "a viewer is offered 'Add camera'");
       await goto(viewer, "/settings");
@@ -752,6 +753,79 @@ try {
     }
   });
 
+  // The changes of the steps above, as the Audit log page shows them (admins
+  // only: the viewer above is not offered it). Then a filter by action family
+  // drops the rows of other families, survives a reload (it is in the URL),
+  // and combined with an actor that has no such entries leaves the empty state.
+  await step("admin: the Audit log page shows the recorded changes and filters them", { needs: ["enrol rose_leslie on the Profiles page"] }, async () => {
+    activePage = page;
+    // A failed sign-in, sent from here: in the browser its 401 would be a console error.
+    const refused = await fetch(base + "/api/v1/auth/login", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ username: "e2e-intruder", password: "not-the-password" }),
+    });
+    check(refused.status === 401, `a wrong password got HTTP ${refused.status}, expected 401`);
+    await goto(page, "/");
+    const menuEntry = page.locator('nav a[data-nav="/audit"]');
+    await menuEntry.waitFor({ state: "visible" }); // once the role is known
+    await menuEntry.click();
+    await page.waitForURL((url) => url.pathname === "/audit");
+    await settled(page);
+    const rows = page.locator('[data-testid="audit-row"]');
+    await rows.first().waitFor();
+    const byAction = (action) => page.locator(`[data-testid="audit-row"][data-action="${action}"]`);
+    // What the earlier steps did (those that passed).
+    const expected = [["auth.login", "admin"], ["auth.login_failed", "e2e-intruder"], ["profile.create", "Rose Leslie"]];
+    if (doneSteps.has("add a file camera on the Cameras page")) expected.push(["camera.create", "Stage"]);
+    if (doneSteps.has("open the stranger's profile, rename and flag it")) expected.push(["profile.update", "Lin-Manuel Miranda"]);
+    if (doneSteps.has("admin: add a viewer on the Users page")) expected.push(["user.create", "vic"]);
+    for (const [action] of expected) {
+      const row = byAction(action).first();
+      check((await row.count()) > 0 && (await row.locator('[data-testid="audit-action-cell"]').innerText()).trim() === action, `the Audit log shows no ${action} entry (it shows: ${(await rows.locator('[data-testid="audit-action-cell"]').allInnerTexts()).join(", ")})`);
+    }
+    const intruder = byAction("auth.login_failed").first();
+    check((await intruder.locator('[data-testid="audit-actor-cell"]').innerText()).includes("e2e-intruder"), `the failed sign-in's actor is ${JSON.stringify(await intruder.locator('[data-testid="audit-actor-cell"]').innerText())}`);
+    const times = await rows.locator("time").evaluateAll((list) => list.map((t) => Date.parse(t.getAttribute("datetime"))));
+    check(times.every((t, i) => i === 0 || times[i - 1] >= t), "the entries are not newest first");
+    check((await page.locator("#main table button, #main table input, #main table select").count()) === 0, "the Audit log offers controls that change entries");
+    // The old and new values, opened: the values the earlier steps stored, as text.
+    for (const [action, value] of expected) {
+      const details = byAction(action).locator('[data-testid="audit-values"]');
+      if ((await details.count()) === 0) continue; // auth.*: no values
+      for (const summary of await details.locator("summary").all()) await summary.click();
+      await page.locator(`[data-testid="audit-row"][data-action="${action}"] pre`, { hasText: value }).first().waitFor({ timeout: 5_000 })
+        .catch(() => { throw new Error(`no opened ${action} entry shows ${JSON.stringify(value)}`); });
+    }
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await shot(page, "15-audit-values.png");
+    await a11y(page, "audit-values");
+    await a11y(page, "audit-values-dark", { colorScheme: "dark" });
+
+    // Filter by the action family profile.: the failed sign-in goes, profiles stay.
+    await page.locator("#audit-action").selectOption("profile.");
+    await until("the list to hold only profile.* entries", 10_000, async () => {
+      if (new URL(page.url()).searchParams.get("action") !== "profile.") return false;
+      const actions = await rows.evaluateAll((list) => list.map((r) => r.dataset.action));
+      return actions.length > 0 && actions.every((a) => a.startsWith("profile.")) && !(await page.locator('[data-testid="loading"]').count());
+    });
+    check((await byAction("auth.login_failed").count()) === 0, "filtered by profile. the failed sign-in is still listed");
+    check((await byAction("profile.create").count()) > 0, "filtered by profile. the profile.create entry is gone");
+    await page.reload();
+    await settled(page);
+    check((await page.locator("#audit-action").inputValue()) === "profile.", "after a reload the action filter is not profile. (it is not kept in the URL)");
+    await rows.first().waitFor();
+    check((await byAction("auth.login_failed").count()) === 0, "after a reload the failed sign-in is listed again");
+    await shot(page, "16-audit-filtered.png");
+    // And an actor who changed no profile: nothing matches both.
+    await page.locator("#audit-actor").fill("e2e-intruder");
+    await page.locator('#main [data-testid="empty"]', { hasText: "No entries match these filters" }).waitFor({ timeout: 10_000 });
+    check(new URL(page.url()).searchParams.get("actor") === "e2e-intruder", `the URL ${page.url()} does not keep the actor`);
+    await page.locator('#main [data-testid="empty"]').getByRole("button", { name: "Clear filters" }).click();
+    await byAction("auth.login_failed").first().waitFor({ timeout: 10_000 });
+    check(new URL(page.url()).search === "", `after "Clear filters" the URL still has ${new URL(page.url()).search}`);
+  });
+
   const pages = [
     ["03-live.png", "/live"],
     ["04-profiles.png", "/profiles"],
@@ -759,6 +833,7 @@ try {
     ["07-heatmap.png", "/heatmap"],
     ["09-cameras.png", "/cameras"],
     ["10-settings.png", "/settings"],
+    ["17-audit.png", "/audit"],
   ];
   for (const [file, path] of pages) {
     await step(`page ${path} at 1280x800`, { needs: ["log in through the form"] }, async () => {
@@ -772,7 +847,7 @@ try {
     });
   }
 
-  for (const [file, path] of [["12-dashboard-phone.png", "/"], ["13-profiles-phone.png", "/profiles"]]) {
+  for (const [file, path] of [["12-dashboard-phone.png", "/"], ["13-profiles-phone.png", "/profiles"], ["18-audit-phone.png", "/audit"]]) {
     let context = null;
     await step(`page ${path} at 375x812 (phone)`, { needs: ["log in through the form"] }, async () => {
       context = await newContext(phone, { isMobile: true, hasTouch: true });
@@ -780,6 +855,11 @@ try {
       const small = watchPage(await context.newPage(), "phone");
       activePage = small;
       await goto(small, path);
+      // The audit log's values opened: their JSON must wrap, not widen the page.
+      if (path === "/audit") {
+        await small.locator('[data-testid="audit-values"]').evaluateAll((list) => list.forEach((d) => (d.open = true)));
+        await small.locator('[data-testid="audit-values"]').first().scrollIntoViewIfNeeded();
+      }
       await shot(small, file);
       await a11y(small, (path === "/" ? "dashboard" : path.slice(1)) + "-phone");
       const overflow = await small.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);

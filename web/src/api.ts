@@ -120,6 +120,22 @@ export interface User {
   created_at: string;
 }
 
+// GET /api/v1/audit: one recorded change (docs/API.md, "Audit log").
+export interface AuditEntry {
+  id: number;
+  time: string;
+  user_id: number | null;
+  actor: string;                 // the username, "system", or the name a failed login tried
+  token_id: string | null;
+  token_name: string | null;
+  action: string;                // "profile.update"
+  object_type: string | null;
+  object_id: string | null;
+  address: string | null;
+  old_value: unknown;            // any JSON, null when none
+  new_value: unknown;
+}
+
 // GET /api/v1/users/me: effective_role is what this session may do.
 export interface Me extends User {
   effective_role: Role;

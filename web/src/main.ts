@@ -25,10 +25,11 @@ const menu: Array<[string, string]> = [
   ["/alerts", "Alerts"],
   ["/settings", "Settings"],
   ["/users", "Users"],
+  ["/audit", "Audit log"],
 ];
 
 // Menu entries only some roles may use (session.ts hides them for others).
-const menuNeeds: Record<string, string> = { "/users": "admin" };
+const menuNeeds: Record<string, string> = { "/users": "admin", "/audit": "admin" };
 
 function signOut(expired: boolean): void {
   setToken(null);

@@ -1,5 +1,6 @@
 // Every page of the app and its path.
 import { alertsPage } from "./alerts.js";
+import { auditPage } from "./audit.js";
 import { camerasPage } from "./cameras.js";
 import { dashboardPage } from "./dashboard.js";
 import { heatmapPage } from "./heatmap.js";
@@ -25,4 +26,5 @@ export const routes: Route[] = [
   { pattern: "/alerts", title: "Alerts", page: alertsPage },
   { pattern: "/settings", title: "Settings", page: settingsPage },
   { pattern: "/users", title: "Users", page: usersPage },
+  { pattern: "/audit", title: "Audit log", page: auditPage },
 ];
