@@ -350,6 +350,7 @@ TEST_F(UsersApi, TheOpenApiDocumentNamesTheRoleOfEveryOperation) {
   EXPECT_EQ(spec["paths"]["/api/v1/settings"]["put"]["x-safelynx-role"], "admin");
   EXPECT_EQ(spec["paths"]["/api/v1/cameras"]["post"]["x-safelynx-role"], "operator");
   EXPECT_EQ(spec["paths"]["/api/v1/cameras"]["get"]["x-safelynx-role"], "viewer");
+  EXPECT_EQ(spec["paths"]["/api/v1/recordings/{id}"]["delete"]["x-safelynx-role"], "operator");
 }
 
 // SAFELYNX_ADMIN_PASSWORD follows the password policy, but only when it is
