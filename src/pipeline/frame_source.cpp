@@ -18,11 +18,16 @@
 
 namespace safelynx::pipeline {
 
+std::string frame_resolution_refusal(const std::string& source, double width, double height) {
+  if (!(width * height > static_cast<double>(max_frame_pixels))) return "";
+  return source + ": the resolution " + std::to_string(static_cast<long long>(width)) + "x" +
+         std::to_string(static_cast<long long>(height)) + " is more than the limit of " +
+         std::to_string(max_frame_pixels) + " pixels a frame";
+}
+
 void check_frame_resolution(const std::string& source, double width, double height) {
-  if (!(width * height > static_cast<double>(max_frame_pixels))) return;
-  throw FrameSourceError(source + ": the resolution " + std::to_string(static_cast<long long>(width)) + "x" +
-                         std::to_string(static_cast<long long>(height)) + " is more than the limit of " +
-                         std::to_string(max_frame_pixels) + " pixels a frame");
+  if (std::string refusal = frame_resolution_refusal(source, width, height); !refusal.empty())
+    throw FrameSourceError(refusal);
 }
 
 namespace {

@@ -37,6 +37,8 @@ inline constexpr std::uint64_t max_frame_pixels = 40'000'000;
 // and queueing such frames. Unknown sizes (0) pass. Every source checks after
 // opening (the stream's declared size) and on every frame.
 void check_frame_resolution(const std::string& source, double width, double height);
+// The same check's message, or "" when the size passes.
+std::string frame_resolution_refusal(const std::string& source, double width, double height);
 
 class FrameSource {
  public:

@@ -1,5 +1,7 @@
 #include "pipeline/video_file_policy.hpp"
 
+#include "pipeline/frame_source.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <system_error>
+#include <vector>
 
 extern "C" {
 #include <libavcodec/avcodec.h>
@@ -55,6 +58,18 @@ bool inside_any(const fs::path& path, const std::vector<fs::path>& roots) {
   return std::any_of(roots.begin(), roots.end(), [&](const fs::path& root) { return inside(path, root); });
 }
 
+// The refusal for a video stream whose known size is over max_frame_pixels,
+// or "" when none is.
+std::string oversized_stream(const AVFormatContext* context, const std::string& shown) {
+  for (unsigned i = 0; i < context->nb_streams; ++i) {
+    const AVCodecParameters* codec = context->streams[i]->codecpar;
+    if (codec->codec_type != AVMEDIA_TYPE_VIDEO) continue;
+    if (std::string refusal = frame_resolution_refusal(shown, codec->width, codec->height); !refusal.empty())
+      return refusal;
+  }
+  return "";
+}
+
 // Opens `ffmpeg_path` with the whitelists and checks for a video stream in a
 // video codec; throws VideoFileRefused naming `shown`.
 void probe_video(const std::string& ffmpeg_path, const std::string& shown) {
@@ -69,9 +84,19 @@ void probe_video(const std::string& ffmpeg_path, const std::string& shown) {
   const int opened = avformat_open_input(&context, ffmpeg_path.c_str(), nullptr, &options);  // frees context on failure
   av_dict_free(&options);
   if (opened < 0) throw VideoFileRefused(refused);
+  // Most containers state the frame size in their header: refuse an absurd
+  // one before a decoder allocates it. Where the header does not say
+  // (MPEG-TS), the stream-info probe decodes, bounded by max_pixels.
+  std::string too_large = oversized_stream(context, shown);
   bool video = false;
-  if (avformat_find_stream_info(context, nullptr) >= 0) {
-    const int index = av_find_best_stream(context, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
+  if (too_large.empty()) {
+    std::vector<AVDictionary*> decoder_options(context->nb_streams, nullptr);
+    const std::string limit = std::to_string(max_frame_pixels);
+    for (AVDictionary*& stream_options : decoder_options) av_dict_set(&stream_options, "max_pixels", limit.c_str(), 0);
+    const int found = avformat_find_stream_info(context, decoder_options.data());
+    for (AVDictionary*& stream_options : decoder_options) av_dict_free(&stream_options);
+    too_large = oversized_stream(context, shown);
+    const int index = found >= 0 ? av_find_best_stream(context, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0) : -1;
     if (index >= 0) {
       const AVStream* stream = context->streams[index];
       video = (stream->disposition & AV_DISPOSITION_ATTACHED_PIC) == 0 &&
@@ -79,6 +104,7 @@ void probe_video(const std::string& ffmpeg_path, const std::string& shown) {
     }
   }
   avformat_close_input(&context);
+  if (!too_large.empty()) throw VideoFileRefused(too_large);
   if (!video) throw VideoFileRefused(refused);
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/videoio.hpp>
 
 #include "pipeline/frame_source.hpp"
 #include "pipeline/video_file_policy.hpp"
@@ -113,6 +114,21 @@ TEST_F(VideoFilePolicy, TextFilesAndPicturesInARootAreNotVideos) {
     VideoFileSource source(path, VideoFileOptions{false, false, roots()});
     EXPECT_THROW(source.open(), FrameSourceError) << name;
   }
+}
+
+// A frame size is read from the container's header before any decoder
+// allocates it: a camera on such a file is refused at creation.
+TEST_F(VideoFilePolicy, AVideoOfAbsurdResolutionIsRefusedFromItsHeader) {
+  const fs::path huge = root() / "huge.avi";
+  {
+    cv::VideoWriter writer(huge.string(), cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 1, cv::Size(7000, 6000));
+    ASSERT_TRUE(writer.isOpened());
+    writer.write(cv::Mat(6000, 7000, CV_8UC3, cv::Scalar::all(0)));
+  }
+  EXPECT_EQ(refusal(huge.string()),
+            huge.string() + ": the resolution 7000x6000 is more than the limit of 40000000 pixels a frame");
+  VideoFileSource source(huge, VideoFileOptions{false, false, roots()});
+  EXPECT_THROW(source.open(), FrameSourceError);
 }
 
 TEST_F(VideoFilePolicy, NoRootsRefusesEveryFile) {
