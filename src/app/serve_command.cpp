@@ -243,8 +243,8 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
     const server::Principal who = server::authorize(auth, request, permission, server::TokenPlace::HeaderOrQuery);
     return server::WebSocketGrant{who.token.id.to_string(), who.token.expires_at};
   };
-  auth.on_token_removed([&server](const Uuid& token_id) {
-    server.close_websockets(token_id.to_string(), "the token was revoked");
+  auth.on_connections_to_close([&server](const Uuid& token_id, const std::string& reason) {
+    server.close_websockets(token_id.to_string(), reason);
   });
   server.enable_websocket("/ws", [&websocket_grant](const server::HttpRequest& request) {
     return websocket_grant(request, Permission::Read);

@@ -331,7 +331,21 @@ TEST_F(UsersApi, TheBrowserCameraSocketNeedsAnOperator) {
   EXPECT_NO_THROW(WebSocketClient(server_->process().port(), path + server_->token()));
   // The event stream is reading: a viewer may follow it.
   EXPECT_NO_THROW(WebSocketClient(server_->process().port(), "/ws?token=" + ivan));
+
+  // A socket holds the rights it was opened with: demoting its user closes
+  // it (they may connect again, with what the lower role allows).
+  const std::uint64_t judy = create_user("judy", "operator");
+  const std::string judys = login_token("judy");
+  WebSocketClient feeding(server_->process().port(), path + judys);
+  WebSocketClient following(server_->process().port(), "/ws?token=" + server_->token());
+  ASSERT_EQ(client().put_json("/api/v1/users/" + std::to_string(judy), R"({"role": "viewer"})").status, 200);
+  EXPECT_EQ(feeding.read(std::chrono::seconds(10)), std::nullopt);
+  EXPECT_EQ(feeding.close_reason().code, 1008);
+  EXPECT_EQ(feeding.close_reason().reason, "the user's role was lowered; connect again");
+  EXPECT_THROW(WebSocketClient(server_->process().port(), path + judys), boost::system::system_error);
+  EXPECT_NO_THROW(WebSocketClient(server_->process().port(), "/ws?token=" + judys));
   EXPECT_EQ(client().request("POST", "/api/v1/cameras/" + id + "/stream/stop").status, 200);
+  EXPECT_NE(following.read(std::chrono::seconds(10)), std::nullopt) << "another user's socket stays open";
 }
 
 TEST_F(UsersApi, TheOpenApiDocumentNamesTheRoleOfEveryOperation) {

@@ -138,12 +138,17 @@ class WebSocketClient {
     return {static_cast<std::uint16_t>(r.code), std::string(r.reason.data(), r.reason.size())};
   }
 
-  // The next text message, or nullopt after `timeout`.
+  // The next text message, or nullopt when the socket closes or `timeout`
+  // passes (then the socket is unusable: a test that waited that long has
+  // failed). Asynchronous because tcp_stream's timeout binds only async
+  // operations: a blocking read would wait forever on a silent server.
   std::optional<std::string> read(std::chrono::milliseconds timeout) {
     boost::beast::get_lowest_layer(ws_).expires_after(timeout);
     boost::beast::flat_buffer buffer;
     boost::beast::error_code error;
-    ws_.read(buffer, error);
+    ws_.async_read(buffer, [&error](boost::beast::error_code e, std::size_t) { error = e; });
+    io_.restart();
+    io_.run();
     if (error) return std::nullopt;
     return boost::beast::buffers_to_string(buffer.data());
   }

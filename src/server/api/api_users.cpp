@@ -135,6 +135,7 @@ HttpResponse update_user(ApiContext& context, HttpRequest& request, const Princi
   }
   save_user(context, user);
   if (password && user.id != who.user.id) context.auth.revoke_all(user.id, TokenKind::Session);
+  if (user.role < before.role) context.auth.role_lowered(user.id);
   json changed = to_json(user);
   if (password) changed["password"] = "changed";  // the audit log drops the value itself
   context.audit.record(AuditActor::of(who, request), "user.update", {"user", std::to_string(user.id)}, to_json(before),

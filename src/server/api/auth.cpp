@@ -12,6 +12,8 @@
 namespace safelynx::server {
 namespace {
 
+const std::string kTokenRevoked = "the token was revoked";
+
 void ensure_sodium() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -167,26 +169,38 @@ void AuthService::logout(const Uuid& token_id) {
 }
 
 void AuthService::revoke_all(std::uint64_t user_id, std::optional<TokenKind> kind) {
-  std::vector<ApiToken> tokens;
-  for (TokenKind each : {TokenKind::Session, TokenKind::Api})
-    if (!kind || *kind == each)
-      for (ApiToken& token : tokens_.list(user_id, each)) tokens.push_back(std::move(token));
+  std::vector<ApiToken> tokens = tokens_of(user_id);
+  if (kind) std::erase_if(tokens, [&](const ApiToken& token) { return token.kind != *kind; });
   tokens_.remove_for_user(user_id, kind);
-  for (const ApiToken& token : tokens) removed(token.id);
+  close_connections(tokens, kTokenRevoked);
 }
 
 bool AuthService::remove_user(std::uint64_t user_id, const std::function<bool()>& remove) {
-  std::vector<ApiToken> tokens = tokens_.list(user_id, TokenKind::Session);
-  for (ApiToken& token : tokens_.list(user_id, TokenKind::Api)) tokens.push_back(std::move(token));
+  const std::vector<ApiToken> tokens = tokens_of(user_id);
   if (!remove()) return false;
-  for (const ApiToken& token : tokens) removed(token.id);
+  close_connections(tokens, kTokenRevoked);
   return true;
 }
 
-void AuthService::on_token_removed(std::function<void(const Uuid&)> listener) { token_removed_ = std::move(listener); }
+void AuthService::role_lowered(std::uint64_t user_id) {
+  close_connections(tokens_of(user_id), "the user's role was lowered; connect again");
+}
+
+void AuthService::on_connections_to_close(ConnectionsToClose listener) { close_connections_ = std::move(listener); }
+
+std::vector<ApiToken> AuthService::tokens_of(std::uint64_t user_id) const {
+  std::vector<ApiToken> tokens = tokens_.list(user_id, TokenKind::Session);
+  for (ApiToken& token : tokens_.list(user_id, TokenKind::Api)) tokens.push_back(std::move(token));
+  return tokens;
+}
 
 void AuthService::removed(const Uuid& token_id) const {
-  if (token_removed_) token_removed_(token_id);
+  if (close_connections_) close_connections_(token_id, kTokenRevoked);
+}
+
+void AuthService::close_connections(const std::vector<ApiToken>& tokens, const std::string& reason) const {
+  if (!close_connections_) return;
+  for (const ApiToken& token : tokens) close_connections_(token.id, reason);
 }
 
 }  // namespace safelynx::server

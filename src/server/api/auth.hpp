@@ -75,9 +75,15 @@ class AuthService {
   // Runs `remove_user` (which deletes the user, and with it their tokens);
   // when it returns true, the listener hears of each of those tokens.
   bool remove_user(std::uint64_t user_id, const std::function<bool()>& remove_user);
-  // Told the id of every token that stops working (revoked, logged out), so
-  // the connections it opened can be closed. Set before serving.
-  void on_token_removed(std::function<void(const Uuid&)> listener);
+  // A user's role went down: connections opened with their tokens carry the
+  // rights they had then, so the listener hears of every one of their tokens
+  // (which stay valid, with the lower role).
+  void role_lowered(std::uint64_t user_id);
+  // Told the id of every token whose connections must close, and why: it
+  // stopped working (revoked, logged out, its user deleted) or its user's
+  // role went down. Set before serving.
+  using ConnectionsToClose = std::function<void(const Uuid& token_id, const std::string& reason)>;
+  void on_connections_to_close(ConnectionsToClose listener);
 
   static std::string hash_password(const std::string& password);
   static bool verify_password(const std::string& hash, const std::string& password);
@@ -88,10 +94,12 @@ class AuthService {
 
   storage::UserRepository& users_;
   void removed(const Uuid& token_id) const;
+  void close_connections(const std::vector<ApiToken>& tokens, const std::string& reason) const;
+  std::vector<ApiToken> tokens_of(std::uint64_t user_id) const;
 
   storage::TokenRepository& tokens_;
   AuthOptions options_;
-  std::function<void(const Uuid&)> token_removed_;
+  ConnectionsToClose close_connections_;
 };
 
 }  // namespace safelynx::server
