@@ -155,6 +155,9 @@ TEST_F(SecurityApi, NamesRefuseControlAndBidirectionalCharacters) {
     const HttpResult camera = client().post_json(
         "/api/v1/cameras", json{{"name", name}, {"kind", "browser"}, {"source", ""}}.dump());
     EXPECT_EQ(camera.status, 422) << camera.body;
+    const HttpResult located = client().post_json(
+        "/api/v1/cameras", json{{"name", "porch"}, {"kind", "browser"}, {"location", name}}.dump());
+    EXPECT_EQ(located.status, 422) << located.body;
   }
   const HttpResult enrolled = enrol(client(), "bidi", {photos_of("kit_harington").front()});
   ASSERT_EQ(enrolled.status, 201) << enrolled.body;

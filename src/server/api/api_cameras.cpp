@@ -73,10 +73,7 @@ void apply_camera_fields(ApiContext& context, Camera& camera, const json& body, 
     if (*fps < 0 || *fps > 120) invalid_field("fps", "must be in [0, 120] (0: the source's own)");
     camera.fps = *fps;
   }
-  if (auto location = optional_string(body, "location")) {
-    if (location->size() > 200) invalid_field("location", "is longer than 200 characters");
-    camera.location = *location;
-  }
+  if (auto location = optional_string(body, "location")) camera.location = display_text("location", *location, 200);
   if (auto enabled = optional_bool(body, "enabled")) camera.enabled = *enabled;
 
   switch (camera.kind) {
