@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Configure and build one flavour of Safelynx.
 #
-# Usage: scripts/build.sh release|asan|tsan
+# Usage: scripts/build.sh release|asan|tsan [target...]
+#   With targets, only those are built (scripts/start.sh builds just the
+#   server, not the test suites).
 #   release  optimised build, warnings are errors      -> build/release
 #   asan     AddressSanitizer + UBSan, warnings errors -> build/asan
 #   tsan     ThreadSanitizer, only the embedding index and its tests
@@ -15,8 +17,10 @@ case "$flavour" in
   asan) flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSAFELYNX_WERROR=ON -DSAFELYNX_SANITIZE=ON) ;;
   tsan) flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSAFELYNX_WERROR=ON -DSAFELYNX_TSAN=ON)
         targets=(--target safelynx_index_tests) ;;
-  *) echo "usage: $0 release|asan|tsan" >&2; exit 2 ;;
+  *) echo "usage: $0 release|asan|tsan [target...]" >&2; exit 2 ;;
 esac
+shift || true
+for target in "$@"; do targets+=(--target "$target"); done
 jobs="$(nproc 2>/dev/null || echo 2)"
 echo "build: configuring $flavour in build/$flavour" >&2
 cmake -S "$root" -B "$root/build/$flavour" "${flags[@]}" >/dev/null

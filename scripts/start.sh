@@ -9,7 +9,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash scripts/install-deps.sh
 bash scripts/fetch-models.sh
-bash scripts/build.sh release
+bash scripts/build.sh release safelynx  # the server only: the tests are built by scripts/test.sh
 bash scripts/build-web.sh
 
 echo "start: starting the server (Ctrl-C stops it; docs/API.md says how to use it)" >&2

@@ -9,6 +9,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "pipeline/bounded_queue.hpp"
+#include "pipeline/frame_inbox.hpp"
 #include "pipeline/face_tracker.hpp"
 #include "pipeline/recorder.hpp"
 #include "vision/face_crops.hpp"
@@ -25,120 +26,6 @@ using namespace std::chrono_literals;
 double ms_since(Steady::time_point since) {
   return std::chrono::duration<double, std::milli>(Steady::now() - since).count();
 }
-
-// The first stage's queue: one lane of `capacity` frames per camera, so a
-// busy camera cannot crowd out the others. A worker serves the camera that
-// has waited longest among those not already being detected by another
-// worker (frames of one camera stay in order through the stages), and takes
-// its newest frame: the older ones are stale by then and are dropped
-// (counted), which keeps about 100 ms of queueing out of the latency.
-class FrameInbox {
- public:
-  explicit FrameInbox(std::size_t capacity) : capacity_(capacity) {}
-
-  // True when an older frame of the camera was dropped to make room.
-  bool push(Frame&& frame) {
-    bool dropped = false;
-    {
-      std::lock_guard lock(mutex_);
-      if (closed_) return true;
-      Lane& lane = lanes_[frame.camera_id];
-      if (lane.frames.size() >= capacity_) {
-        lane.frames.pop_front();
-        dropped = true;
-      }
-      lane.frames.push_back(std::move(frame));
-    }
-    ready_.notify_one();
-    return dropped;
-  }
-
-  struct Taken {
-    Frame frame;
-    std::size_t stale = 0;  // older frames of the camera dropped in its favour
-  };
-
-  // The newest frame of the idle camera that waited longest; nullopt after
-  // `timeout`, or at once when closed and drained. The camera stays busy
-  // until done().
-  std::optional<Taken> pop(std::chrono::milliseconds timeout) {
-    std::unique_lock lock(mutex_);
-    std::optional<Taken> taken;
-    ready_.wait_for(lock, timeout, [&] {
-      Lane* best = nullptr;
-      for (auto& [id, lane] : lanes_)
-        if (!lane.busy && !lane.frames.empty() && (!best || lane.frames.front().captured < best->frames.front().captured))
-          best = &lane;
-      if (best) {
-        taken = Taken{std::move(best->frames.back()), best->frames.size() - 1};
-        best->frames.clear();
-        best->busy = true;
-        return true;
-      }
-      return closed_ && empty_locked();
-    });
-    return taken;
-  }
-
-  void done(const Uuid& camera) {
-    {
-      std::lock_guard lock(mutex_);
-      auto it = lanes_.find(camera);
-      if (it != lanes_.end()) it->second.busy = false;
-    }
-    ready_.notify_all();
-  }
-
-  // Forgets a camera's waiting frames (it was stopped); returns how many.
-  std::size_t discard(const Uuid& camera) {
-    std::lock_guard lock(mutex_);
-    auto it = lanes_.find(camera);
-    if (it == lanes_.end()) return 0;
-    const std::size_t count = it->second.frames.size();
-    it->second.frames.clear();
-    return count;
-  }
-
-  std::size_t depth(const Uuid& camera) const {
-    std::lock_guard lock(mutex_);
-    auto it = lanes_.find(camera);
-    return it == lanes_.end() ? 0 : it->second.frames.size();
-  }
-  std::size_t total() const {
-    std::lock_guard lock(mutex_);
-    std::size_t n = 0;
-    for (const auto& [id, lane] : lanes_) n += lane.frames.size();
-    return n;
-  }
-  bool closed_and_drained() const {
-    std::lock_guard lock(mutex_);
-    return closed_ && empty_locked();
-  }
-  void close() {
-    {
-      std::lock_guard lock(mutex_);
-      closed_ = true;
-    }
-    ready_.notify_all();
-  }
-
- private:
-  struct Lane {
-    std::deque<Frame> frames;
-    bool busy = false;
-  };
-  bool empty_locked() const {
-    for (const auto& [id, lane] : lanes_)
-      if (!lane.frames.empty()) return false;
-    return true;
-  }
-
-  const std::size_t capacity_;
-  mutable std::mutex mutex_;
-  std::condition_variable ready_;
-  std::map<Uuid, Lane> lanes_;
-  bool closed_ = false;
-};
 
 struct DetectedFrame {
   Frame frame;
@@ -659,18 +546,16 @@ class Pipeline::Impl {
         continue;
       }
       for (std::size_t i = 0; i < batch.size(); ++i) {
-        // Every detection in its order; the ones tracked by box only have no descriptor.
+        // Every detection in its order; describe() answered the wanted ones in
+        // theirs, and the ones tracked by box only have no descriptor.
         std::vector<Face> faces_of_frame;
-        for (const FaceDetection& d : batch[i].detections) {
-          auto it = std::find_if(described[i].begin(), described[i].end(), [&](const Face& f) {
-            return f.detection.box.x == d.box.x && f.detection.box.y == d.box.y && f.detection.box.width == d.box.width &&
-                   f.detection.box.height == d.box.height;
-          });
-          if (it != described[i].end()) {
-            faces_of_frame.push_back(std::move(*it));
+        std::size_t next_described = 0;
+        for (std::size_t d = 0; d < batch[i].detections.size(); ++d) {
+          if (batch[i].needs_descriptor[d]) {
+            faces_of_frame.push_back(std::move(described[i][next_described++]));
           } else {
             Face face;
-            face.detection = d;
+            face.detection = batch[i].detections[d];
             faces_of_frame.push_back(face);
           }
         }

@@ -47,6 +47,8 @@ std::vector<Face> FaceEngine::analyse(const cv::Mat& bgr, float min_score, bool 
   timings_ = {};
   const auto start = std::chrono::steady_clock::now();
   std::vector<FaceDetection> detections = detector_->detect(bgr, min_score);
+  // A box wholly outside the image has no face to describe.
+  std::erase_if(detections, [&](const FaceDetection& d) { return clip_to_image(d.box, bgr.size()).empty(); });
   const double detection_ms = elapsed_ms(start);
   const ImageDetections image{bgr, std::move(detections)};
   std::vector<std::vector<Face>> faces = describe(std::span<const ImageDetections>(&image, 1), with_descriptors);
@@ -56,20 +58,20 @@ std::vector<Face> FaceEngine::analyse(const cv::Mat& bgr, float min_score, bool 
 
 std::vector<std::vector<Face>> FaceEngine::describe(std::span<const ImageDetections> images, bool with_descriptors) {
   timings_ = {};
-  // Landmarks on each detection's crop (faces wholly outside the image are
-  // dropped), all images' faces in one batch.
+  // Landmarks on each detection's crop, all images' faces in one batch. A
+  // detection wholly outside its image keeps its place, undescribed.
   auto start = std::chrono::steady_clock::now();
   std::vector<std::vector<Face>> faces(images.size());
   std::vector<cv::Mat> crops;
   std::vector<std::pair<std::size_t, std::size_t>> crop_owner;  // (image, face)
   for (std::size_t i = 0; i < images.size(); ++i) {
     for (const FaceDetection& d : images[i].detections) {
-      const cv::Rect crop = clip_to_image(d.box, images[i].image.size());
-      if (crop.empty()) continue;
       Face face;
       face.detection = d;
-      crop_owner.emplace_back(i, faces[i].size());
       faces[i].push_back(face);
+      const cv::Rect crop = clip_to_image(d.box, images[i].image.size());
+      if (crop.empty()) continue;
+      crop_owner.emplace_back(i, faces[i].size() - 1);
       crops.push_back(images[i].image(crop));
     }
   }
@@ -90,6 +92,7 @@ std::vector<std::vector<Face>> FaceEngine::describe(std::span<const ImageDetecti
   std::vector<Face*> owners;
   for (std::size_t i = 0; i < images.size(); ++i) {
     for (Face& face : faces[i]) {
+      if (face.aligned_box.width <= 0 || face.aligned_box.height <= 0) continue;  // no landmarks
       const cv::Rect r = clip_to_image(face.aligned_box, images[i].image.size());
       if (r.empty()) continue;  // no descriptor rather than a made-up one
       aligned.push_back(images[i].image(r));

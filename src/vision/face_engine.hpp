@@ -54,7 +54,9 @@ class FaceEngine {
   // Landmarks and descriptors for faces already detected, over several
   // images at once: one landmark forward and descriptor batches across all
   // of them (what the live pipeline does with frames of many cameras).
-  // Returns the faces of each image, in order.
+  // Returns, for each image, one Face per detection given, in the same
+  // order; a detection wholly outside its image has no landmarks (an empty
+  // aligned_box) and no descriptor, nor has one whose aligned crop is empty.
   std::vector<std::vector<Face>> describe(std::span<const ImageDetections> images, bool with_descriptors);
 
   const StageTimings& last_timings() const { return timings_; }
