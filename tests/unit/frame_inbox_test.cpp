@@ -25,6 +25,15 @@ Frame frame_of(const Uuid& camera, std::uint64_t sequence, Steady::time_point ca
   return frame;
 }
 
+// Frame 1 of the front camera taken by a worker, frame 2 waiting behind it.
+bool busy_with_a_frame_waiting(FrameInbox& inbox) {
+  const auto t0 = Steady::now();
+  inbox.push(frame_of(kFront, 1, t0));
+  const bool taken = inbox.pop(0ms).has_value();
+  inbox.push(frame_of(kFront, 2, t0 + 1ms));
+  return taken;
+}
+
 TEST(FrameInbox, AFullLaneDropsItsOldestFrame) {
   FrameInbox inbox(2);
   const auto t0 = Steady::now();
@@ -64,10 +73,7 @@ TEST(FrameInbox, TheCameraThatWaitedLongestIsServedFirst) {
 
 TEST(FrameInbox, ACameraIsWithOneWorkerAtATime) {
   FrameInbox inbox(4);
-  const auto t0 = Steady::now();
-  inbox.push(frame_of(kFront, 1, t0));
-  ASSERT_TRUE(inbox.pop(0ms));
-  inbox.push(frame_of(kFront, 2, t0 + 1ms));
+  ASSERT_TRUE(busy_with_a_frame_waiting(inbox));
   EXPECT_EQ(inbox.pop(20ms), std::nullopt) << "frames of one camera stay in order: wait until done()";
   inbox.done(kFront);
   const auto next = inbox.pop(0ms);
@@ -77,10 +83,7 @@ TEST(FrameInbox, ACameraIsWithOneWorkerAtATime) {
 
 TEST(FrameInbox, DoneWakesAWaitingWorker) {
   FrameInbox inbox(4);
-  const auto t0 = Steady::now();
-  inbox.push(frame_of(kFront, 1, t0));
-  ASSERT_TRUE(inbox.pop(0ms));
-  inbox.push(frame_of(kFront, 2, t0 + 1ms));
+  ASSERT_TRUE(busy_with_a_frame_waiting(inbox));
   std::atomic<std::uint64_t> got{0};
   std::thread worker([&] {
     if (auto taken = inbox.pop(10s)) got = taken->frame.sequence;
