@@ -9,8 +9,8 @@
 #include <opencv2/imgproc.hpp>
 
 #include "pipeline/bounded_queue.hpp"
+#include "pipeline/camera_state.hpp"
 #include "pipeline/frame_inbox.hpp"
-#include "pipeline/face_tracker.hpp"
 #include "pipeline/recorder.hpp"
 #include "vision/face_crops.hpp"
 #include "vision/face_engine.hpp"
@@ -26,115 +26,6 @@ using namespace std::chrono_literals;
 double ms_since(Steady::time_point since) {
   return std::chrono::duration<double, std::milli>(Steady::now() - since).count();
 }
-
-struct DetectedFrame {
-  Frame frame;
-  std::vector<FaceDetection> detections;
-  // False for a face that continues a matched track whose descriptor is
-  // recent: it is tracked by its box only, which saves most of the
-  // descriptor work when people stay in view.
-  std::vector<bool> needs_descriptor;
-};
-
-struct AnalysedFrame {
-  Frame frame;
-  std::vector<Face> faces;
-};
-
-struct OverlayBox {
-  Box box;
-  std::string label;
-  cv::Scalar colour;
-};
-
-// What the matching stage knows about one track beyond the tracker's view.
-struct TrackInfo {
-  std::optional<Profile> profile;
-  float distance = 0;
-  // The best view of the face so far: for the thumbnail of a new profile.
-  cv::Mat best_frame;
-  Box best_box;
-  float best_score = 0;
-  float best_quality = -1;
-  Steady::time_point last_confirm_attempt{};
-  bool becoming_profile = false;  // handed to the storage stage, which answers
-  Steady::time_point last_descriptor{};
-};
-
-// The storage stage's answer about one track, applied by the matching stage.
-struct TrackNotice {
-  std::uint64_t track = 0;
-  std::optional<Profile> profile;  // the track's profile now (created or re-read)
-  bool profile_gone = false;       // its profile was deleted: match again
-};
-
-// A face of a matched track, as the detection stage sees it.
-struct SettledFace {
-  Box box;
-  Steady::time_point described_at;
-};
-
-struct CameraState {
-  explicit CameraState(const Camera& c) : camera(c), id_text(c.id.to_string()) {}
-  Camera camera;
-  const std::string id_text;
-  std::unique_ptr<CameraCapture> capture;
-  std::shared_ptr<BrowserFrameFeed> feed;
-  std::mutex recorder_mutex;  // the matching stage triggers while stop_camera finishes it
-  std::unique_ptr<CameraRecorder> recorder;
-  std::atomic<bool> stopped{false};
-
-  // Detection stage: one worker at a time per camera (the inbox sees to it).
-  cv::Mat motion_reference;
-  Steady::time_point last_detection{};
-  bool faces_at_last_detection = false;
-  std::atomic<std::uint64_t> processed{0};
-  std::atomic<std::uint64_t> detected{0};
-  std::atomic<std::uint64_t> stale{0};  // dropped in the inbox for a newer frame
-
-  // Frames lost before detection, however: a full lane or a newer frame.
-  std::uint64_t dropped(const CaptureStatus& status) const { return status.dropped + stale; }
-
-  // Matching stage only.
-  FaceTracker tracker;
-  std::map<std::uint64_t, TrackInfo> tracks;
-  std::map<Uuid, Steady::time_point> last_sighting_of;  // per profile on this camera
-  std::mutex notices_mutex;
-  std::vector<TrackNotice> notices;  // from the storage stage
-  std::uint64_t reported_frames = 0, reported_dropped = 0, reported_processed = 0;  // metrics deltas
-
-  // The live view.
-  std::mutex live_mutex;
-  cv::Mat latest;
-  std::uint64_t latest_sequence = 0;
-  std::vector<OverlayBox> overlay;
-  std::vector<SettledFace> settled;
-  struct Encoded {
-    std::uint64_t sequence = 0;
-    std::string jpeg;
-  };
-  Encoded encoded[2];  // [overlay]
-};
-
-// Work for the storage stage: what the matching stage decided, to be
-// written (snapshots, database, index) and announced off its thread.
-struct SightingJob {
-  std::shared_ptr<CameraState> camera;
-  std::uint64_t track = 0;
-  Sighting sighting;
-  cv::Mat frame;
-};
-
-struct UnknownCandidateJob {
-  std::shared_ptr<CameraState> camera;
-  std::uint64_t track = 0;
-  std::vector<std::pair<float, FaceDescriptor>> embeddings;  // (quality, descriptor), best first
-  FaceDescriptor mean{};
-  cv::Mat best_frame;
-  Box best_box;
-};
-
-using StorageJob = std::variant<SightingJob, UnknownCandidateJob>;
 
 cv::Scalar colour_of(Classification c) {
   switch (c) {
@@ -214,11 +105,7 @@ class Pipeline::Impl {
     }
     CameraState* raw = state.get();
     auto sink = [this, raw](Frame&& frame) {
-      {
-        std::lock_guard lock(raw->live_mutex);
-        raw->latest = frame.bgr;
-        raw->latest_sequence = frame.sequence;
-      }
+      raw->live.offer(frame.bgr, frame.sequence);
       if (raw->recorder) raw->recorder->push(frame.bgr, frame.wall_time);
       return inbox_.push(std::move(frame));
     };
@@ -280,27 +167,9 @@ class Pipeline::Impl {
   std::optional<LiveFrame> live_frame(const Uuid& id, bool overlay, std::uint64_t newer_than) {
     auto state = find(id);
     if (!state) return std::nullopt;
-    std::lock_guard lock(state->live_mutex);
-    if (state->latest.empty() || state->latest_sequence <= newer_than) return std::nullopt;
-    CameraState::Encoded& cached = state->encoded[overlay ? 1 : 0];
-    if (cached.sequence != state->latest_sequence) {
-      // Encoded once per frame however many viewers there are.
-      cv::Mat picture = state->latest;
-      if (overlay && !state->overlay.empty()) {
-        picture = state->latest.clone();
-        for (const OverlayBox& o : state->overlay) {
-          const cv::Rect r(cv::Point(static_cast<int>(o.box.x), static_cast<int>(o.box.y)),
-                           cv::Size(static_cast<int>(o.box.width), static_cast<int>(o.box.height)));
-          cv::rectangle(picture, r, o.colour, 2);
-          if (!o.label.empty())
-            cv::putText(picture, o.label, cv::Point(r.x, std::max(12, r.y - 6)), cv::FONT_HERSHEY_SIMPLEX, 0.5, o.colour, 1,
-                        cv::LINE_AA);
-        }
-      }
-      cached.jpeg = vision::encode_jpeg(picture, 80);
-      cached.sequence = state->latest_sequence;
-    }
-    return LiveFrame{cached.sequence, cached.jpeg};
+    auto jpeg = state->live.jpeg(overlay, newer_than);
+    if (!jpeg) return std::nullopt;
+    return LiveFrame{jpeg->sequence, std::move(jpeg->jpeg)};
   }
 
   void shutdown() {
@@ -478,22 +347,13 @@ class Pipeline::Impl {
           ++state->detected;
           if (!found.empty()) {
             services_.metrics.add_faces_detected(static_cast<double>(found.size()));
-            std::vector<bool> needs(found.size(), true);
-            {
-              std::lock_guard lock(state->live_mutex);
-              for (std::size_t i = 0; i < found.size(); ++i)
-                for (const SettledFace& settled : state->settled)
-                  if (intersection_over_union(found[i].box, settled.box) >= 0.5f &&
-                      frame->captured - settled.described_at < options_.descriptor_refresh_interval)
-                    needs[i] = false;
-            }
+            std::vector<bool> needs =
+                state->live.needs_descriptor(found, frame->captured, options_.descriptor_refresh_interval);
             ++state->processed;
             passed_on = true;
             detected_.push(DetectedFrame{std::move(*frame), std::move(found), std::move(needs)});
           } else {
-            std::lock_guard lock(state->live_mutex);
-            state->overlay.clear();
-            state->settled.clear();
+            state->live.clear_faces();
           }
         }
       } catch (const std::exception& e) {
@@ -671,11 +531,7 @@ class Pipeline::Impl {
       if (latencies_.size() >= kMaxLatencySamples) latencies_.pop_front();
       latencies_.push_back(e2e_ms);
     }
-    {
-      std::lock_guard lock(state.live_mutex);
-      state.overlay = std::move(overlay);
-      state.settled = std::move(settled);
-    }
+    state.live.show(std::move(overlay), std::move(settled));
     for (const auto& [track_id, face_index] : sighting_candidates)
       maybe_record_sighting(camera, track_id, item.faces[face_index], frame, moment, settings);
   }

@@ -1,0 +1,117 @@
+// Internal to the pipeline: what it keeps per running camera, and what the
+// stages hand each other (frames with detections, frames with faces, the
+// storage stage's jobs and its answers).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "domain/entities.hpp"
+#include "domain/face.hpp"
+#include "pipeline/camera_capture.hpp"
+#include "pipeline/face_tracker.hpp"
+#include "pipeline/frame_source.hpp"
+#include "pipeline/live_view.hpp"
+#include "pipeline/recorder.hpp"
+
+namespace safelynx::pipeline {
+
+struct DetectedFrame {
+  Frame frame;
+  std::vector<FaceDetection> detections;
+  // False for a face that continues a matched track whose descriptor is
+  // recent: it is tracked by its box only, which saves most of the
+  // descriptor work when people stay in view.
+  std::vector<bool> needs_descriptor;
+};
+
+struct AnalysedFrame {
+  Frame frame;
+  std::vector<Face> faces;
+};
+
+// What the matching stage knows about one track beyond the tracker's view.
+struct TrackInfo {
+  std::optional<Profile> profile;
+  float distance = 0;
+  // The best view of the face so far: for the thumbnail of a new profile.
+  cv::Mat best_frame;
+  Box best_box;
+  float best_score = 0;
+  float best_quality = -1;
+  std::chrono::steady_clock::time_point last_confirm_attempt{};
+  bool becoming_profile = false;  // handed to the storage stage, which answers
+  std::chrono::steady_clock::time_point last_descriptor{};
+};
+
+// The storage stage's answer about one track, applied by the matching stage.
+struct TrackNotice {
+  std::uint64_t track = 0;
+  std::optional<Profile> profile;  // the track's profile now (created or re-read)
+  bool profile_gone = false;       // its profile was deleted: match again
+};
+
+struct CameraState {
+  explicit CameraState(const Camera& c) : camera(c), id_text(c.id.to_string()) {}
+  Camera camera;
+  const std::string id_text;
+  std::unique_ptr<CameraCapture> capture;
+  std::shared_ptr<BrowserFrameFeed> feed;
+  std::mutex recorder_mutex;  // the matching stage triggers while stop_camera finishes it
+  std::unique_ptr<CameraRecorder> recorder;
+  std::atomic<bool> stopped{false};
+
+  // Detection stage: one worker at a time per camera (the inbox sees to it).
+  cv::Mat motion_reference;
+  std::chrono::steady_clock::time_point last_detection{};
+  bool faces_at_last_detection = false;
+  std::atomic<std::uint64_t> processed{0};
+  std::atomic<std::uint64_t> detected{0};
+  std::atomic<std::uint64_t> stale{0};  // dropped in the inbox for a newer frame
+
+  // Frames lost before detection, however: a full lane or a newer frame.
+  std::uint64_t dropped(const CaptureStatus& status) const { return status.dropped + stale; }
+
+  // Matching stage only.
+  FaceTracker tracker;
+  std::map<std::uint64_t, TrackInfo> tracks;
+  std::map<Uuid, std::chrono::steady_clock::time_point> last_sighting_of;  // per profile on this camera
+  std::mutex notices_mutex;
+  std::vector<TrackNotice> notices;  // from the storage stage
+  std::uint64_t reported_frames = 0, reported_dropped = 0, reported_processed = 0;  // metrics deltas
+
+  LiveView live;
+};
+
+// Work for the storage stage: what the matching stage decided, to be
+// written (snapshots, database, index) and announced off its thread.
+struct SightingJob {
+  std::shared_ptr<CameraState> camera;
+  std::uint64_t track = 0;
+  Sighting sighting;
+  cv::Mat frame;
+};
+
+struct UnknownCandidateJob {
+  std::shared_ptr<CameraState> camera;
+  std::uint64_t track = 0;
+  std::vector<std::pair<float, FaceDescriptor>> embeddings;  // (quality, descriptor), best first
+  FaceDescriptor mean{};
+  cv::Mat best_frame;
+  Box best_box;
+};
+
+using StorageJob = std::variant<SightingJob, UnknownCandidateJob>;
+
+}  // namespace safelynx::pipeline
