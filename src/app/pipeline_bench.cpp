@@ -50,7 +50,7 @@ std::map<Uuid, std::string> enrol_gallery(const fs::path& dir, const fs::path& m
   std::sort(people.begin(), people.end());
   for (const fs::path& person : people) {
     Profile profile;
-    profile.id = server::random_uuid();
+    profile.id = Uuid::random();
     profile.name = person.filename().string();
     profile.classification = Classification::Known;
     profile.created_at = profile.updated_at = now_ms();
@@ -124,7 +124,7 @@ int run_pipeline_bench(const Config& config, const PipelineBenchOptions& o) {
   const fs::path clip = fs::canonical(o.source);  // its folder, not a symlink's
   options.file_roots = {clip.parent_path()};
   pipeline::Pipeline live(pipeline::PipelineServices{*database, media, events, index, metrics, [&] { return settings; },
-                                                     [] { return server::random_uuid(); },
+                                                     [] { return Uuid::random(); },
                                                      [](const std::string& level, const std::string& message) {
                                                        if (level != "info") std::cerr << level << ": " << message << "\n";
                                                      }},
@@ -133,7 +133,7 @@ int run_pipeline_bench(const Config& config, const PipelineBenchOptions& o) {
   std::vector<Camera> cameras;
   for (int i = 0; i < o.cameras; ++i) {
     Camera camera;
-    camera.id = server::random_uuid();
+    camera.id = Uuid::random();
     camera.name = "bench " + std::to_string(i + 1);
     camera.kind = CameraKind::File;
     camera.source = clip.string();

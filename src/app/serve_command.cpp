@@ -191,7 +191,7 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
   pipeline_options.file_roots = file_roots;
   pipeline::Pipeline live(
       pipeline::PipelineServices{*database, media, events, index, metrics, [&context] { return context.settings(); },
-                                 [] { return server::random_uuid(); },
+                                 [] { return Uuid::random(); },
                                  [](const std::string& level, const std::string& message) {
                                    if (level == "error") log_error(message, {});
                                    else if (level == "warn") log_warning(message, {});

@@ -1,6 +1,10 @@
 #include "domain/uuid.hpp"
 
+#include <sys/random.h>
+
+#include <cerrno>
 #include <stdexcept>
+#include <system_error>
 
 namespace safelynx {
 namespace {
@@ -22,6 +26,20 @@ Uuid Uuid::from_random_bytes(std::array<std::uint8_t, 16> bytes) {
   id.bytes_[6] = static_cast<std::uint8_t>((id.bytes_[6] & 0x0F) | 0x40);  // version 4
   id.bytes_[8] = static_cast<std::uint8_t>((id.bytes_[8] & 0x3F) | 0x80);  // RFC 4122 variant
   return id;
+}
+
+Uuid Uuid::random() {
+  std::array<std::uint8_t, 16> bytes{};
+  std::size_t filled = 0;
+  while (filled < bytes.size()) {
+    const ssize_t got = ::getrandom(bytes.data() + filled, bytes.size() - filled, 0);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      throw std::system_error(errno, std::generic_category(), "getrandom");
+    }
+    filled += static_cast<std::size_t>(got);
+  }
+  return from_random_bytes(bytes);
 }
 
 Uuid Uuid::parse(std::string_view text) {

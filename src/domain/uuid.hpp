@@ -15,6 +15,8 @@ class Uuid {
   Uuid() = default;  // the nil UUID
   // A version-4 UUID from 16 random bytes (version and variant bits set here).
   static Uuid from_random_bytes(std::array<std::uint8_t, 16> bytes);
+  // A fresh version-4 UUID from the kernel's random source (getrandom).
+  static Uuid random();
   // Canonical 8-4-4-4-12 hex, either case; throws std::invalid_argument
   // naming the text otherwise.
   static Uuid parse(std::string_view text);

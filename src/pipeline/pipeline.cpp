@@ -12,6 +12,7 @@
 #include "pipeline/camera_state.hpp"
 #include "pipeline/frame_inbox.hpp"
 #include "pipeline/recorder.hpp"
+#include "pipeline/storage_stage.hpp"
 #include "vision/face_crops.hpp"
 #include "vision/face_engine.hpp"
 #include "vision/ssd_mobilenet_detector.hpp"
@@ -41,31 +42,24 @@ cv::Scalar colour_of(Classification c) {
 
 class Pipeline::Impl {
  public:
-  Impl(PipelineServices services, PipelineOptions options)
+  Impl(PipelineServices services, PipelineOptions options, PipelineEngines engines)
       : services_(std::move(services)),
         options_(std::move(options)),
         inbox_(options_.capture_queue),
         detected_(options_.detection_queue, OverflowPolicy::Block),
         analysed_(options_.embedding_queue, OverflowPolicy::Block),
-        to_store_(kStorageQueue, OverflowPolicy::Block),
-        confirm_detector_(options_.models_dir) {
+        storage_(services_, StorageStageOptions{options_.unknown_min_sharpness, options_.unknown_confirm_score},
+                 engines.confirm_detector()) {
     if (options_.detection_workers == 0 || options_.embedding_workers == 0)
       throw std::invalid_argument("the pipeline needs at least one detection and one embedding worker");
     // Networks are loaded here, on the caller's thread, so a bad model fails start-up.
-    for (std::size_t i = 0; i < options_.detection_workers; ++i)
-      detectors_.push_back(vision::make_face_detector(options_.models_dir, vision::DetectorKind::Tiny, options_.tiny_input_size));
-    vision::FaceEngineOptions engine_options;
-    engine_options.detector = vision::DetectorKind::Tiny;
-    engine_options.tiny_input_size = options_.tiny_input_size;
-    engine_options.descriptor_batch_size = std::max<std::size_t>(1, options_.embedding_batch);
-    for (std::size_t i = 0; i < options_.embedding_workers; ++i)
-      engines_.push_back(std::make_unique<vision::FaceEngine>(options_.models_dir, engine_options));
+    for (std::size_t i = 0; i < options_.detection_workers; ++i) detectors_.push_back(engines.detector());
+    for (std::size_t i = 0; i < options_.embedding_workers; ++i) engines_.push_back(engines.engine());
     for (std::size_t i = 0; i < options_.detection_workers; ++i)
       threads_.emplace_back([this, i] { detection_loop(*detectors_[i]); });
     for (std::size_t i = 0; i < options_.embedding_workers; ++i)
       embedding_threads_.emplace_back([this, i] { embedding_loop(*engines_[i]); });
     matching_thread_ = std::thread([this] { matching_loop(); });
-    storage_thread_ = std::thread([this] { storage_loop(); });
   }
 
   ~Impl() { shutdown(); }
@@ -192,8 +186,7 @@ class Pipeline::Impl {
     for (std::thread& t : embedding_threads_) t.join();
     analysed_.close();
     matching_thread_.join();
-    to_store_.close();
-    storage_thread_.join();
+    storage_.close();
     for (auto& state : cameras) finish_camera(*state, false);
     {
       std::lock_guard lock(cameras_mutex_);
@@ -209,7 +202,7 @@ class Pipeline::Impl {
   bool wait_until_idle(std::chrono::milliseconds timeout) {
     const auto deadline = Steady::now() + timeout;
     while (Steady::now() < deadline) {
-      if (inbox_.total() == 0 && in_flight_ == 0 && storing_ == 0) return true;
+      if (inbox_.total() == 0 && in_flight_ == 0 && storage_.pending() == 0) return true;
       std::this_thread::sleep_for(20ms);
     }
     return false;
@@ -220,11 +213,11 @@ class Pipeline::Impl {
     {
       std::lock_guard lock(stats_mutex_);
       s.end_to_end_ms.assign(latencies_.begin(), latencies_.end());
-      s.sightings_per_camera = sightings_per_camera_;
       s.frames_in = retired_in_;
       s.frames_dropped = retired_dropped_;
       s.frames_processed = retired_processed_;
     }
+    s.sightings_per_camera = storage_.sightings_per_camera();
     std::lock_guard lock(cameras_mutex_);
     for (const auto& [id, state] : cameras_) {
       const CaptureStatus c = state->capture->status();
@@ -556,7 +549,7 @@ class Pipeline::Impl {
     }
     if (job.embeddings.empty()) return;
     info.becoming_profile = true;
-    store(std::move(job));
+    storage_.submit(std::move(job));
   }
 
   void maybe_record_sighting(const std::shared_ptr<CameraState>& camera, std::uint64_t track_id, const Face& face,
@@ -584,123 +577,7 @@ class Pipeline::Impl {
       sighting.recording_id = moment->recording_id;
       sighting.recording_offset_s = moment->offset_s;
     }
-    store(std::move(job));
-  }
-
-  // ---- storage: snapshots, database, index, events ----
-
-  void store(StorageJob job) {
-    ++storing_;
-    if (to_store_.push(std::move(job))) --storing_;  // refused: shutting down
-  }
-
-  void storage_loop() {
-    while (true) {
-      std::optional<StorageJob> job = to_store_.pop(200ms);
-      if (!job) {
-        if (to_store_.closed() && to_store_.size() == 0) return;
-        continue;
-      }
-      const Settings settings = services_.settings();
-      std::visit(
-          [&](auto& work) {
-            try {
-              std::optional<TrackNotice> notice = perform(work, settings);
-              if (notice) {
-                std::lock_guard lock(work.camera->notices_mutex);
-                work.camera->notices.push_back(std::move(*notice));
-              }
-            } catch (const std::exception& e) {
-              services_.log("error", "cannot store what camera " + work.camera->id_text + " saw: " + e.what());
-              std::lock_guard lock(work.camera->notices_mutex);
-              work.camera->notices.push_back(TrackNotice{work.track, std::nullopt, false});
-            }
-          },
-          *job);
-      --storing_;
-    }
-  }
-
-  std::optional<TrackNotice> perform(UnknownCandidateJob& job, const Settings& settings) {
-    // Another camera may have just made this person a profile.
-    const auto matches = services_.index.search(job.mean, 1, settings.recognition.match_threshold);
-    if (!matches.empty())
-      if (auto profile = services_.database.profiles().find_by_key(matches.front().profile)) {
-        services_.metrics.add_profiles_matched(1);
-        return TrackNotice{job.track, std::move(profile), false};
-      }
-    const TrackNotice rejected{job.track, std::nullopt, false};
-    if (vision::face_sharpness(job.best_frame, job.best_box) < options_.unknown_min_sharpness) return rejected;
-    // The fast detector proposes, the SSD confirms: a false face must not become a profile.
-    const cv::Rect around = vision::face_region(job.best_box, job.best_frame.size(), 0.6f);
-    if (around.empty() || confirm_detector_.detect(job.best_frame(around), options_.unknown_confirm_score).empty())
-      return rejected;
-
-    Profile profile;
-    profile.id = services_.new_id();
-    profile.classification = Classification::Unknown;
-    profile.created_at = profile.updated_at = now_ms();
-    std::vector<StoredEmbedding> embeddings;
-    for (const auto& [quality, descriptor] : job.embeddings) {
-      StoredEmbedding e;
-      e.descriptor = descriptor;
-      e.quality = quality;
-      e.created_at = profile.created_at;
-      embeddings.push_back(e);
-    }
-    services_.media.write(storage::MediaKind::Thumbnail, profile.id, vision::face_thumbnail_jpeg(job.best_frame, job.best_box));
-    profile.has_thumbnail = true;
-    try {
-      services_.database.profiles().create(profile, embeddings);
-    } catch (...) {
-      services_.media.remove(storage::MediaKind::Thumbnail, profile.id);
-      throw;
-    }
-    index::EmbeddingBatch batch;
-    batch.reserve(embeddings.size(), kDescriptorSize);
-    for (const StoredEmbedding& e : embeddings) batch.push_back(e.profile_key, e.id, e.descriptor);
-    services_.index.add_batch(batch);
-    profile.embedding_count = embeddings.size();
-    services_.metrics.add_profiles_created(1);
-    services_.log("info", "new unknown profile " + profile.id.to_string() + " from camera " + job.camera->id_text);
-    services_.events.publish(ProfileCreated{profile});
-    if (settings.notifications.on_unknown) services_.events.publish(Alert{"new unknown face", profile, std::nullopt});
-    return TrackNotice{job.track, std::move(profile), false};
-  }
-
-  std::optional<TrackNotice> perform(SightingJob& job, const Settings& settings) {
-    Sighting& sighting = job.sighting;
-    try {
-      services_.media.write(storage::MediaKind::FaceSnapshot, sighting.id,
-                            vision::face_thumbnail_jpeg(job.frame, sighting.box, 200));
-      sighting.has_face_snapshot = true;
-      services_.media.write(storage::MediaKind::FrameSnapshot, sighting.id, vision::encode_jpeg(job.frame, 85));
-      sighting.has_frame_snapshot = true;
-    } catch (const std::exception& e) {
-      // The sighting matters more than its picture.
-      services_.log("error", std::string("cannot write a snapshot: ") + e.what());
-    }
-    try {
-      services_.database.sightings().create(sighting);
-    } catch (const storage::NotFoundError&) {
-      // The profile was deleted (or merged away) while in view: match again.
-      services_.media.remove(storage::MediaKind::FaceSnapshot, sighting.id);
-      services_.media.remove(storage::MediaKind::FrameSnapshot, sighting.id);
-      return TrackNotice{job.track, std::nullopt, true};
-    }
-    services_.metrics.add_sightings(1);
-    {
-      std::lock_guard lock(stats_mutex_);
-      ++sightings_per_camera_[sighting.camera_id];
-    }
-    std::optional<Profile> profile = services_.database.profiles().find(sighting.profile_id);
-    if (!profile) return TrackNotice{job.track, std::nullopt, true};
-    services_.events.publish(NewSighting{sighting});
-    services_.events.publish(ProfileSighted{*profile, sighting});
-    if (profile->classification == Classification::Flagged && settings.notifications.on_flagged)
-      services_.events.publish(Alert{"flagged profile sighted", *profile, sighting});
-    // The overlay shows the profile's current name and classification.
-    return TrackNotice{job.track, std::move(profile), false};
+    storage_.submit(std::move(job));
   }
 
   void report_metrics() {
@@ -732,7 +609,7 @@ class Pipeline::Impl {
     services_.metrics.set_stage_queue_depth("detection", static_cast<double>(inbox_.total()));
     services_.metrics.set_stage_queue_depth("embedding", static_cast<double>(detected_.size()));
     services_.metrics.set_stage_queue_depth("matching", static_cast<double>(analysed_.size()));
-    services_.metrics.set_stage_queue_depth("storage", static_cast<double>(to_store_.size()));
+    services_.metrics.set_stage_queue_depth("storage", static_cast<double>(storage_.queued()));
   }
 
   static constexpr std::size_t kMaxLatencySamples = 200'000;
@@ -742,22 +619,16 @@ class Pipeline::Impl {
   FrameInbox inbox_;
   BoundedQueue<DetectedFrame> detected_;
   BoundedQueue<AnalysedFrame> analysed_;
-  // Blocks when full: a sighting is never dropped, and a slow disk slows
-  // the pipeline (frames are dropped at the inbox, counted) instead.
-  static constexpr std::size_t kStorageQueue = 32;
-  BoundedQueue<StorageJob> to_store_;
+  StorageStage storage_;
   std::vector<std::unique_ptr<vision::FaceDetector>> detectors_;
   std::vector<std::unique_ptr<vision::FaceEngine>> engines_;
-  vision::SsdMobilenetDetector confirm_detector_;  // storage thread only
 
   mutable std::mutex cameras_mutex_;
   std::map<Uuid, std::shared_ptr<CameraState>> cameras_;
 
   std::atomic<std::uint64_t> in_flight_{0};
-  std::atomic<std::uint64_t> storing_{0};  // storage jobs queued or running
   mutable std::mutex stats_mutex_;
   std::deque<double> latencies_;
-  std::map<Uuid, std::uint64_t> sightings_per_camera_;
   std::uint64_t retired_in_ = 0, retired_dropped_ = 0, retired_processed_ = 0;  // of stopped cameras
 
   std::mutex shutdown_mutex_;
@@ -766,11 +637,29 @@ class Pipeline::Impl {
   std::vector<std::thread> threads_;
   std::vector<std::thread> embedding_threads_;
   std::thread matching_thread_;
-  std::thread storage_thread_;
 };
 
-Pipeline::Pipeline(PipelineServices services, PipelineOptions options)
-    : impl_(std::make_unique<Impl>(std::move(services), std::move(options))) {}
+PipelineEngines model_engines(const PipelineOptions& options) {
+  PipelineEngines engines;
+  engines.detector = [dir = options.models_dir, size = options.tiny_input_size] {
+    return vision::make_face_detector(dir, vision::DetectorKind::Tiny, size);
+  };
+  vision::FaceEngineOptions engine_options;
+  engine_options.detector = vision::DetectorKind::Tiny;
+  engine_options.tiny_input_size = options.tiny_input_size;
+  engine_options.descriptor_batch_size = std::max<std::size_t>(1, options.embedding_batch);
+  engines.engine = [dir = options.models_dir, engine_options] {
+    return std::make_unique<vision::FaceEngine>(dir, engine_options);
+  };
+  engines.confirm_detector = [dir = options.models_dir]() -> std::unique_ptr<vision::FaceDetector> {
+    return std::make_unique<vision::SsdMobilenetDetector>(dir);
+  };
+  return engines;
+}
+
+Pipeline::Pipeline(PipelineServices services, PipelineOptions options) : Pipeline(services, options, model_engines(options)) {}
+Pipeline::Pipeline(PipelineServices services, PipelineOptions options, PipelineEngines engines)
+    : impl_(std::make_unique<Impl>(std::move(services), std::move(options), std::move(engines))) {}
 Pipeline::~Pipeline() = default;
 void Pipeline::start_camera(const Camera& camera) { impl_->start_camera(camera); }
 void Pipeline::stop_camera(const Uuid& id) { impl_->stop_camera(id); }

@@ -36,6 +36,11 @@
 #include "storage/media_store.hpp"
 #include "storage/repositories.hpp"
 
+namespace safelynx::vision {
+class FaceDetector;
+class FaceEngine;
+}  // namespace safelynx::vision
+
 namespace safelynx::pipeline {
 
 struct PipelineOptions {
@@ -93,6 +98,19 @@ struct PipelineServices {
   std::function<void(const std::string& level, const std::string& message)> log;
 };
 
+// Where the stages get their networks, each called on the constructor's
+// thread: one detector per detection worker, one engine per embedding
+// worker, and the detector that confirms a stranger's face before it becomes
+// a profile. Tests give fakes.
+struct PipelineEngines {
+  std::function<std::unique_ptr<vision::FaceDetector>()> detector;
+  std::function<std::unique_ptr<vision::FaceEngine>()> engine;
+  std::function<std::unique_ptr<vision::FaceDetector>()> confirm_detector;
+};
+
+// The networks in options.models_dir: the tiny detector live, the SSD to confirm.
+PipelineEngines model_engines(const PipelineOptions& options);
+
 struct CameraRuntime {
   CaptureStatus capture;
   std::uint64_t processed = 0;  // frames through detection (or skipped by gating)
@@ -113,6 +131,7 @@ class Pipeline {
  public:
   // Loads the networks (throws vision::WeightLoadError) and starts the stages.
   Pipeline(PipelineServices services, PipelineOptions options);
+  Pipeline(PipelineServices services, PipelineOptions options, PipelineEngines engines);
   ~Pipeline();  // shutdown()
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;

@@ -6,7 +6,6 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
-#include <random>
 #include <thread>
 
 #include "index/tiered_index.hpp"
@@ -24,13 +23,6 @@ using safelynx::testing::testdata_dir;
 
 fs::path clip() { return testdata_dir() / "video" / "short_hamilton_clip.mp4"; }
 
-Uuid test_uuid() {
-  static std::mt19937_64 random(std::random_device{}());
-  std::array<std::uint8_t, 16> bytes{};
-  for (auto& b : bytes) b = static_cast<std::uint8_t>(random());
-  return Uuid::from_random_bytes(bytes);
-}
-
 class PipelineHarness {
  public:
   explicit PipelineHarness(const std::string& name, PipelineOptions options)
@@ -42,7 +34,7 @@ class PipelineHarness {
     options.models_dir = models_dir();
     options.file_roots = {testdata_dir(), dir_};  // the clip, and videos a test writes
     pipeline_ = std::make_unique<Pipeline>(
-        PipelineServices{*database_, *media_, events_, index_, metrics_, [this] { return settings_; }, [] { return test_uuid(); },
+        PipelineServices{*database_, *media_, events_, index_, metrics_, [this] { return settings_; }, [] { return Uuid::random(); },
                          [](const std::string&, const std::string&) {}},
         options);
   }
@@ -54,7 +46,7 @@ class PipelineHarness {
 
   Camera add_file_camera(const fs::path& file) {
     Camera camera;
-    camera.id = test_uuid();
+    camera.id = Uuid::random();
     camera.name = "test";
     camera.kind = CameraKind::File;
     camera.source = file.string();

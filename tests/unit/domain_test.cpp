@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
 #include <stdexcept>
 
 #include "domain/profile.hpp"
@@ -21,6 +22,17 @@ TEST(Uuid, RandomBytesBecomeAVersion4UuidThatRoundTrips) {
   EXPECT_FALSE(id.is_nil());
   EXPECT_TRUE(Uuid().is_nil());
   EXPECT_LT(Uuid(), id);
+}
+
+TEST(Uuid, RandomOnesAreVersion4AndDistinct) {
+  std::set<Uuid> seen;
+  for (int i = 0; i < 1000; ++i) {
+    const Uuid id = Uuid::random();
+    EXPECT_EQ(id.bytes()[6] >> 4, 4);
+    EXPECT_EQ(id.bytes()[8] >> 6, 2);
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), 1000u);
 }
 
 TEST(Uuid, MalformedTextIsRefusedNamingIt) {

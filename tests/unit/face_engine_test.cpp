@@ -6,50 +6,14 @@
 #include <vector>
 
 #include "vision/face_engine.hpp"
+#include "../support/fake_networks.hpp"
 
 namespace safelynx::vision {
 namespace {
 
-class FixedDetector : public FaceDetector {
- public:
-  explicit FixedDetector(std::vector<FaceDetection> found) : found_(std::move(found)) {}
-  std::vector<FaceDetection> detect(const cv::Mat&, float) override { return found_; }
-  std::string name() const override { return "fixed"; }
-
- private:
-  std::vector<FaceDetection> found_;
-};
-
-// Eyes and mouth where a frontal face has them, in the crop's pixels.
-class FrontalLandmarks : public LandmarkDetector {
- public:
-  std::vector<Landmarks68> detect_landmarks_batch(std::span<const cv::Mat> crops) override {
-    std::vector<Landmarks68> out;
-    for (const cv::Mat& crop : crops) {
-      Landmarks68 points{};
-      const auto w = static_cast<float>(crop.cols), h = static_cast<float>(crop.rows);
-      for (std::size_t p = 36; p < 42; ++p) points[p] = {0.3f * w, 0.4f * h};
-      for (std::size_t p = 42; p < 48; ++p) points[p] = {0.7f * w, 0.4f * h};
-      for (std::size_t p = 48; p < 68; ++p) points[p] = {0.5f * w, 0.8f * h};
-      out.push_back(points);
-    }
-    return out;
-  }
-};
-
-// A descriptor that tells which crop it came from: its mean grey level.
-class GreyLevelEmbedder : public FaceEmbedder {
- public:
-  std::vector<FaceDescriptor> extract_embeddings_batch(std::span<const cv::Mat> faces, std::size_t) override {
-    std::vector<FaceDescriptor> out;
-    for (const cv::Mat& face : faces) {
-      FaceDescriptor d{};
-      d[0] = static_cast<float>(cv::mean(face)[0]);
-      out.push_back(d);
-    }
-    return out;
-  }
-};
+using safelynx::testing::FixedDetector;
+using safelynx::testing::FrontalLandmarks;
+using safelynx::testing::GreyLevelEmbedder;
 
 FaceEngine engine_with(std::vector<FaceDetection> found = {}) {
   return FaceEngine(std::make_unique<FixedDetector>(std::move(found)), std::make_unique<FrontalLandmarks>(),

@@ -200,7 +200,7 @@ void add_camera_routes(Router& router, ApiContext& context) {
   router.add("POST", "/api/v1/cameras", authed(context, Permission::ManageCameras, [&context](HttpRequest& request, const Principal& who) {
                Camera camera;
                apply_camera_fields(context, camera, json_object_body(request), true);
-               camera.id = random_uuid();
+               camera.id = Uuid::random();
                camera.created_at = camera.updated_at = now_ms();
                context.database.cameras().create(camera);
                context.audit.record(AuditActor::of(who, request), "camera.create", {"camera", camera.id.to_string()}, nullptr, audit_fields(camera));

@@ -282,7 +282,7 @@ HttpResponse enrol(ApiContext& context, HttpRequest& request, const Principal& w
   const std::vector<EnrolledFace> faces = analyse_photos(context, photos);
 
   Profile profile;
-  profile.id = random_uuid();
+  profile.id = Uuid::random();
   profile.name = fields.name.value_or(std::nullopt);
   profile.classification = fields.classification.value_or(profile.name ? Classification::Known : Classification::Unknown);
   profile.tags = fields.tags.value_or(std::vector<std::string>{});

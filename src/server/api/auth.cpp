@@ -58,13 +58,6 @@ std::string generated_password() {
 
 }  // namespace
 
-Uuid random_uuid() {
-  ensure_sodium();
-  std::array<std::uint8_t, 16> bytes{};
-  randombytes_buf(bytes.data(), bytes.size());
-  return Uuid::from_random_bytes(bytes);
-}
-
 AuthService::AuthService(storage::UserRepository& users, storage::TokenRepository& tokens, AuthOptions options)
     : users_(users), tokens_(tokens), options_(options) {
   ensure_sodium();
@@ -116,7 +109,7 @@ IssuedToken AuthService::issue(std::uint64_t user_id, TokenKind kind, const std:
                                std::optional<TimePoint> expires_at, Role role) {
   IssuedToken issued;
   issued.secret = random_secret();
-  issued.token.id = random_uuid();
+  issued.token.id = Uuid::random();
   issued.token.user_id = user_id;
   issued.token.kind = kind;
   issued.token.name = name;

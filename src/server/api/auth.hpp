@@ -17,9 +17,6 @@
 
 namespace safelynx::server {
 
-// A fresh random version-4 UUID (libsodium's CSPRNG).
-Uuid random_uuid();
-
 // SAFELYNX_ADMIN_PASSWORD breaks the password policy (a usage error).
 class PasswordPolicyError : public std::invalid_argument {
  public:
