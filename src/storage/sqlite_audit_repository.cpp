@@ -1,3 +1,4 @@
+// The audit_log table: append, filtered pages newest first, deletion of old entries.
 #include "storage/sqlite_audit_repository.hpp"
 
 #include <algorithm>
@@ -6,19 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "storage/sqlite_rows.hpp"
+
 namespace safelynx::storage::sqlite {
 namespace {
 
 const std::string kColumns =
     "id, time, user_id, actor, token_id, token_name, action, object_type, object_id, address, old_value, new_value";
-
-std::int64_t to_sql_int(std::uint64_t value) {
-  return static_cast<std::int64_t>(std::min<std::uint64_t>(value, std::numeric_limits<std::int64_t>::max()));
-}
-
-std::uint64_t to_count(std::int64_t value) { return value < 0 ? 0 : static_cast<std::uint64_t>(value); }
-
-std::string placeholder(int index) { return "?" + std::to_string(index); }
 
 AuditEntry read_entry(const Statement& row) {
   AuditEntry entry;

@@ -1,5 +1,4 @@
-// Internal to the SQLite backend: the audit log's table (migration 3 in
-// sqlite_database.cpp). Kept apart so the database file stays readable.
+// Internal to the SQLite backend: the audit log's table (migration 4 in sqlite_schema.cpp).
 #pragma once
 
 #include "storage/repositories.hpp"
