@@ -31,7 +31,6 @@ Sighting read_sighting(const Statement& row) {
 }
 
 constexpr std::int64_t kHourMs = 3'600'000;
-constexpr std::int64_t kDayMs = 24 * kHourMs;
 
 }  // namespace
 
