@@ -22,6 +22,10 @@ esac
 shift || true
 for target in "$@"; do targets+=(--target "$target"); done
 jobs="$(nproc 2>/dev/null || echo 2)"
+# ccache (when installed, see CMakeLists.txt) keyed on paths relative to the
+# checkout, so a fresh clone elsewhere reuses the objects of an earlier build.
+export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=true
+export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-12G}"
 echo "build: configuring $flavour in build/$flavour" >&2
 cmake -S "$root" -B "$root/build/$flavour" "${flags[@]}" >/dev/null
 echo "build: compiling with $jobs jobs" >&2

@@ -18,6 +18,7 @@ readonly PACKAGES=(
   cmake
   pkg-config
   g++
+  ccache                 # compiler cache: CI's clean clones reuse earlier builds' objects
   clang                  # libFuzzer target (-fsanitize=fuzzer)
   libclang-rt-14-dev     # libFuzzer / sanitizer runtimes for clang 14
   libgtest-dev
