@@ -39,8 +39,7 @@ double percentile(std::vector<double> values, double p) {
 }
 
 // Enrols DIR/<person>/<photos> as known profiles; returns id -> name.
-std::map<Uuid, std::string> enrol_gallery(const fs::path& dir, const fs::path& models, storage::Database& database,
-                                          index::EmbeddingIndex& index) {
+std::map<Uuid, std::string> enrol_gallery(const fs::path& dir, const fs::path& models, gallery::Gallery& gallery) {
   std::map<Uuid, std::string> names;
   if (!fs::is_directory(dir)) throw ConfigError("gallery " + dir.string() + " is not a directory");
   vision::FaceEngine engine(models, vision::FaceEngineOptions{});
@@ -50,28 +49,19 @@ std::map<Uuid, std::string> enrol_gallery(const fs::path& dir, const fs::path& m
   std::sort(people.begin(), people.end());
   for (const fs::path& person : people) {
     Profile profile;
-    profile.id = Uuid::random();
     profile.name = person.filename().string();
     profile.classification = Classification::Known;
-    profile.created_at = profile.updated_at = now_ms();
-    std::vector<StoredEmbedding> embeddings;
+    std::vector<gallery::FaceSample> faces;
     for (const auto& photo : fs::directory_iterator(person)) {
       try {
-        const auto faces = engine.analyse(vision::read_image(photo.path().string(), {}), 0.5f, true);
-        if (faces.size() != 1 || !faces.front().descriptor) continue;
-        StoredEmbedding e;
-        e.descriptor = *faces.front().descriptor;
-        e.quality = face_quality(faces.front().detection);
-        e.created_at = profile.created_at;
-        embeddings.push_back(e);
+        const auto found = engine.analyse(vision::read_image(photo.path().string(), {}), 0.5f, true);
+        if (found.size() != 1 || !found.front().descriptor) continue;
+        faces.push_back({*found.front().descriptor, face_quality(found.front().detection)});
       } catch (const vision::ImageError&) {
       }
     }
-    if (embeddings.empty()) continue;
-    database.profiles().create(profile, embeddings);
-    index::EmbeddingBatch batch;
-    for (const StoredEmbedding& e : embeddings) batch.push_back(e.profile_key, e.id, e.descriptor);
-    index.add_batch(batch);
+    if (faces.empty()) continue;
+    profile = gallery.create(profile, faces, "");
     names[profile.id] = *profile.name;
   }
   return names;
@@ -95,10 +85,11 @@ int run_pipeline_bench(const Config& config, const PipelineBenchOptions& o) {
   auto database = storage::open_sqlite_database(data_dir / "safelynx.db", {});
   storage::MediaStore media(data_dir);
   index::TieredIndex index;
-  const std::map<Uuid, std::string> names = enrol_gallery(o.gallery, models, *database, index);
+  EventBus events;
+  gallery::Gallery gallery(*database, media, index, events, {config.gallery_capacity});
+  const std::map<Uuid, std::string> names = enrol_gallery(o.gallery, models, gallery);
   std::cerr << "bench pipeline: enrolled " << names.size() << " people from " << o.gallery << "\n";
 
-  EventBus events;
   std::mutex seen_mutex;
   std::map<std::string, std::set<Uuid>> identified;  // name -> cameras
   std::uint64_t unknown_created = 0;
@@ -123,7 +114,7 @@ int run_pipeline_bench(const Config& config, const PipelineBenchOptions& o) {
   // folder is the one file root.
   const fs::path clip = fs::canonical(o.source);  // its folder, not a symlink's
   options.file_roots = {clip.parent_path()};
-  pipeline::Pipeline live(pipeline::PipelineServices{*database, media, events, index, metrics, [&] { return settings; },
+  pipeline::Pipeline live(pipeline::PipelineServices{*database, media, events, gallery, metrics, [&] { return settings; },
                                                      [] { return Uuid::random(); },
                                                      [](const std::string& level, const std::string& message) {
                                                        if (level != "info") std::cerr << level << ": " << message << "\n";

@@ -142,9 +142,11 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
   }
 
   index::TieredIndex index;
+  EventBus events([](const std::string& error) { log_error("event handler failed", {{"error", error}}); });
+  gallery::Gallery gallery(*database, media, index, events, {config.gallery_capacity});
   const auto index_start = std::chrono::steady_clock::now();
   std::uint64_t last_reported = 0;
-  server::rebuild_index(database->profiles(), index, [&](std::uint64_t done, std::uint64_t total) {
+  gallery.rebuild_index([&](std::uint64_t done, std::uint64_t total) {
     // A line every 10% on large galleries, so a slow start is visibly progressing.
     if (total >= 50'000 && (done == total || done - last_reported >= total / 10)) {
       last_reported = done;
@@ -165,14 +167,12 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
     if (fs::create_directory(file_roots.front(), error)) fs::permissions(file_roots.front(), fs::perms::owner_all, error);
   }
 
-  EventBus events([](const std::string& error) { log_error("event handler failed", {{"error", error}}); });
   server::ApiOptions api_options;
   api_options.camera_file_roots = file_roots;
   api_options.version = SAFELYNX_VERSION;
   api_options.max_image_pixels = config.engine.max_image_pixels;
-  api_options.gallery_capacity = config.gallery_capacity;
   api_options.login_throttle.max_concurrent_hashes = static_cast<std::size_t>(config.auth.max_concurrent_logins);
-  server::ApiContext context(*database, media, auth, events, index, engines, api_options);
+  server::ApiContext context(*database, media, auth, events, gallery, engines, api_options);
   context.log_warning = [](const std::string& message, const json& fields) { log_warning(message, fields); };
   context.set_settings(settings);
 
@@ -187,10 +187,9 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
   pipeline::PipelineMetrics metrics;
   pipeline::PipelineOptions pipeline_options = config.pipeline;
   pipeline_options.models_dir = vision::resolve_models_dir(config.engine.models_dir);
-  pipeline_options.gallery_capacity = config.gallery_capacity;
   pipeline_options.file_roots = file_roots;
   pipeline::Pipeline live(
-      pipeline::PipelineServices{*database, media, events, index, metrics, [&context] { return context.settings(); },
+      pipeline::PipelineServices{*database, media, events, gallery, metrics, [&context] { return context.settings(); },
                                  [] { return Uuid::random(); },
                                  [](const std::string& level, const std::string& message) {
                                    if (level == "error") log_error(message, {});
@@ -199,7 +198,6 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
                                  }},
       pipeline_options);
   context.pipeline = &live;
-  context.metrics = &metrics;
 
   auto router = server::make_api_router(context);
   router->add("GET", "/metrics", [&context, &metrics](server::HttpRequest& request) {
@@ -288,7 +286,7 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
 
   server.start();
   storage_manager.start();
-  server::RetentionService retention({*database, media, index, events}, context.audit, [&context] { return context.settings(); },
+  server::RetentionService retention(*database, gallery, context.audit, [&context] { return context.settings(); },
                                      [](const std::string& message) { log_info("retention", {{"what", message}}); });
   retention.start();
   // Cameras that were streaming when the server last stopped stream again.

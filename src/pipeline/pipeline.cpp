@@ -496,13 +496,10 @@ class Pipeline::Impl {
       }
       if (!info.profile) {
         if (auto mean = track->mean_embedding()) {
-          const auto matches = services_.index.search(*mean, 1, settings.recognition.match_threshold);
-          if (!matches.empty()) {
-            if (auto profile = services_.database.profiles().find_by_key(matches.front().profile)) {
-              info.profile = std::move(profile);
-              info.distance = matches.front().distance;
-              services_.metrics.add_profiles_matched(1);
-            }
+          if (auto match = services_.gallery.identify(*mean, settings.recognition.match_threshold)) {
+            info.profile = std::move(match->profile);
+            info.distance = match->distance;
+            services_.metrics.add_profiles_matched(1);
           }
         }
       }
@@ -542,11 +539,8 @@ class Pipeline::Impl {
     info.last_confirm_attempt = now;
     const std::optional<FaceDescriptor> mean = track.mean_embedding();
     if (!mean) return;
-    UnknownCandidateJob job{camera, track_id, {}, *mean, info.best_frame, info.best_box};
-    for (const auto& embedding : track.embeddings) {
-      if (job.embeddings.size() >= options_.gallery_capacity) break;
-      job.embeddings.push_back(embedding);
-    }
+    // The track keeps its few best faces; the gallery keeps the best of them.
+    UnknownCandidateJob job{camera, track_id, track.embeddings, *mean, info.best_frame, info.best_box};
     if (job.embeddings.empty()) return;
     info.becoming_profile = true;
     storage_.submit(std::move(job));
@@ -605,7 +599,7 @@ class Pipeline::Impl {
       if (state->recorder) state->recorder->set_timing(timing_of(settings));
     }
     services_.metrics.set_active_camera_streams(static_cast<double>(active));
-    services_.metrics.set_embedding_cache_size(static_cast<double>(services_.index.size()));
+    services_.metrics.set_embedding_cache_size(static_cast<double>(services_.gallery.indexed_embeddings()));
     services_.metrics.set_stage_queue_depth("detection", static_cast<double>(inbox_.total()));
     services_.metrics.set_stage_queue_depth("embedding", static_cast<double>(detected_.size()));
     services_.metrics.set_stage_queue_depth("matching", static_cast<double>(analysed_.size()));
@@ -658,8 +652,16 @@ PipelineEngines model_engines(const PipelineOptions& options) {
 }
 
 Pipeline::Pipeline(PipelineServices services, PipelineOptions options) : Pipeline(services, options, model_engines(options)) {}
+namespace {
+PipelineEngines complete(PipelineEngines engines) {
+  if (!engines.detector || !engines.engine || !engines.confirm_detector)
+    throw std::invalid_argument("the pipeline needs a detector, an engine and a confirming detector factory");
+  return engines;
+}
+}  // namespace
+
 Pipeline::Pipeline(PipelineServices services, PipelineOptions options, PipelineEngines engines)
-    : impl_(std::make_unique<Impl>(std::move(services), std::move(options), std::move(engines))) {}
+    : impl_(std::make_unique<Impl>(std::move(services), std::move(options), complete(std::move(engines)))) {}
 Pipeline::~Pipeline() = default;
 void Pipeline::start_camera(const Camera& camera) { impl_->start_camera(camera); }
 void Pipeline::stop_camera(const Uuid& id) { impl_->stop_camera(id); }

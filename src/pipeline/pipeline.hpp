@@ -29,7 +29,7 @@
 #include "domain/entities.hpp"
 #include "domain/events.hpp"
 #include "domain/settings.hpp"
-#include "index/embedding_index.hpp"
+#include "gallery/gallery.hpp"
 #include "pipeline/camera_capture.hpp"
 #include "pipeline/frame_source.hpp"
 #include "pipeline/pipeline_metrics.hpp"
@@ -72,7 +72,6 @@ struct PipelineOptions {
   float unknown_min_score = 0.6f;     // of the live detector, best detection
   double unknown_min_sharpness = 15;  // variance of the Laplacian, 112 px face
   float unknown_confirm_score = 0.5f; // SSD on the face's surroundings
-  std::size_t gallery_capacity = 20;
 
   bool record = true;
   bool files_in_realtime = true;  // file cameras paced at their frame rate
@@ -90,7 +89,7 @@ struct PipelineServices {
   storage::Database& database;
   storage::MediaStore& media;
   EventBus& events;
-  index::EmbeddingIndex& index;
+  gallery::Gallery& gallery;  // matches, and strangers become profiles here
   PipelineMetrics& metrics;
   std::function<Settings()> settings;  // read often: keep it cheap
   std::function<Uuid()> new_id;

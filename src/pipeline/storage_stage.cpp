@@ -63,12 +63,10 @@ void StorageStage::loop() {
 
 std::optional<TrackNotice> StorageStage::perform(UnknownCandidateJob& job, const Settings& settings) {
   // Another camera may have just made this person a profile.
-  const auto matches = services_.index.search(job.mean, 1, settings.recognition.match_threshold);
-  if (!matches.empty())
-    if (auto profile = services_.database.profiles().find_by_key(matches.front().profile)) {
-      services_.metrics.add_profiles_matched(1);
-      return TrackNotice{job.track, std::move(profile), false};
-    }
+  if (auto match = services_.gallery.identify(job.mean, settings.recognition.match_threshold)) {
+    services_.metrics.add_profiles_matched(1);
+    return TrackNotice{job.track, std::move(match->profile), false};
+  }
   const TrackNotice rejected{job.track, std::nullopt, false};
   if (vision::face_sharpness(job.best_frame, job.best_box) < options_.unknown_min_sharpness) return rejected;
   // The fast detector proposes, the SSD confirms: a false face must not become a profile.
@@ -76,34 +74,14 @@ std::optional<TrackNotice> StorageStage::perform(UnknownCandidateJob& job, const
   if (around.empty() || confirm_detector_->detect(job.best_frame(around), options_.unknown_confirm_score).empty())
     return rejected;
 
-  Profile profile;
-  profile.id = services_.new_id();
-  profile.classification = Classification::Unknown;
-  profile.created_at = profile.updated_at = now_ms();
-  std::vector<StoredEmbedding> embeddings;
-  for (const auto& [quality, descriptor] : job.embeddings) {
-    StoredEmbedding e;
-    e.descriptor = descriptor;
-    e.quality = quality;
-    e.created_at = profile.created_at;
-    embeddings.push_back(e);
-  }
-  services_.media.write(storage::MediaKind::Thumbnail, profile.id, vision::face_thumbnail_jpeg(job.best_frame, job.best_box));
-  profile.has_thumbnail = true;
-  try {
-    services_.database.profiles().create(profile, embeddings);
-  } catch (...) {
-    services_.media.remove(storage::MediaKind::Thumbnail, profile.id);
-    throw;
-  }
-  index::EmbeddingBatch batch;
-  batch.reserve(embeddings.size(), kDescriptorSize);
-  for (const StoredEmbedding& e : embeddings) batch.push_back(e.profile_key, e.id, e.descriptor);
-  services_.index.add_batch(batch);
-  profile.embedding_count = embeddings.size();
+  std::vector<gallery::FaceSample> faces;
+  for (const auto& [quality, descriptor] : job.embeddings) faces.push_back({descriptor, quality});
+  Profile unknown;
+  unknown.classification = Classification::Unknown;
+  Profile profile =
+      services_.gallery.create(unknown, faces, vision::face_thumbnail_jpeg(job.best_frame, job.best_box));
   services_.metrics.add_profiles_created(1);
   services_.log("info", "new unknown profile " + profile.id.to_string() + " from camera " + job.camera->id_text);
-  services_.events.publish(ProfileCreated{profile});
   if (settings.notifications.on_unknown) services_.events.publish(Alert{"new unknown face", profile, std::nullopt});
   return TrackNotice{job.track, std::move(profile), false};
 }

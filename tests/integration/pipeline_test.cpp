@@ -31,10 +31,11 @@ class PipelineHarness {
     fs::create_directories(dir_);
     database_ = storage::open_sqlite_database(dir_ / "safelynx.db", {});
     media_ = std::make_unique<storage::MediaStore>(dir_);
+    gallery_ = std::make_unique<gallery::Gallery>(*database_, *media_, index_, events_);
     options.models_dir = models_dir();
     options.file_roots = {testdata_dir(), dir_};  // the clip, and videos a test writes
     pipeline_ = std::make_unique<Pipeline>(
-        PipelineServices{*database_, *media_, events_, index_, metrics_, [this] { return settings_; }, [] { return Uuid::random(); },
+        PipelineServices{*database_, *media_, events_, *gallery_, metrics_, [this] { return settings_; }, [] { return Uuid::random(); },
                          [](const std::string&, const std::string&) {}},
         options);
   }
@@ -81,6 +82,7 @@ class PipelineHarness {
   std::unique_ptr<storage::MediaStore> media_;
   EventBus events_;
   index::TieredIndex index_;
+  std::unique_ptr<gallery::Gallery> gallery_;
   PipelineMetrics metrics_;
   Settings settings_;
   std::unique_ptr<Pipeline> pipeline_;

@@ -63,6 +63,7 @@ class PipelineStages : public ::testing::Test {
     fs::create_directories(dir_);
     database_ = storage::open_sqlite_database(dir_ / "safelynx.db", {});
     media_ = std::make_unique<storage::MediaStore>(dir_);
+    gallery_ = std::make_unique<gallery::Gallery>(*database_, *media_, index_, events_);
     subscription_ = events_.subscribe([this](const DomainEvent& event) {
       if (std::holds_alternative<ProfileCreated>(event.payload)) ++profiles_created_;
       if (std::holds_alternative<NewSighting>(event.payload)) ++sightings_;
@@ -80,7 +81,7 @@ class PipelineStages : public ::testing::Test {
     options.detection_fps = 0;
     options.motion_gating = false;
     pipeline_ = std::make_unique<Pipeline>(
-        PipelineServices{*database_, *media_, events_, index_, metrics_, [] { return Settings{}; }, [] { return Uuid::random(); },
+        PipelineServices{*database_, *media_, events_, *gallery_, metrics_, [] { return Settings{}; }, [] { return Uuid::random(); },
                          [](const std::string&, const std::string&) {}},
         options, fake_engines(confirms));
     camera_.id = Uuid::random();
@@ -116,6 +117,7 @@ class PipelineStages : public ::testing::Test {
   EventBus::Subscription subscription_;
   std::atomic<int> profiles_created_{0}, sightings_{0};
   index::TieredIndex index_;
+  std::unique_ptr<gallery::Gallery> gallery_;
   PipelineMetrics metrics_;
   Camera camera_;
   std::unique_ptr<Pipeline> pipeline_;
@@ -136,6 +138,20 @@ TEST_F(PipelineStages, AConfirmedStrangerBecomesOneUnknownProfileWithAThumbnail)
   // The same face keeps matching that profile: no second stranger.
   feed_until([] { return false; }, pipeline_->runtime(camera_.id)->processed + 20);
   EXPECT_EQ(database_->profiles().count(), 1u);
+}
+
+TEST_F(PipelineStages, AMissingNetworkFactoryIsRefusedAtConstruction) {
+  for (int missing = 0; missing < 3; ++missing) {
+    PipelineEngines engines = fake_engines(true);
+    if (missing == 0) engines.detector = nullptr;
+    if (missing == 1) engines.engine = nullptr;
+    if (missing == 2) engines.confirm_detector = nullptr;
+    EXPECT_THROW(Pipeline(PipelineServices{*database_, *media_, events_, *gallery_, metrics_, [] { return Settings{}; },
+                                           [] { return Uuid::random(); }, [](const std::string&, const std::string&) {}},
+                          PipelineOptions{}, std::move(engines)),
+                 std::invalid_argument)
+        << "factory " << missing;
+  }
 }
 
 TEST_F(PipelineStages, AFaceTheConfirmingDetectorDoesNotSeeBecomesNoProfile) {

@@ -42,7 +42,8 @@ class RetentionTest : public ::testing::Test {
     subscription_ = events_.subscribe([this](const DomainEvent& event) {
       if (const auto* deleted = std::get_if<ProfileDeleted>(&event.payload)) deleted_events_.push_back(deleted->profile_id);
     });
-    service_ = std::make_unique<RetentionService>(ProfileStores{*db_, *media_, index_, events_}, *audit_,
+    gallery_ = std::make_unique<gallery::Gallery>(*db_, *media_, index_, events_);
+    service_ = std::make_unique<RetentionService>(*db_, *gallery_, *audit_,
                                                   [this] { return settings_; }, nullptr);
   }
   ~RetentionTest() override {
@@ -115,6 +116,7 @@ class RetentionTest : public ::testing::Test {
   Settings settings_;
   std::vector<Uuid> deleted_events_;
   EventBus::Subscription subscription_;
+  std::unique_ptr<gallery::Gallery> gallery_;
   std::unique_ptr<RetentionService> service_;
   const TimePoint now_ = now_ms();
 };

@@ -59,25 +59,6 @@ BodyAdmission make_body_admission(ApiContext& context) {
   };
 }
 
-void rebuild_index(storage::ProfileRepository& profiles, index::EmbeddingIndex& index,
-                   const std::function<void(std::uint64_t, std::uint64_t)>& progress) {
-  index::EmbeddingBatch batch;
-  constexpr std::size_t kChunk = 4096;
-  batch.reserve(kChunk, kDescriptorSize);
-  auto flush = [&] {
-    index.add_batch(batch);
-    batch = {};
-    batch.reserve(kChunk, kDescriptorSize);
-  };
-  profiles.for_each_embedding(
-      [&](const StoredEmbedding& embedding) {
-        batch.push_back(embedding.profile_key, embedding.id, embedding.descriptor);
-        if (batch.size() == kChunk) flush();
-      },
-      progress);
-  if (batch.size() > 0) flush();
-}
-
 Principal authorize(AuthService& auth, const HttpRequest& request, Permission permission, TokenPlace place) {
   Principal principal = auth.authenticate(request_token(request, place));
   if (!can(principal.role, permission)) {

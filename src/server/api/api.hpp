@@ -18,9 +18,8 @@
 #include "domain/events.hpp"
 #include "domain/roles.hpp"
 #include "domain/settings.hpp"
-#include "index/embedding_index.hpp"
+#include "gallery/gallery.hpp"
 #include "pipeline/pipeline.hpp"
-#include "pipeline/pipeline_metrics.hpp"
 #include "server/api/audit.hpp"
 #include "server/api/auth.hpp"
 #include "server/api/engine_pool.hpp"
@@ -35,7 +34,6 @@ struct ApiOptions {
   std::string version;
   std::uint64_t max_image_pixels = 40'000'000;  // larger photos: 413
   std::size_t max_photos_per_request = 20;
-  std::size_t gallery_capacity = 20;            // embeddings kept per profile (the best)
   std::size_t max_per_page = 200;
   LoginThrottleOptions login_throttle;
   // The only unauthenticated body is a login's: a few hundred bytes of JSON.
@@ -50,15 +48,15 @@ using ApiLogger = std::function<void(const std::string& message, const nlohmann:
 class ApiContext {
  public:
   ApiContext(storage::Database& database_, storage::MediaStore& media_, AuthService& auth_, EventBus& events_,
-             index::EmbeddingIndex& index_, EnginePool& engines_, ApiOptions options_)
-      : database(database_), media(media_), auth(auth_), events(events_), index(index_), engines(engines_),
+             gallery::Gallery& gallery_, EnginePool& engines_, ApiOptions options_)
+      : database(database_), media(media_), auth(auth_), events(events_), gallery(gallery_), engines(engines_),
         options(std::move(options_)), audit(database_.audit()) {}
 
   storage::Database& database;
   storage::MediaStore& media;
   AuthService& auth;
   EventBus& events;
-  index::EmbeddingIndex& index;
+  gallery::Gallery& gallery;  // every change to a profile goes through it
   EnginePool& engines;
   const ApiOptions options;
   AuditLog audit;  // every change is recorded here
@@ -68,10 +66,9 @@ class ApiContext {
     std::cerr << message << " " << fields.dump() << "\n";
   };
 
-  // The live pipeline and its metrics; null when the server runs without
-  // cameras (then stream/start answers 503).
+  // The live pipeline; null when the server runs without cameras (then
+  // stream/start answers 503).
   pipeline::Pipeline* pipeline = nullptr;
-  pipeline::PipelineMetrics* metrics = nullptr;
 
   // The settings are read on every detection: cached here, written through.
   Settings settings() const;
@@ -108,10 +105,5 @@ BodyAdmission make_body_admission(ApiContext& context);
 // (/metrics, the WebSockets); API routes use it through their wrapper.
 Principal authorize(AuthService& auth, const HttpRequest& request, Permission permission,
                     TokenPlace place = TokenPlace::Header);
-
-// Loads every stored embedding into the index; `progress` is called with
-// (done, total) now and then.
-void rebuild_index(storage::ProfileRepository& profiles, index::EmbeddingIndex& index,
-                   const std::function<void(std::uint64_t, std::uint64_t)>& progress);
 
 }  // namespace safelynx::server

@@ -11,7 +11,6 @@
 #include <opencv2/imgproc.hpp>
 
 #include "server/api/api_internal.hpp"
-#include "server/api/profile_removal.hpp"
 #include "server/multipart.hpp"
 #include "vision/face_crops.hpp"
 #include "vision/image_header.hpp"
@@ -104,6 +103,36 @@ std::string base64_encode(std::string_view bytes) {
   return text;
 }
 
+std::vector<std::string> string_array(const json& value, const char* field) {
+  if (!value.is_array()) invalid_field(field, "must be an array of strings");
+  std::vector<std::string> items;
+  for (const json& item : value) {
+    if (!item.is_string()) invalid_field(field, "must be an array of strings");
+    items.push_back(item.get<std::string>());
+  }
+  return items;
+}
+
+// The profile fields of a JSON object, as enrolment, editing and import send
+// them: a name that is null or blank clears it; null tags change nothing;
+// null notes are empty notes. Unknown keys are the caller's to refuse.
+ProfileFields read_profile_fields(const json& object) {
+  ProfileFields fields;
+  if (object.contains("name")) {
+    const auto name = optional_string(object, "name");
+    const std::string cleaned = name ? clean_name(*name) : "";
+    fields.name = cleaned.empty() ? std::nullopt : std::optional<std::string>(cleaned);
+  }
+  if (auto c = optional_string(object, "classification")) fields.classification = classification_field(*c);
+  if (object.contains("tags") && !object["tags"].is_null()) fields.tags = clean_tags(string_array(object["tags"], "tags"));
+  if (object.contains("notes")) {
+    const auto notes = optional_string(object, "notes");
+    if (notes && notes->size() > kMaxNotesLength) invalid_field("notes", "is too long");
+    fields.notes = notes.value_or("");
+  }
+  return fields;
+}
+
 // Reads the profile fields and photos of an enrolment or photo upload,
 // multipart/form-data or JSON.
 void read_form(const HttpRequest& request, ProfileFields& fields, std::vector<Photo>& photos, bool photos_only) {
@@ -134,30 +163,12 @@ void read_form(const HttpRequest& request, ProfileFields& fields, std::vector<Ph
         invalid_field(part.name, "is not a known field (expected name, classification, tags, notes, photo)");
       }
     }
+    if (fields.tags) fields.tags = clean_tags(*fields.tags);
   } else if (type == "application/json") {
     const json body = json_object_body(request);
     if (photos_only) reject_unknown_keys(body, {"photos"});
     else reject_unknown_keys(body, {"name", "classification", "tags", "notes", "photos"});
-    if (!photos_only) {
-      if (body.contains("name")) {
-        const auto name = optional_string(body, "name");
-        fields.name = name ? std::optional<std::string>(clean_name(*name)) : std::nullopt;
-        if (*fields.name && (*fields.name)->empty()) *fields.name = std::nullopt;
-      }
-      if (auto c = optional_string(body, "classification")) fields.classification = classification_field(*c);
-      if (body.contains("tags") && !body["tags"].is_null()) {
-        if (!body["tags"].is_array()) invalid_field("tags", "must be an array of strings");
-        fields.tags.emplace();
-        for (const json& tag : body["tags"]) {
-          if (!tag.is_string()) invalid_field("tags", "must be an array of strings");
-          fields.tags->push_back(tag.get<std::string>());
-        }
-      }
-      if (auto notes = optional_string(body, "notes")) {
-        if (notes->size() > kMaxNotesLength) invalid_field("notes", "is too long");
-        fields.notes = *notes;
-      }
-    }
+    if (!photos_only) fields = read_profile_fields(body);
     if (body.contains("photos")) {
       if (!body["photos"].is_array()) invalid_field("photos", "must be an array of base64 strings");
       std::size_t index = 0;
@@ -172,7 +183,6 @@ void read_form(const HttpRequest& request, ProfileFields& fields, std::vector<Ph
     throw ApiError(415, "unsupported_media_type",
                    "expected multipart/form-data or application/json, got '" + request.header("content-type") + "'");
   }
-  if (fields.tags) fields.tags = clean_tags(*fields.tags);
 }
 
 cv::Mat decode_photo(const ApiContext& context, const Photo& photo) {
@@ -218,46 +228,10 @@ const EnrolledFace& best_face(const std::vector<EnrolledFace>& faces) {
                            [](const EnrolledFace& a, const EnrolledFace& b) { return a.quality < b.quality; });
 }
 
-// Which of the new faces to store, and which stored embeddings they push out.
-struct GalleryPlan {
-  std::vector<StoredEmbedding> added;
-  std::vector<std::uint64_t> evicted;
-};
-
-GalleryPlan plan_gallery(std::vector<GalleryEntry> gallery, const std::vector<EnrolledFace>& faces,
-                         std::size_t capacity) {
-  GalleryPlan plan;
-  std::vector<std::size_t> order(faces.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return faces[a].quality > faces[b].quality; });
-  std::uint64_t placeholder = UINT64_MAX;  // new entries, not yet stored
-  std::vector<std::pair<std::uint64_t, std::size_t>> pending;
-  for (std::size_t i : order) {
-    const GalleryDecision decision = admit_to_gallery(gallery, faces[i].quality, capacity);
-    if (!decision.admit) continue;
-    if (decision.evict) {
-      std::erase_if(gallery, [&](const GalleryEntry& e) { return e.embedding_id == *decision.evict; });
-      if (*decision.evict >= placeholder) std::erase_if(pending, [&](const auto& p) { return p.first == *decision.evict; });
-      else plan.evicted.push_back(*decision.evict);
-    }
-    gallery.push_back({--placeholder, faces[i].quality});
-    pending.emplace_back(placeholder, i);
-  }
-  for (const auto& [id, i] : pending) {
-    StoredEmbedding embedding;
-    embedding.descriptor = *faces[i].face.descriptor;
-    embedding.quality = faces[i].quality;
-    embedding.created_at = now_ms();
-    plan.added.push_back(embedding);
-  }
-  return plan;
-}
-
-void add_to_index(index::EmbeddingIndex& index, const std::vector<StoredEmbedding>& embeddings) {
-  index::EmbeddingBatch batch;
-  batch.reserve(embeddings.size(), kDescriptorSize);
-  for (const StoredEmbedding& e : embeddings) batch.push_back(e.profile_key, e.id, e.descriptor);
-  index.add_batch(batch);
+std::vector<gallery::FaceSample> samples_of(const std::vector<EnrolledFace>& faces) {
+  std::vector<gallery::FaceSample> samples;
+  for (const EnrolledFace& face : faces) samples.push_back({*face.face.descriptor, face.quality});
+  return samples;
 }
 
 Profile find_profile(ApiContext& context, const Uuid& id) {
@@ -282,25 +256,11 @@ HttpResponse enrol(ApiContext& context, HttpRequest& request, const Principal& w
   const std::vector<EnrolledFace> faces = analyse_photos(context, photos);
 
   Profile profile;
-  profile.id = Uuid::random();
   profile.name = fields.name.value_or(std::nullopt);
   profile.classification = fields.classification.value_or(profile.name ? Classification::Known : Classification::Unknown);
   profile.tags = fields.tags.value_or(std::vector<std::string>{});
   profile.notes = fields.notes.value_or("");
-  profile.created_at = profile.updated_at = now_ms();
-  GalleryPlan plan = plan_gallery({}, faces, context.options.gallery_capacity);
-
-  context.media.write(storage::MediaKind::Thumbnail, profile.id, thumbnail_jpeg(best_face(faces)));
-  profile.has_thumbnail = true;
-  try {
-    context.database.profiles().create(profile, plan.added);
-  } catch (...) {
-    context.media.remove(storage::MediaKind::Thumbnail, profile.id);
-    throw;
-  }
-  add_to_index(context.index, plan.added);
-  profile.embedding_count = plan.added.size();
-  context.events.publish(ProfileCreated{profile});
+  profile = context.gallery.create(profile, samples_of(faces), thumbnail_jpeg(best_face(faces)));
   context.audit.record(AuditActor::of(who, request), "profile.create", {"profile", profile.id.to_string()}, nullptr, audit_fields(profile));
   HttpResponse response = ok(to_json(profile), 201);
   response.headers.emplace_back("Location", "/api/v1/profiles/" + profile.id.to_string());
@@ -309,64 +269,36 @@ HttpResponse enrol(ApiContext& context, HttpRequest& request, const Principal& w
 
 HttpResponse add_photos(ApiContext& context, HttpRequest& request, const Principal& who) {
   const Uuid id = path_uuid(request, "profile");
-  Profile profile = find_profile(context, id);
+  find_profile(context, id);
   ProfileFields ignored;
   std::vector<Photo> photos;
   read_form(request, ignored, photos, true);
   const std::vector<EnrolledFace> faces = analyse_photos(context, photos);
-  std::vector<GalleryEntry> gallery;
-  for (const StoredEmbedding& e : context.database.profiles().embeddings_of(id)) gallery.push_back({e.id, e.quality});
-  GalleryPlan plan = plan_gallery(gallery, faces, context.options.gallery_capacity);
+  gallery::FacesAdded result;
   try {
-    context.database.profiles().add_embeddings(id, plan.added, plan.evicted);
+    result = context.gallery.add_faces(id, samples_of(faces), [&] { return thumbnail_jpeg(best_face(faces)); });
   } catch (const storage::NotFoundError&) {
     not_found("profile", id.to_string());
   }
-  for (std::uint64_t evicted : plan.evicted) context.index.remove_embedding(evicted);
-  add_to_index(context.index, plan.added);
-  profile = find_profile(context, id);  // fresh: the analysis took a while
-  if (!profile.has_thumbnail) {
-    context.media.write(storage::MediaKind::Thumbnail, id, thumbnail_jpeg(best_face(faces)));
-    profile.has_thumbnail = true;
-  }
-  profile.updated_at = now_ms();
-  context.database.profiles().update(profile);
-  profile = find_profile(context, id);
-  context.events.publish(ProfileUpdated{profile});
   context.audit.record(AuditActor::of(who, request), "profile.photos_add", {"profile", id.to_string()}, nullptr,
-                       {{"added", plan.added.size()}, {"evicted", plan.evicted.size()}});
-  return ok({{"profile", to_json(profile)}, {"added", plan.added.size()}, {"evicted", plan.evicted.size()}});
+                       {{"added", result.added}, {"evicted", result.evicted}});
+  return ok({{"profile", to_json(result.profile)}, {"added", result.added}, {"evicted", result.evicted}});
 }
 
 HttpResponse update_profile(ApiContext& context, HttpRequest& request, const Principal& who) {
   const Uuid id = path_uuid(request, "profile");
   const json body = json_object_body(request);
   reject_unknown_keys(body, {"name", "classification", "tags", "notes"});
-  Profile profile = find_profile(context, id);
-  const Profile before = profile;
-  if (body.contains("name")) {
-    const auto name = optional_string(body, "name");
-    const std::string cleaned = name ? clean_name(*name) : "";
-    profile.name = cleaned.empty() ? std::nullopt : std::optional<std::string>(cleaned);
-  }
-  if (auto c = optional_string(body, "classification")) profile.classification = classification_field(*c);
-  if (body.contains("tags")) {
-    if (!body["tags"].is_array()) invalid_field("tags", "must be an array of strings");
-    std::vector<std::string> tags;
-    for (const json& tag : body["tags"]) {
-      if (!tag.is_string()) invalid_field("tags", "must be an array of strings");
-      tags.push_back(tag.get<std::string>());
-    }
-    profile.tags = clean_tags(tags);
-  }
-  if (body.contains("notes")) {
-    const auto notes = optional_string(body, "notes");
-    if (notes && notes->size() > kMaxNotesLength) invalid_field("notes", "is too long");
-    profile.notes = notes.value_or("");
-  }
-  profile.updated_at = now_ms();
-  if (!context.database.profiles().update(profile)) not_found("profile", id.to_string());
-  context.events.publish(ProfileUpdated{profile});
+  const Profile before = find_profile(context, id);
+  const ProfileFields fields = read_profile_fields(body);
+  Profile profile = before;
+  if (fields.name) profile.name = *fields.name;
+  if (fields.classification) profile.classification = *fields.classification;
+  if (fields.tags) profile.tags = *fields.tags;
+  if (fields.notes) profile.notes = *fields.notes;
+  const auto updated = context.gallery.update(profile);
+  if (!updated) not_found("profile", id.to_string());
+  profile = *updated;
   context.audit.record(AuditActor::of(who, request), "profile.update", {"profile", id.to_string()}, audit_fields(before), audit_fields(profile));
   return ok(to_json(profile));
 }
@@ -389,42 +321,21 @@ HttpResponse merge_profiles(ApiContext& context, HttpRequest& request, const Pri
     if (source == into) invalid_field("source_ids", "a profile cannot be merged into itself");
     if (std::find(sources.begin(), sources.end(), source) == sources.end()) sources.push_back(source);
   }
-  const Profile target = find_profile(context, into);
-  std::vector<Profile> source_profiles;
-  for (const Uuid& source : sources) {
-    auto profile = context.database.profiles().find(source);
-    if (!profile) invalid_field("source_ids", "no profile with id " + source.to_string());
-    source_profiles.push_back(*profile);
-  }
-  Profile merged;
+  find_profile(context, into);
+  for (const Uuid& source : sources)
+    if (!context.database.profiles().find(source)) invalid_field("source_ids", "no profile with id " + source.to_string());
+  gallery::MergeResult result;
   try {
-    merged = context.database.profiles().merge(into, sources);
+    result = context.gallery.merge(into, sources);
   } catch (const storage::NotFoundError& error) {
-    throw ApiError(404, "not_found", error.what());
+    throw ApiError(404, "not_found", error.what());  // deleted meanwhile
   }
-  for (const Profile& source : source_profiles) {
-    context.index.merge_profiles(source.key, target.key);
-    context.media.remove(storage::MediaKind::Thumbnail, source.id);
-  }
-  // The merged gallery keeps only the best gallery_capacity embeddings.
-  std::vector<StoredEmbedding> gallery = context.database.profiles().embeddings_of(into);
-  if (gallery.size() > context.options.gallery_capacity) {
-    std::stable_sort(gallery.begin(), gallery.end(),
-                     [](const StoredEmbedding& a, const StoredEmbedding& b) { return a.quality > b.quality; });
-    std::vector<std::uint64_t> evict;
-    for (std::size_t i = context.options.gallery_capacity; i < gallery.size(); ++i) evict.push_back(gallery[i].id);
-    std::vector<StoredEmbedding> none;
-    context.database.profiles().add_embeddings(into, none, evict);
-    for (std::uint64_t id : evict) context.index.remove_embedding(id);
-    merged = find_profile(context, into);
-  }
-  context.events.publish(ProfilesMerged{into, sources});
-  context.events.publish(ProfileUpdated{merged});
   json merged_sources = json::array();
-  for (const Profile& source : source_profiles) merged_sources.push_back({{"id", source.id.to_string()}, {"fields", audit_fields(source)}});
+  for (const Profile& source : result.sources) merged_sources.push_back({{"id", source.id.to_string()}, {"fields", audit_fields(source)}});
   context.audit.record(AuditActor::of(who, request), "profile.merge", {"profile", into.to_string()},
-                       {{"target", audit_fields(target)}, {"sources", merged_sources}}, {{"target", audit_fields(merged)}});
-  return ok(to_json(merged));
+                       {{"target", audit_fields(result.target)}, {"sources", merged_sources}},
+                       {{"target", audit_fields(result.merged)}});
+  return ok(to_json(result.merged));
 }
 
 // Export format 1: every profile with its embeddings (128 float32,
@@ -490,19 +401,12 @@ ImportedProfile read_imported_profile(ApiContext& context, const json& item, con
   if (!seen.insert(in.profile.id).second) invalid_field(where + ".id", "appears twice");
   if (context.database.profiles().find(in.profile.id))
     throw ApiError(409, "conflict", where + ": profile " + in.profile.id.to_string() + " already exists");
-  if (auto name = optional_string(item, "name"); name && !clean_name(*name).empty()) in.profile.name = clean_name(*name);
-  in.profile.classification = classification_field(optional_string(item, "classification").value_or("unknown"));
-  if (item.contains("tags")) {
-    if (!item["tags"].is_array()) invalid_field(where + ".tags", "must be an array of strings");
-    std::vector<std::string> tags;
-    for (const json& tag : item["tags"]) {
-      if (!tag.is_string()) invalid_field(where + ".tags", "must be an array of strings");
-      tags.push_back(tag.get<std::string>());
-    }
-    in.profile.tags = clean_tags(tags);
-  }
-  in.profile.notes = optional_string(item, "notes").value_or("");
-  if (in.profile.notes.size() > kMaxNotesLength) invalid_field(where + ".notes", "is too long");
+  // Field errors name the field only; import_profiles says which profile.
+  const ProfileFields fields = read_profile_fields(item);
+  in.profile.name = fields.name.value_or(std::nullopt);
+  in.profile.classification = fields.classification.value_or(Classification::Unknown);
+  in.profile.tags = fields.tags.value_or(std::vector<std::string>{});
+  in.profile.notes = fields.notes.value_or("");
   in.profile.first_seen = optional_time_field(item, "first_seen", where);
   in.profile.last_seen = optional_time_field(item, "last_seen", where);
   if (auto count = optional_integer(item, "sighting_count"); count && *count > 0)
@@ -528,9 +432,9 @@ ImportedProfile read_imported_profile(ApiContext& context, const json& item, con
     embedding.created_at = time_field(e, "created_at", ewhere);
     in.embeddings.push_back(embedding);
   }
-  if (in.embeddings.size() > context.options.gallery_capacity)
+  if (in.embeddings.size() > context.gallery.capacity())
     invalid_field(where + ".embeddings", "more than gallery_capacity (" +
-                                            std::to_string(context.options.gallery_capacity) + ") embeddings");
+                                            std::to_string(context.gallery.capacity()) + ") embeddings");
   if (auto thumbnail = optional_string(item, "thumbnail")) {
     in.thumbnail = base64_decode(*thumbnail, where + ".thumbnail");
     // Served to every browser that shows the profile: a complete JPEG of a
@@ -569,21 +473,8 @@ HttpResponse import_profiles(ApiContext& context, HttpRequest& request, const Pr
       throw ApiError(error.status(), error.code(), where + "." + message);
     }
   }
-  for (ImportedProfile& in : imported) {
-    if (!in.thumbnail.empty()) {
-      context.media.write(storage::MediaKind::Thumbnail, in.profile.id, in.thumbnail);
-      in.profile.has_thumbnail = true;
-    }
-    try {
-      context.database.profiles().create(in.profile, in.embeddings);
-    } catch (...) {
-      context.media.remove(storage::MediaKind::Thumbnail, in.profile.id);
-      throw;
-    }
-    add_to_index(context.index, in.embeddings);
-    in.profile.embedding_count = in.embeddings.size();
-    context.events.publish(ProfileCreated{in.profile});
-  }
+  for (ImportedProfile& in : imported)
+    in.profile = context.gallery.restore(in.profile, std::move(in.embeddings), in.thumbnail);
   // One entry for the whole import (a large one would otherwise flood the
   // log), naming the first profiles.
   json ids = json::array();
@@ -621,14 +512,11 @@ HttpResponse identify(ApiContext& context, HttpRequest& request) {
     json item = {{"box", box_json(face.detection.box)}, {"score", short_decimal(face.detection.score)}, {"profile", nullptr},
                  {"distance", nullptr}};
     if (!face.descriptor) throw std::runtime_error("the face engine returned no descriptor");
-    const auto matches = context.index.search(*face.descriptor, 1, settings.recognition.match_threshold);
-    if (!matches.empty()) {
-      if (auto profile = context.database.profiles().find_by_key(matches.front().profile)) {
-        item["profile"] = {{"id", profile->id.to_string()},
-                           {"name", profile->name ? json(*profile->name) : json(nullptr)},
-                           {"classification", std::string(to_string(profile->classification))}};
-        item["distance"] = short_decimal(matches.front().distance);
-      }
+    if (const auto match = context.gallery.identify(*face.descriptor, settings.recognition.match_threshold)) {
+      item["profile"] = {{"id", match->profile.id.to_string()},
+                         {"name", match->profile.name ? json(*match->profile.name) : json(nullptr)},
+                         {"classification", std::string(to_string(match->profile.classification))}};
+      item["distance"] = short_decimal(match->distance);
     }
     faces.push_back(std::move(item));
   }
@@ -688,7 +576,7 @@ void add_profile_routes(Router& router, ApiContext& api) {
   audited("PUT", "/api/v1/profiles/{id}", update_profile, kManage);
   audited("DELETE", "/api/v1/profiles/{id}", [](ApiContext& context, HttpRequest& request, const Principal& who) {
     const Uuid id = path_uuid(request, "profile");
-    const auto profile = delete_profile({context.database, context.media, context.index, context.events}, id);
+    const auto profile = context.gallery.remove(id);
     if (!profile) not_found("profile", id.to_string());
     context.audit.record(AuditActor::of(who, request), "profile.delete", {"profile", id.to_string()}, audit_fields(*profile));
     return no_content();

@@ -2,7 +2,6 @@
 
 #include <exception>
 
-#include "server/api/profile_removal.hpp"
 
 namespace safelynx::server {
 
@@ -18,9 +17,9 @@ json optional_time_json(const std::optional<TimePoint>& time) { return time ? js
 
 }  // namespace
 
-RetentionService::RetentionService(ProfileStores stores, AuditLog& audit, std::function<Settings()> settings, Log log,
+RetentionService::RetentionService(storage::Database& database, gallery::Gallery& gallery, AuditLog& audit, std::function<Settings()> settings, Log log,
                                    std::chrono::seconds interval)
-    : stores_(stores), audit_(audit), settings_(std::move(settings)), log_(std::move(log)), interval_(interval) {}
+    : database_(database), gallery_(gallery), audit_(audit), settings_(std::move(settings)), log_(std::move(log)), interval_(interval) {}
 
 RetentionService::~RetentionService() { stop(); }
 
@@ -34,16 +33,16 @@ std::size_t RetentionService::delete_unseen(Classification classification, int d
   const TimePoint cutoff = days_before(now, days);
   std::size_t deleted = 0;
   while (!stopping()) {
-    const auto batch = stores_.database.profiles().unseen_since(classification, cutoff, kBatch);
+    const auto batch = database_.profiles().unseen_since(classification, cutoff, kBatch);
     std::size_t deleted_in_batch = 0;
     for (const Profile& candidate : batch) {
       if (stopping()) break;
       // Sighted or reclassified since the query: keep it.
-      const auto current = stores_.database.profiles().find(candidate.id);
+      const auto current = database_.profiles().find(candidate.id);
       if (!current || current->classification != classification ||
           current->last_seen.value_or(current->created_at) >= cutoff)
         continue;
-      const auto profile = delete_profile(stores_, candidate.id);
+      const auto profile = gallery_.remove(candidate.id);
       if (!profile) continue;
       ++deleted;
       ++deleted_in_batch;

@@ -17,7 +17,8 @@
 
 #include "domain/settings.hpp"
 #include "server/api/audit.hpp"
-#include "server/api/profile_removal.hpp"
+#include "gallery/gallery.hpp"
+#include "storage/repositories.hpp"
 
 namespace safelynx::server {
 
@@ -33,7 +34,7 @@ class RetentionService {
   using Log = std::function<void(const std::string& message)>;
 
   // `settings` gives the current settings at each pass (they change at run time).
-  RetentionService(ProfileStores stores, AuditLog& audit, std::function<Settings()> settings, Log log,
+  RetentionService(storage::Database& database, gallery::Gallery& gallery, AuditLog& audit, std::function<Settings()> settings, Log log,
                    std::chrono::seconds interval = std::chrono::hours(1));
   ~RetentionService();  // stop()
   RetentionService(const RetentionService&) = delete;
@@ -46,7 +47,8 @@ class RetentionService {
   void stop();   // idempotent; ends a running pass between two deletions
 
  private:
-  ProfileStores stores_;
+  storage::Database& database_;
+  gallery::Gallery& gallery_;
   AuditLog& audit_;
   std::function<Settings()> settings_;
   Log log_;

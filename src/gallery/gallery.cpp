@@ -1,0 +1,224 @@
+#include "gallery/gallery.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "domain/profile.hpp"
+
+namespace safelynx::gallery {
+namespace {
+
+// Which of the offered faces to store, and which stored embeddings they
+// push out, by the gallery rule (admit_to_gallery), best faces first.
+struct GalleryPlan {
+  std::vector<StoredEmbedding> added;
+  std::vector<std::uint64_t> evicted;
+};
+
+GalleryPlan plan_gallery(std::vector<GalleryEntry> gallery, std::span<const FaceSample> faces, std::size_t capacity,
+                         TimePoint now) {
+  GalleryPlan plan;
+  std::vector<std::size_t> order(faces.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return faces[a].quality > faces[b].quality; });
+  std::uint64_t placeholder = UINT64_MAX;  // ids for offered faces, counting down past the stored ones
+  std::vector<std::pair<std::uint64_t, std::size_t>> pending;
+  for (std::size_t i : order) {
+    const GalleryDecision decision = admit_to_gallery(gallery, faces[i].quality, capacity);
+    if (!decision.admit) continue;
+    if (decision.evict) {
+      std::erase_if(gallery, [&](const GalleryEntry& e) { return e.embedding_id == *decision.evict; });
+      if (*decision.evict >= placeholder) std::erase_if(pending, [&](const auto& p) { return p.first == *decision.evict; });
+      else plan.evicted.push_back(*decision.evict);
+    }
+    gallery.push_back({--placeholder, faces[i].quality});
+    pending.emplace_back(placeholder, i);
+  }
+  for (const auto& [id, i] : pending) {
+    StoredEmbedding embedding;
+    embedding.descriptor = faces[i].descriptor;
+    embedding.quality = faces[i].quality;
+    embedding.created_at = now;
+    plan.added.push_back(embedding);
+  }
+  return plan;
+}
+
+std::vector<Uuid> sighting_ids_of(storage::SightingRepository& sightings, const Uuid& profile_id) {
+  std::vector<Uuid> ids;
+  storage::SightingFilter filter;
+  filter.profile_id = profile_id;
+  for (std::uint64_t page = 1;; ++page) {
+    auto result = sightings.list(filter, {page, 1000});
+    for (const Sighting& s : result.items) ids.push_back(s.id);
+    if (result.items.size() < 1000) break;
+  }
+  return ids;
+}
+
+Profile existing(storage::ProfileRepository& profiles, const Uuid& id) {
+  auto profile = profiles.find(id);
+  if (!profile) throw storage::NotFoundError("no profile with id " + id.to_string());
+  return *profile;
+}
+
+}  // namespace
+
+Gallery::Gallery(storage::Database& database, storage::MediaStore& media, index::EmbeddingIndex& index,
+                 EventBus& events, GalleryOptions options)
+    : database_(database), media_(media), index_(index), events_(events), options_(options) {
+  if (options_.capacity == 0) throw std::invalid_argument("a gallery keeps at least one embedding per profile");
+}
+
+void Gallery::index_embeddings(const std::vector<StoredEmbedding>& embeddings) {
+  if (embeddings.empty()) return;
+  index::EmbeddingBatch batch;
+  batch.reserve(embeddings.size(), kDescriptorSize);
+  for (const StoredEmbedding& e : embeddings) batch.push_back(e.profile_key, e.id, e.descriptor);
+  index_.add_batch(batch);
+}
+
+Profile Gallery::create_with(Profile profile, std::vector<StoredEmbedding> embeddings, const std::string& thumbnail_jpeg) {
+  if (!thumbnail_jpeg.empty()) {
+    media_.write(storage::MediaKind::Thumbnail, profile.id, thumbnail_jpeg);
+    profile.has_thumbnail = true;
+  }
+  try {
+    database_.profiles().create(profile, embeddings);
+  } catch (...) {
+    if (profile.has_thumbnail) media_.remove(storage::MediaKind::Thumbnail, profile.id);
+    throw;
+  }
+  index_embeddings(embeddings);
+  profile.embedding_count = embeddings.size();
+  events_.publish(ProfileCreated{profile});
+  return profile;
+}
+
+Profile Gallery::create(const Profile& fields, std::span<const FaceSample> faces, const std::string& thumbnail_jpeg) {
+  if (faces.empty()) throw std::invalid_argument("a new profile needs at least one face");
+  Profile profile;
+  profile.id = Uuid::random();
+  profile.name = fields.name;
+  profile.classification = fields.classification;
+  profile.tags = fields.tags;
+  profile.notes = fields.notes;
+  profile.created_at = profile.updated_at = now_ms();
+  GalleryPlan plan = plan_gallery({}, faces, options_.capacity, profile.created_at);
+  return create_with(std::move(profile), std::move(plan.added), thumbnail_jpeg);
+}
+
+Profile Gallery::restore(Profile profile, std::vector<StoredEmbedding> embeddings, const std::string& thumbnail_jpeg) {
+  if (embeddings.size() > options_.capacity)
+    throw std::invalid_argument("more than the gallery's capacity (" + std::to_string(options_.capacity) +
+                                ") embeddings");
+  // Checked before the thumbnail is written: it would replace the other's.
+  if (database_.profiles().find(profile.id))
+    throw storage::ConflictError("profile " + profile.id.to_string() + " already exists");
+  profile.has_thumbnail = false;
+  return create_with(std::move(profile), std::move(embeddings), thumbnail_jpeg);
+}
+
+FacesAdded Gallery::add_faces(const Uuid& id, std::span<const FaceSample> faces,
+                              const std::function<std::string()>& thumbnail_jpeg) {
+  existing(database_.profiles(), id);
+  std::vector<GalleryEntry> gallery;
+  for (const StoredEmbedding& e : database_.profiles().embeddings_of(id)) gallery.push_back({e.id, e.quality});
+  GalleryPlan plan = plan_gallery(std::move(gallery), faces, options_.capacity, now_ms());
+  database_.profiles().add_embeddings(id, plan.added, plan.evicted);
+  for (std::uint64_t evicted : plan.evicted) index_.remove_embedding(evicted);
+  index_embeddings(plan.added);
+  Profile profile = existing(database_.profiles(), id);  // fresh: the caller's analysis took a while
+  if (!profile.has_thumbnail && thumbnail_jpeg) {
+    media_.write(storage::MediaKind::Thumbnail, id, thumbnail_jpeg());
+    profile.has_thumbnail = true;
+  }
+  profile.updated_at = now_ms();
+  database_.profiles().update(profile);
+  profile = existing(database_.profiles(), id);
+  events_.publish(ProfileUpdated{profile});
+  return {profile, plan.added.size(), plan.evicted.size()};
+}
+
+std::optional<Profile> Gallery::update(Profile profile) {
+  profile.updated_at = now_ms();
+  if (!database_.profiles().update(profile)) return std::nullopt;
+  events_.publish(ProfileUpdated{profile});
+  return profile;
+}
+
+MergeResult Gallery::merge(const Uuid& into, const std::vector<Uuid>& sources) {
+  MergeResult result;
+  result.target = existing(database_.profiles(), into);
+  for (const Uuid& source : sources) {
+    if (source == into) throw std::invalid_argument("a profile cannot be merged into itself");
+    result.sources.push_back(existing(database_.profiles(), source));
+  }
+  result.merged = database_.profiles().merge(into, sources);
+  for (const Profile& source : result.sources) {
+    index_.merge_profiles(source.key, result.target.key);
+    media_.remove(storage::MediaKind::Thumbnail, source.id);
+  }
+  std::vector<StoredEmbedding> embeddings = database_.profiles().embeddings_of(into);
+  if (embeddings.size() > options_.capacity) {
+    std::stable_sort(embeddings.begin(), embeddings.end(),
+                     [](const StoredEmbedding& a, const StoredEmbedding& b) { return a.quality > b.quality; });
+    std::vector<std::uint64_t> evict;
+    for (std::size_t i = options_.capacity; i < embeddings.size(); ++i) evict.push_back(embeddings[i].id);
+    std::vector<StoredEmbedding> none;
+    database_.profiles().add_embeddings(into, none, evict);
+    for (std::uint64_t id : evict) index_.remove_embedding(id);
+    result.merged = existing(database_.profiles(), into);
+  }
+  events_.publish(ProfilesMerged{into, sources});
+  events_.publish(ProfileUpdated{result.merged});
+  return result;
+}
+
+std::optional<Profile> Gallery::remove(const Uuid& id) {
+  const auto profile = database_.profiles().find(id);
+  if (!profile) return std::nullopt;
+  // The snapshot files are named by sighting: collect them before the rows go.
+  const std::vector<Uuid> sightings = sighting_ids_of(database_.sightings(), id);
+  if (!database_.profiles().remove(id)) return std::nullopt;
+  // The index knows only profiles with embeddings (an import may bring
+  // none) and refuses to remove an unknown one.
+  if (profile->embedding_count > 0) index_.remove_profile(profile->key);
+  media_.remove(storage::MediaKind::Thumbnail, id);
+  for (const Uuid& sighting : sightings) {
+    media_.remove(storage::MediaKind::FaceSnapshot, sighting);
+    media_.remove(storage::MediaKind::FrameSnapshot, sighting);
+  }
+  events_.publish(ProfileDeleted{id});
+  return profile;
+}
+
+std::optional<Identification> Gallery::identify(const FaceDescriptor& descriptor, float max_distance) {
+  const auto matches = index_.search(descriptor, 1, max_distance);
+  if (matches.empty()) return std::nullopt;
+  // A profile deleted between the search and the read is no match.
+  auto profile = database_.profiles().find_by_key(matches.front().profile);
+  if (!profile) return std::nullopt;
+  return Identification{std::move(*profile), matches.front().distance};
+}
+
+void Gallery::rebuild_index(const std::function<void(std::uint64_t, std::uint64_t)>& progress) {
+  constexpr std::size_t kChunk = 4096;
+  index::EmbeddingBatch batch;
+  batch.reserve(kChunk, kDescriptorSize);
+  auto flush = [&] {
+    index_.add_batch(batch);
+    batch = {};
+    batch.reserve(kChunk, kDescriptorSize);
+  };
+  database_.profiles().for_each_embedding(
+      [&](const StoredEmbedding& embedding) {
+        batch.push_back(embedding.profile_key, embedding.id, embedding.descriptor);
+        if (batch.size() == kChunk) flush();
+      },
+      progress);
+  if (batch.size() > 0) flush();
+}
+
+}  // namespace safelynx::gallery

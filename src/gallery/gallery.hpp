@@ -1,0 +1,106 @@
+// The gallery: profiles with their embeddings, thumbnails and index entries,
+// kept consistent across the database, the media folder, the embedding
+// index and the event bus. The API (enrol, photos, import, edit, merge,
+// delete, identify), the retention of personal data and the pipeline's
+// strangers all change profiles here, so each invariant is written once:
+// a profile row exists before its index entries, a failed create leaves no
+// thumbnail behind, a gallery keeps its best `capacity` embeddings, every
+// change is announced on the bus.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "domain/entities.hpp"
+#include "domain/events.hpp"
+#include "index/embedding_index.hpp"
+#include "storage/media_store.hpp"
+#include "storage/repositories.hpp"
+
+namespace safelynx::gallery {
+
+struct GalleryOptions {
+  std::size_t capacity = 20;  // embeddings kept per profile (the best)
+};
+
+// A face offered to a profile: its descriptor and how good a view it is.
+struct FaceSample {
+  FaceDescriptor descriptor{};
+  float quality = 0;  // higher is better (see face_quality)
+};
+
+// The profile an index search found, and how far it was.
+struct Identification {
+  Profile profile;
+  float distance = 0;
+};
+
+struct FacesAdded {
+  Profile profile;  // as stored afterwards
+  std::size_t added = 0;
+  std::size_t evicted = 0;
+};
+
+struct MergeResult {
+  Profile target;                // as it was before the merge
+  std::vector<Profile> sources;  // as they were
+  Profile merged;
+};
+
+class Gallery {
+ public:
+  Gallery(storage::Database& database, storage::MediaStore& media, index::EmbeddingIndex& index, EventBus& events,
+          GalleryOptions options = {});
+
+  std::size_t capacity() const { return options_.capacity; }
+
+  // A new profile with the best `capacity` of `faces`: name, classification,
+  // tags and notes come from `fields`; the id and times are assigned here.
+  // Publishes ProfileCreated.
+  Profile create(const Profile& fields, std::span<const FaceSample> faces, const std::string& thumbnail_jpeg);
+  // A profile as exported elsewhere (ids, times, counts kept); at most
+  // `capacity` embeddings; `thumbnail_jpeg` may be empty. Publishes
+  // ProfileCreated. Throws storage::ConflictError if the id exists.
+  Profile restore(Profile profile, std::vector<StoredEmbedding> embeddings, const std::string& thumbnail_jpeg);
+  // Offers faces to an existing profile's gallery (better ones push out the
+  // worst at capacity); `thumbnail_jpeg` is asked only when the profile has
+  // no thumbnail yet. Publishes ProfileUpdated. Throws storage::NotFoundError.
+  FacesAdded add_faces(const Uuid& id, std::span<const FaceSample> faces,
+                       const std::function<std::string()>& thumbnail_jpeg);
+  // Stores name, classification, tags and notes; publishes ProfileUpdated.
+  // nullopt when the profile does not exist.
+  std::optional<Profile> update(Profile profile);
+  // Moves the sources' embeddings and sightings into `into`, deletes the
+  // sources (their thumbnails too), trims the merged gallery to capacity.
+  // Publishes ProfilesMerged and ProfileUpdated. Throws storage::NotFoundError
+  // naming a profile that does not exist.
+  MergeResult merge(const Uuid& into, const std::vector<Uuid>& sources);
+  // Deletes the profile with its embeddings, sightings (rows and snapshots),
+  // index entries and thumbnail; publishes ProfileDeleted. Returns the
+  // profile as it was, or nullopt if there was none.
+  std::optional<Profile> remove(const Uuid& id);
+
+  // The nearest profile within `max_distance`, if any.
+  std::optional<Identification> identify(const FaceDescriptor& descriptor, float max_distance);
+  // Loads every stored embedding into the (empty) index; `progress` gets
+  // (done, total) now and then.
+  void rebuild_index(const std::function<void(std::uint64_t, std::uint64_t)>& progress = {});
+  std::size_t indexed_embeddings() const { return index_.size(); }
+
+ private:
+  storage::Database& database_;
+  storage::MediaStore& media_;
+  index::EmbeddingIndex& index_;
+  EventBus& events_;
+  const GalleryOptions options_;
+
+  void index_embeddings(const std::vector<StoredEmbedding>& embeddings);
+  Profile create_with(Profile profile, std::vector<StoredEmbedding> embeddings, const std::string& thumbnail_jpeg);
+};
+
+}  // namespace safelynx::gallery

@@ -1,0 +1,215 @@
+// The gallery service against a real SQLite database, media folder and
+// index: each operation leaves the four stores agreeing.
+#include "gallery/gallery.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <variant>
+
+#include "index/tiered_index.hpp"
+#include "storage/sqlite_database.hpp"
+
+namespace safelynx::gallery {
+namespace {
+
+namespace fs = std::filesystem;
+
+FaceSample face(float value, float quality) {
+  FaceSample sample;
+  sample.descriptor.fill(value);
+  sample.quality = quality;
+  return sample;
+}
+
+std::vector<float> qualities_of(storage::Database& database, const Uuid& id) {
+  std::vector<float> qualities;
+  for (const StoredEmbedding& e : database.profiles().embeddings_of(id)) qualities.push_back(e.quality);
+  std::sort(qualities.rbegin(), qualities.rend());
+  return qualities;
+}
+
+class GalleryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("safelynx-gallery-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    database_ = storage::open_sqlite_database(dir_ / "safelynx.db", {});
+    media_ = std::make_unique<storage::MediaStore>(dir_);
+    subscription_ = events_.subscribe([this](const DomainEvent& event) { events_seen_.push_back(event.payload); });
+    gallery_ = std::make_unique<Gallery>(*database_, *media_, index_, events_, GalleryOptions{3});
+  }
+  void TearDown() override {
+    gallery_.reset();
+    database_.reset();
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+  template <typename Event>
+  std::size_t count() const {
+    return static_cast<std::size_t>(std::count_if(events_seen_.begin(), events_seen_.end(),
+                                                  [](const EventPayload& e) { return std::holds_alternative<Event>(e); }));
+  }
+
+  Profile named(const std::string& name) {
+    Profile fields;
+    fields.name = name;
+    fields.classification = Classification::Known;
+    return fields;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<storage::Database> database_;
+  std::unique_ptr<storage::MediaStore> media_;
+  index::TieredIndex index_;
+  EventBus events_;
+  std::vector<EventPayload> events_seen_;
+  EventBus::Subscription subscription_;
+  std::unique_ptr<Gallery> gallery_;
+};
+
+TEST_F(GalleryTest, CreateStoresTheBestFacesUpToCapacityIndexesThemAndAnnouncesTheProfile) {
+  const std::vector<FaceSample> faces{face(0.1f, 0.2f), face(0.1f, 0.9f), face(0.1f, 0.5f), face(0.1f, 0.7f)};
+  const Profile profile = gallery_->create(named("ada"), faces, "jpeg bytes");
+
+  EXPECT_FALSE(profile.id.is_nil());
+  EXPECT_EQ(profile.name, "ada");
+  EXPECT_EQ(profile.embedding_count, 3u);
+  EXPECT_EQ(qualities_of(*database_, profile.id), (std::vector<float>{0.9f, 0.7f, 0.5f}));
+  EXPECT_EQ(index_.size(), 3u);
+  EXPECT_EQ(media_->read(storage::MediaKind::Thumbnail, profile.id), "jpeg bytes");
+  EXPECT_TRUE(database_->profiles().find(profile.id)->has_thumbnail);
+  EXPECT_EQ(count<ProfileCreated>(), 1u);
+}
+
+TEST_F(GalleryTest, IdentifyFindsTheNearestProfileWithinTheDistanceOnly) {
+  const Profile near = gallery_->create(named("near"), std::vector{face(0.1f, 0.5f)}, "");
+  gallery_->create(named("far"), std::vector{face(0.5f, 0.5f)}, "");
+  const FaceSample query = face(0.11f, 0);
+
+  const auto match = gallery_->identify(query.descriptor, 0.6f);
+  ASSERT_TRUE(match);
+  EXPECT_EQ(match->profile.id, near.id);
+  EXPECT_NEAR(match->distance, std::sqrt(128 * 0.01f * 0.01f), 1e-4);
+  EXPECT_FALSE(gallery_->identify(query.descriptor, 0.05f));
+}
+
+TEST_F(GalleryTest, AddFacesPushesOutTheWorstAtCapacityAndKeepsTheIndexInStep) {
+  Profile profile = gallery_->create(named("ada"), std::vector{face(0.1f, 0.3f), face(0.1f, 0.4f), face(0.1f, 0.5f)}, "");
+  const auto stored = database_->profiles().embeddings_of(profile.id);
+  const auto worst = std::min_element(stored.begin(), stored.end(), [](const auto& a, const auto& b) {
+                       return a.quality < b.quality;
+                     })->id;
+  int thumbnails_asked = 0;
+  const FacesAdded added = gallery_->add_faces(profile.id, std::vector{face(0.1f, 0.9f), face(0.1f, 0.1f)}, [&] {
+    ++thumbnails_asked;
+    return std::string("new thumbnail");
+  });
+
+  EXPECT_EQ(added.added, 1u);
+  EXPECT_EQ(added.evicted, 1u);
+  EXPECT_EQ(qualities_of(*database_, profile.id), (std::vector<float>{0.9f, 0.5f, 0.4f}));
+  EXPECT_EQ(index_.size(), 3u);
+  EXPECT_FALSE(index_.contains(worst));
+  EXPECT_EQ(thumbnails_asked, 1);  // the profile had none
+  EXPECT_TRUE(added.profile.has_thumbnail);
+  EXPECT_EQ(count<ProfileUpdated>(), 1u);
+  EXPECT_THROW(gallery_->add_faces(Uuid::random(), std::vector{face(0.1f, 0.9f)}, {}), storage::NotFoundError);
+}
+
+TEST_F(GalleryTest, MergeMovesTheSourcesIntoTheTargetTrimsItAndDeletesTheirThumbnails) {
+  const Profile target = gallery_->create(named("ada"), std::vector{face(0.1f, 0.3f), face(0.1f, 0.8f)}, "t");
+  const Profile source = gallery_->create(named("ada again"), std::vector{face(0.2f, 0.6f), face(0.2f, 0.2f)}, "s");
+
+  const MergeResult result = gallery_->merge(target.id, {source.id});
+
+  EXPECT_EQ(result.target.id, target.id);
+  ASSERT_EQ(result.sources.size(), 1u);
+  EXPECT_EQ(result.sources.front().name, "ada again");
+  EXPECT_EQ(result.merged.embedding_count, 3u);
+  EXPECT_EQ(qualities_of(*database_, target.id), (std::vector<float>{0.8f, 0.6f, 0.3f}));
+  EXPECT_EQ(index_.size(), 3u);
+  EXPECT_EQ(index_.profile_count(), 1u);
+  EXPECT_FALSE(database_->profiles().find(source.id));
+  EXPECT_FALSE(media_->exists(storage::MediaKind::Thumbnail, source.id));
+  EXPECT_TRUE(media_->exists(storage::MediaKind::Thumbnail, target.id));
+  EXPECT_EQ(gallery_->identify(face(0.2f, 0).descriptor, 0.01f)->profile.id, target.id);
+  EXPECT_EQ(count<ProfilesMerged>(), 1u);
+
+  EXPECT_THROW(gallery_->merge(target.id, {Uuid::random()}), storage::NotFoundError);
+  EXPECT_THROW(gallery_->merge(target.id, {target.id}), std::invalid_argument);
+}
+
+TEST_F(GalleryTest, RemoveDeletesTheProfileWithItsEmbeddingsSightingsSnapshotsAndThumbnail) {
+  const Profile profile = gallery_->create(named("ada"), std::vector{face(0.1f, 0.5f)}, "t");
+  Sighting sighting;
+  sighting.id = Uuid::random();
+  sighting.profile_id = profile.id;
+  sighting.camera_id = Uuid::random();
+  sighting.time = now_ms();
+  sighting.box = {1, 2, 3, 4};
+  sighting.has_face_snapshot = sighting.has_frame_snapshot = true;
+  media_->write(storage::MediaKind::FaceSnapshot, sighting.id, "face");
+  media_->write(storage::MediaKind::FrameSnapshot, sighting.id, "frame");
+  database_->sightings().create(sighting);
+
+  const auto removed = gallery_->remove(profile.id);
+
+  ASSERT_TRUE(removed);
+  EXPECT_EQ(removed->name, "ada");
+  EXPECT_FALSE(database_->profiles().find(profile.id));
+  EXPECT_FALSE(database_->sightings().find(sighting.id));
+  EXPECT_EQ(index_.size(), 0u);
+  EXPECT_FALSE(media_->exists(storage::MediaKind::Thumbnail, profile.id));
+  EXPECT_FALSE(media_->exists(storage::MediaKind::FaceSnapshot, sighting.id));
+  EXPECT_FALSE(media_->exists(storage::MediaKind::FrameSnapshot, sighting.id));
+  EXPECT_EQ(count<ProfileDeleted>(), 1u);
+  EXPECT_FALSE(gallery_->remove(profile.id));
+}
+
+TEST_F(GalleryTest, RestoreKeepsTheExportedProfileAndRefusesAnIdThatExistsWithoutTouchingItsThumbnail) {
+  Profile exported;
+  exported.id = Uuid::random();
+  exported.name = "ada";
+  exported.sighting_count = 7;
+  exported.created_at = exported.updated_at = now_ms() - std::chrono::hours(48);
+  StoredEmbedding embedding;
+  embedding.descriptor.fill(0.3f);
+  embedding.quality = 0.5f;
+  embedding.created_at = exported.created_at;
+  const Profile restored = gallery_->restore(exported, {embedding}, "first");
+
+  EXPECT_EQ(restored.id, exported.id);
+  EXPECT_EQ(database_->profiles().find(exported.id)->sighting_count, 7u);
+  EXPECT_EQ(database_->profiles().find(exported.id)->created_at, exported.created_at);
+  EXPECT_EQ(index_.size(), 1u);
+  EXPECT_THROW(gallery_->restore(exported, {embedding}, "second"), storage::ConflictError);
+  EXPECT_EQ(media_->read(storage::MediaKind::Thumbnail, exported.id), "first");
+  EXPECT_EQ(index_.size(), 1u);
+  Profile another = exported;
+  another.id = Uuid::random();
+  EXPECT_THROW(gallery_->restore(another, std::vector<StoredEmbedding>(4, embedding), ""),
+               std::invalid_argument);  // over capacity
+}
+
+TEST_F(GalleryTest, RebuildLoadsEveryStoredEmbeddingIntoAnEmptyIndex) {
+  const Profile a = gallery_->create(named("a"), std::vector{face(0.1f, 0.5f), face(0.12f, 0.6f)}, "");
+  gallery_->create(named("b"), std::vector{face(0.4f, 0.5f)}, "");
+  index::TieredIndex fresh;
+  Gallery restarted(*database_, *media_, fresh, events_, GalleryOptions{3});
+
+  restarted.rebuild_index();
+
+  EXPECT_EQ(fresh.size(), 3u);
+  EXPECT_EQ(fresh.profile_count(), 2u);
+  EXPECT_EQ(restarted.identify(face(0.1f, 0).descriptor, 0.01f)->profile.id, a.id);
+}
+
+}  // namespace
+}  // namespace safelynx::gallery
