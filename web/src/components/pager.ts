@@ -1,6 +1,7 @@
 // "Previous · Page 2 of 7 · Next" under a paged list (the API's
 // {items, total, page, per_page}); hidden when everything fits on one page.
-import { h } from "../dom.js";
+// `pagerSlot` is the wiring the list pages share.
+import { h, replace } from "../dom.js";
 
 export interface PagerOptions {
   page: number;
@@ -33,6 +34,28 @@ export function pager({ page, perPage, total, onPage, label = "Results" }: Pager
     next,
   );
   return nav;
+}
+
+// Where a page's pager goes, under its list. `go` records the page chosen
+// (the page's state and URL query) and loads it; `top`, when given, is
+// scrolled to so the new page is read from its start.
+export interface PagerSlot {
+  element: HTMLElement;
+  show(page: number, perPage: number, total: number): void;
+  clear(): void;
+}
+
+export function pagerSlot(label: string, go: (page: number) => void, top?: () => Element | null): PagerSlot {
+  const element = h("div");
+  const onPage = (n: number) => {
+    go(n);
+    top?.()?.scrollIntoView({ block: "start" });
+  };
+  return {
+    element,
+    show: (page, perPage, total) => replace(element, pager({ page, perPage, total, label, onPage })),
+    clear: () => replace(element),
+  };
 }
 
 // A positive integer from the URL, or the fallback.

@@ -7,7 +7,7 @@ import { ApiError, api, type AuditEntry, type Page } from "../api.js";
 import { formatTime, h, replace } from "../dom.js";
 import { setQuery, type Cleanup, type PageContext } from "../router.js";
 import { empty, failed, loading } from "../states.js";
-import { pageCount, pageParam, pager } from "../components/pager.js";
+import { pageCount, pageParam, pagerSlot } from "../components/pager.js";
 import { rangeFields, validIso } from "../components/time-range.js";
 
 const PER_PAGE = 50;
@@ -97,6 +97,87 @@ function valuesCell(entry: AuditEntry): HTMLElement | string {
   );
 }
 
+function field(label: string, control: HTMLElement): HTMLElement {
+  return h("div", { class: "filter" }, h("label", { for: control.id }, label), control);
+}
+
+// The object filter in force, with the button that lifts it.
+function objectChip(objectType: string, objectId: string, showAll: () => void): Array<Node | string> {
+  const what = [objectType, objectId ? shortId(objectId) : ""].filter(Boolean).join(" ");
+  return [
+    h("span", { class: "filter-label", id: "audit-object-label" }, "Object"),
+    h(
+      "span",
+      { class: "audit-object-chip" },
+      h("span", { title: objectId || undefined }, what),
+      h("button", {
+        type: "button",
+        class: "button button-small",
+        "aria-describedby": "audit-object-label",
+        "data-testid": "audit-object-clear",
+        onclick: () => showAll(),
+      }, "Show all objects"),
+    ),
+  ];
+}
+
+// `onObject`: a plain click on an entry's object, to show only its entries.
+type ObjectHandler = (type: string, id: string) => void;
+
+function objectCell(entry: AuditEntry, onObject: ObjectHandler): HTMLElement | string {
+  if (!entry.object_type) return h("span", { class: "muted" }, "none");
+  if (!entry.object_id) return entry.object_type;
+  const type = entry.object_type;
+  const id = entry.object_id;
+  const link = h(
+    "a",
+    { href: "/audit?" + new URLSearchParams({ object_type: type, object_id: id }).toString(), class: "audit-object", title: id },
+    `${type} `,
+    h("code", {}, shortId(id)),
+    h("span", { class: "visually-hidden" }, ": show only its entries"),
+  );
+  link.addEventListener("click", (event) => {
+    if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    event.preventDefault(); // filtered here, keeping the other filters
+    event.stopPropagation();
+    onObject(type, id);
+  });
+  return link;
+}
+
+function auditRow(entry: AuditEntry, onObject: ObjectHandler): HTMLElement {
+  const token = entry.token_name ?? (entry.token_id ? shortId(entry.token_id) : null);
+  return h(
+    "tr",
+    { "data-testid": "audit-row", "data-action": entry.action, "data-audit-id": String(entry.id) },
+    h("td", { "data-label": "Time", class: "audit-time" }, h("time", { datetime: entry.time }, formatTime(entry.time))),
+    h(
+      "td",
+      { "data-label": "Actor", "data-testid": "audit-actor-cell" },
+      entry.actor === "system" ? h("em", {}, "system") : entry.actor || h("span", { class: "muted" }, "unknown"),
+      token ? h("span", { class: "audit-token muted" }, ` via token “${token}”`) : null,
+    ),
+    h("td", { "data-label": "Address", class: "audit-address" }, entry.address ?? h("span", { class: "muted" }, "none")),
+    h("td", { "data-label": "Action", "data-testid": "audit-action-cell" }, h("code", { class: "audit-action" }, entry.action)),
+    h("td", { "data-label": "Object", class: "audit-object-cell" }, objectCell(entry, onObject)),
+    h("td", { "data-label": "Values", class: "audit-values-cell" }, valuesCell(entry)),
+  );
+}
+
+function auditTable(entries: AuditEntry[], onObject: ObjectHandler): HTMLElement {
+  return h(
+    "div",
+    { class: "table-wrap stack-table-wrap" },
+    h(
+      "table",
+      { class: "audit-table stack-table", "data-testid": "audit-table" },
+      h("caption", { class: "visually-hidden" }, "Audit log entries, newest first"),
+      h("thead", {}, h("tr", {}, ["Time", "Actor", "Address", "Action", "Object", "Values"].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, entries.map((entry) => auditRow(entry, onObject))),
+    ),
+  );
+}
+
 export function auditPage({ root, query }: PageContext): Cleanup {
   const filters = readFilters(query);
   let active = true;
@@ -126,7 +207,6 @@ export function auditPage({ root, query }: PageContext): Cleanup {
     changed();
   });
   const objectFilter = h("div", { class: "filter audit-object-filter", "data-testid": "audit-object-filter" });
-  const field = (label: string, control: HTMLElement) => h("div", { class: "filter" }, h("label", { for: control.id }, label), control);
   const toolbar = h(
     "form",
     { class: "toolbar filters", role: "search", "aria-label": "Filter the audit log", onsubmit: (e: Event) => e.preventDefault() },
@@ -137,7 +217,15 @@ export function auditPage({ root, query }: PageContext): Cleanup {
   );
 
   const list = h("div", { class: "audit-results" });
-  const pagerHost = h("div");
+  const pages = pagerSlot(
+    "Audit log",
+    (n) => {
+      filters.page = n;
+      writeFilters(filters);
+      void load();
+    },
+    () => root.querySelector("h1"),
+  );
 
   replace(
     root,
@@ -145,7 +233,7 @@ export function auditPage({ root, query }: PageContext): Cleanup {
     h("p", { class: "muted audit-intro" }, "Every change made through Safelynx: who made it, from which address, and the values before and after. Entries cannot be edited or deleted; old ones are removed after the retention period in Settings."),
     toolbar,
     list,
-    pagerHost,
+    pages.element,
   );
 
   function showObjectFilter(): void {
@@ -155,71 +243,22 @@ export function auditPage({ root, query }: PageContext): Cleanup {
       return;
     }
     objectFilter.hidden = false;
-    const what = [filters.objectType, filters.objectId ? shortId(filters.objectId) : ""].filter(Boolean).join(" ");
     replace(
       objectFilter,
-      h("span", { class: "filter-label", id: "audit-object-label" }, "Object"),
-      h(
-        "span",
-        { class: "audit-object-chip" },
-        h("span", { title: filters.objectId || undefined }, what),
-        h("button", {
-          type: "button",
-          class: "button button-small",
-          "aria-describedby": "audit-object-label",
-          "data-testid": "audit-object-clear",
-          onclick: () => {
-            filters.objectType = "";
-            filters.objectId = "";
-            changed();
-            action.focus();
-          },
-        }, "Show all objects"),
-      ),
+      objectChip(filters.objectType, filters.objectId, () => {
+        filters.objectType = "";
+        filters.objectId = "";
+        changed();
+        action.focus();
+      }),
     );
   }
 
-  function objectCell(entry: AuditEntry): HTMLElement | string {
-    if (!entry.object_type) return h("span", { class: "muted" }, "none");
-    if (!entry.object_id) return entry.object_type;
-    const type = entry.object_type;
-    const id = entry.object_id;
-    const link = h(
-      "a",
-      { href: "/audit?" + new URLSearchParams({ object_type: type, object_id: id }).toString(), class: "audit-object", title: id },
-      `${type} `,
-      h("code", {}, shortId(id)),
-      h("span", { class: "visually-hidden" }, ": show only its entries"),
-    );
-    link.addEventListener("click", (event) => {
-      if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
-      event.preventDefault(); // filtered here, keeping the other filters
-      event.stopPropagation();
-      filters.objectType = type;
-      filters.objectId = id;
-      changed();
-      root.querySelector("h1")?.scrollIntoView({ block: "start" });
-    });
-    return link;
-  }
-
-  function row(entry: AuditEntry): HTMLElement {
-    const token = entry.token_name ?? (entry.token_id ? shortId(entry.token_id) : null);
-    return h(
-      "tr",
-      { "data-testid": "audit-row", "data-action": entry.action, "data-audit-id": String(entry.id) },
-      h("td", { "data-label": "Time", class: "audit-time" }, h("time", { datetime: entry.time }, formatTime(entry.time))),
-      h(
-        "td",
-        { "data-label": "Actor", "data-testid": "audit-actor-cell" },
-        entry.actor === "system" ? h("em", {}, "system") : entry.actor || h("span", { class: "muted" }, "unknown"),
-        token ? h("span", { class: "audit-token muted" }, ` via token “${token}”`) : null,
-      ),
-      h("td", { "data-label": "Address", class: "audit-address" }, entry.address ?? h("span", { class: "muted" }, "none")),
-      h("td", { "data-label": "Action", "data-testid": "audit-action-cell" }, h("code", { class: "audit-action" }, entry.action)),
-      h("td", { "data-label": "Object", class: "audit-object-cell" }, objectCell(entry)),
-      h("td", { "data-label": "Values", class: "audit-values-cell" }, valuesCell(entry)),
-    );
+  function showObject(type: string, id: string): void {
+    filters.objectType = type;
+    filters.objectId = id;
+    changed();
+    root.querySelector("h1")?.scrollIntoView({ block: "start" });
   }
 
   function isFiltered(): boolean {
@@ -250,36 +289,9 @@ export function auditPage({ root, query }: PageContext): Cleanup {
           : empty("The audit log is empty."),
       );
     } else {
-      replace(
-        list,
-        h(
-          "div",
-          { class: "table-wrap stack-table-wrap" },
-          h(
-            "table",
-            { class: "audit-table stack-table", "data-testid": "audit-table" },
-            h("caption", { class: "visually-hidden" }, "Audit log entries, newest first"),
-            h("thead", {}, h("tr", {}, ["Time", "Actor", "Address", "Action", "Object", "Values"].map((t) => h("th", { scope: "col" }, t)))),
-            h("tbody", {}, page.items.map(row)),
-          ),
-        ),
-      );
+      replace(list, auditTable(page.items, showObject));
     }
-    replace(
-      pagerHost,
-      pager({
-        page: page.page,
-        perPage: page.per_page,
-        total: page.total,
-        label: "Audit log",
-        onPage: (n) => {
-          filters.page = n;
-          writeFilters(filters);
-          void load();
-          root.querySelector("h1")?.scrollIntoView({ block: "start" });
-        },
-      }),
-    );
+    pages.show(page.page, page.per_page, page.total);
   }
 
   async function load(): Promise<void> {
@@ -311,7 +323,7 @@ export function auditPage({ root, query }: PageContext): Cleanup {
     } catch (error) {
       if (!active || number !== loadNumber) return;
       count.textContent = "";
-      replace(pagerHost);
+      pages.clear();
       if (error instanceof ApiError && error.status === 403) replace(list, empty("Only administrators may read the audit log."));
       else replace(list, failed(error, () => void load()));
     } finally {

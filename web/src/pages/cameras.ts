@@ -51,13 +51,65 @@ function fieldOf(message: string): FormField | null {
   return name && (formFields as readonly string[]).includes(name) ? (name as FormField) : null;
 }
 
-export function camerasPage({ root }: PageContext): Cleanup {
-  let alive = true;
-  let loaded = false;
-  let polling = false;
-  const rows = new Map<string, Row>();
-  const tbody = h("tbody", {});
-  const table = h(
+interface RowActions {
+  startStop: (row: Row) => void;
+  edit: (camera: Camera) => void;
+  remove: (row: Row) => void;
+}
+
+function makeRow(camera: Camera, actions: RowActions): Row {
+  const cell = (label: string, extra: Record<string, string> = {}) => h("td", { "data-label": label, ...extra });
+  const cells = {
+    name: cell("Name", { class: "cam-name" }),
+    kind: cell("Kind"),
+    source: cell("Source", { class: "cam-source" }),
+    location: cell("Location"),
+    status: cell("Status", { "data-testid": "camera-status" }),
+    live: cell("Live", { class: "cam-live" }),
+  };
+  const toggle = h("button", { type: "button", class: "button", "data-needs": "operator" });
+  const edit = h("button", { type: "button", class: "button", "data-testid": "camera-edit", "data-needs": "operator" }, "Edit");
+  const remove = h("button", { type: "button", class: "button button-quiet cam-delete", "data-testid": "camera-delete", "data-needs": "operator" }, "Delete");
+  const tr = h(
+    "tr",
+    { "data-testid": "camera-row", "data-camera-id": camera.id },
+    cells.name,
+    cells.kind,
+    cells.source,
+    cells.location,
+    cells.status,
+    cells.live,
+    h("td", { "data-label": "Actions", class: "cam-actions stack-table-actions" }, h("div", { class: "cam-buttons" }, toggle, edit, remove)),
+  );
+  const row: Row = { camera, tr, cells, toggle, busy: false };
+  toggle.addEventListener("click", () => actions.startStop(row));
+  edit.addEventListener("click", () => actions.edit(row.camera));
+  remove.addEventListener("click", () => actions.remove(row));
+  return row;
+}
+
+function updateRow(row: Row, camera: Camera): void {
+  row.camera = camera;
+  replace(row.cells.name, h("strong", {}, camera.name));
+  replace(row.cells.kind, cameraKindLabels[camera.kind] ?? camera.kind);
+  replace(row.cells.source, camera.kind === "browser" ? h("span", { class: "muted" }, "this browser's camera") : h("code", {}, maskSource(camera.source)));
+  replace(row.cells.location, camera.location || h("span", { class: "muted" }, "—"));
+  replace(
+    row.cells.status,
+    cameraStatusBadge(camera.status),
+    camera.status_message ? h("span", { class: "cam-status-message" + (camera.status === "error" ? " cam-status-error" : "") }, camera.status_message) : null,
+  );
+  replace(row.cells.live, liveText(camera));
+  const running = camera.enabled && camera.status !== "stopped";
+  row.toggle.textContent = row.busy ? (running ? "Stopping…" : "Starting…") : running ? "Stop" : "Start";
+  row.toggle.dataset.testid = running ? "camera-stop" : "camera-start";
+  row.toggle.setAttribute("aria-label", `${row.toggle.textContent} ${camera.name}`); // the visible word first (label in name)
+  row.toggle.disabled = row.busy;
+  row.tr.dataset.status = camera.status;
+}
+
+function cameraTable(tbody: HTMLElement): HTMLElement {
+  return h(
     "div",
     { class: "table-wrap stack-table-wrap" },
     h(
@@ -72,6 +124,138 @@ export function camerasPage({ root }: PageContext): Cleanup {
       tbody,
     ),
   );
+}
+
+// What the camera form asks and tells the page: whether the page is still
+// shown, a camera saved (added or edited), a camera found deleted elsewhere.
+interface FormEvents {
+  alive: () => boolean;
+  saved: (camera: Camera) => void;
+  gone: () => void;
+}
+
+// The add (camera null) or edit dialog, over `root`.
+function openCameraForm(root: HTMLElement, camera: Camera | null, events: FormEvents): void {
+  const title = camera ? `Edit “${camera.name}”` : "Add a camera";
+  const input = (id: string, attrs: Record<string, string | number | boolean>) =>
+    h("input", { id, "aria-describedby": `${id}-error`, autocomplete: "off", ...attrs });
+  const name = input("camera-name", { required: true, maxlength: 200, value: camera?.name ?? "" });
+  const kind = h(
+    "select",
+    { id: "camera-kind", "aria-describedby": "camera-kind-error" },
+    cameraKinds.map((k) => h("option", { value: k, selected: (camera?.kind ?? "rtsp") === k }, cameraKindLabels[k])),
+  );
+  const source = input("camera-source", { maxlength: 2048, value: camera?.kind === "browser" ? "" : camera?.source ?? "", spellcheck: "false" });
+  source.setAttribute("aria-describedby", "camera-source-hint camera-source-error");
+  const sourceHint = h("p", { id: "camera-source-hint", class: "muted cam-hint" });
+  const location = input("camera-location", { maxlength: 200, value: camera?.location ?? "", placeholder: "e.g. porch, shop entrance" });
+  const fieldError = (f: FormField) => h("p", { id: `camera-${f}-error`, class: "field-error", "data-testid": `camera-${f}-error` });
+  const errors: Record<FormField, HTMLElement> = { name: fieldError("name"), kind: fieldError("kind"), source: fieldError("source"), location: fieldError("location") };
+  const inputs: Record<FormField, HTMLInputElement | HTMLSelectElement> = { name, kind, source, location };
+  const formError = h("p", { class: "form-error", role: "alert", "data-testid": "camera-form-error" });
+  const sourceField = h("div", { class: "cam-source-field" }, h("label", { for: "camera-source" }, "Source"), source, sourceHint, errors.source);
+  const save = h("button", { type: "submit", class: "button button-primary", "data-testid": "camera-save" }, camera ? "Save" : "Add camera");
+  const cancel = h("button", { type: "button", class: "button", "data-testid": "camera-cancel" }, "Cancel");
+
+  const browserHint = h("p", { class: "muted cam-hint", hidden: true });
+  const syncKind = () => {
+    const k = kind.value as Camera["kind"];
+    const help = sourceHelp[k];
+    source.placeholder = help.placeholder;
+    sourceHint.textContent = help.hint;
+    const browser = k === "browser";
+    source.disabled = browser;
+    source.required = !browser;
+    sourceField.hidden = browser;
+    // A browser camera's hint stays visible: it says where its frames come from.
+    browserHint.textContent = browser ? help.hint : "";
+    browserHint.hidden = !browser;
+  };
+  kind.addEventListener("change", syncKind);
+
+  const form = h(
+    "form",
+    { novalidate: true, "data-testid": "camera-form" },
+    h("h2", { id: "camera-dialog-title" }, title),
+    h("label", { for: "camera-name" }, "Name"),
+    name,
+    errors.name,
+    h("label", { for: "camera-kind" }, "Kind"),
+    kind,
+    errors.kind,
+    browserHint,
+    sourceField,
+    h("label", { for: "camera-location" }, "Location (optional)"),
+    location,
+    errors.location,
+    formError,
+    h("div", { class: "dialog-actions" }, cancel, save),
+  );
+  const dialog = h("dialog", { "aria-labelledby": "camera-dialog-title", class: "cam-dialog", "data-testid": "camera-dialog" }, form);
+  syncKind();
+
+  const clearErrors = () => {
+    for (const f of formFields) {
+      errors[f].textContent = "";
+      inputs[f].removeAttribute("aria-invalid");
+    }
+    formError.textContent = "";
+  };
+  const showError = (field: FormField | null, message: string) => {
+    if (field && !(field === "source" && sourceField.hidden)) {
+      errors[field].textContent = message;
+      inputs[field].setAttribute("aria-invalid", "true");
+      inputs[field].focus();
+    } else {
+      formError.textContent = message;
+    }
+  };
+
+  const modal = openModal(dialog, root);
+  cancel.addEventListener("click", () => modal.close());
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors();
+    const k = kind.value as Camera["kind"];
+    if (!name.value.trim()) {
+      showError("name", "Enter a name, for example “Front door”.");
+      return;
+    }
+    if (k !== "browser" && !source.value.trim()) {
+      showError("source", `Enter the source: ${sourceHelp[k].hint}`);
+      return;
+    }
+    const body: Record<string, string> = { name: name.value.trim(), kind: k, location: location.value.trim() };
+    if (k !== "browser") body.source = source.value.trim();
+    save.disabled = true;
+    save.textContent = "Saving…";
+    try {
+      const saved = camera ? await api.put<Camera>(`/api/v1/cameras/${camera.id}`, body) : await api.post<Camera>("/api/v1/cameras", body);
+      if (!events.alive()) return;
+      events.saved(saved);
+      modal.close();
+      toast(camera ? `Camera “${saved.name}” saved.` : `Camera “${saved.name}” added. Start it to see it on the Live page.`, "success");
+    } catch (error) {
+      if (!events.alive()) return;
+      if (error instanceof ApiError && error.status === 422) showError(fieldOf(error.message), error.message);
+      else if (error instanceof ApiError && error.status === 404) {
+        showError(null, "This camera no longer exists (deleted elsewhere).");
+        events.gone();
+      } else showError(null, `Could not save the camera: ${errorText(error)}`);
+    } finally {
+      save.disabled = false;
+      save.textContent = camera ? "Save" : "Add camera";
+    }
+  });
+}
+
+export function camerasPage({ root }: PageContext): Cleanup {
+  let alive = true;
+  let loaded = false;
+  let polling = false;
+  const rows = new Map<string, Row>();
+  const tbody = h("tbody", {});
+  const table = cameraTable(tbody);
   const area = h("div", { class: "cam-area" }, loading("Loading cameras…"));
   const pollError = h("p", { class: "notice cam-poll-error", role: "status", hidden: true });
   const add = h("button", { type: "button", class: "button button-primary", "data-testid": "camera-add", "data-needs": "operator" }, "Add camera");
@@ -81,61 +265,12 @@ export function camerasPage({ root }: PageContext): Cleanup {
 
   // ---- rows
 
-  function makeRow(camera: Camera): Row {
-    const cell = (label: string, extra: Record<string, string> = {}) => h("td", { "data-label": label, ...extra });
-    const cells = {
-      name: cell("Name", { class: "cam-name" }),
-      kind: cell("Kind"),
-      source: cell("Source", { class: "cam-source" }),
-      location: cell("Location"),
-      status: cell("Status", { "data-testid": "camera-status" }),
-      live: cell("Live", { class: "cam-live" }),
-    };
-    const toggle = h("button", { type: "button", class: "button", "data-needs": "operator" });
-    const edit = h("button", { type: "button", class: "button", "data-testid": "camera-edit", "data-needs": "operator" }, "Edit");
-    const remove = h("button", { type: "button", class: "button button-quiet cam-delete", "data-testid": "camera-delete", "data-needs": "operator" }, "Delete");
-    const tr = h(
-      "tr",
-      { "data-testid": "camera-row", "data-camera-id": camera.id },
-      cells.name,
-      cells.kind,
-      cells.source,
-      cells.location,
-      cells.status,
-      cells.live,
-      h("td", { "data-label": "Actions", class: "cam-actions stack-table-actions" }, h("div", { class: "cam-buttons" }, toggle, edit, remove)),
-    );
-    const row: Row = { camera, tr, cells, toggle, busy: false };
-    toggle.addEventListener("click", () => void startStop(row));
-    edit.addEventListener("click", () => openForm(row.camera));
-    remove.addEventListener("click", () => void removeCamera(row));
-    return row;
-  }
-
-  function updateRow(row: Row, camera: Camera): void {
-    row.camera = camera;
-    replace(row.cells.name, h("strong", {}, camera.name));
-    replace(row.cells.kind, cameraKindLabels[camera.kind] ?? camera.kind);
-    replace(row.cells.source, camera.kind === "browser" ? h("span", { class: "muted" }, "this browser's camera") : h("code", {}, maskSource(camera.source)));
-    replace(row.cells.location, camera.location || h("span", { class: "muted" }, "—"));
-    replace(
-      row.cells.status,
-      cameraStatusBadge(camera.status),
-      camera.status_message ? h("span", { class: "cam-status-message" + (camera.status === "error" ? " cam-status-error" : "") }, camera.status_message) : null,
-    );
-    replace(row.cells.live, liveText(camera));
-    const running = camera.enabled && camera.status !== "stopped";
-    row.toggle.textContent = row.busy ? (running ? "Stopping…" : "Starting…") : running ? "Stop" : "Start";
-    row.toggle.dataset.testid = running ? "camera-stop" : "camera-start";
-    row.toggle.setAttribute("aria-label", `${row.toggle.textContent} ${camera.name}`); // the visible word first (label in name)
-    row.toggle.disabled = row.busy;
-    row.tr.dataset.status = camera.status;
-  }
+  const rowActions: RowActions = { startStop: (row) => void startStop(row), edit: (camera) => openForm(camera), remove: (row) => void removeCamera(row) };
 
   function upsert(camera: Camera): void {
     let row = rows.get(camera.id);
     if (!row) {
-      row = makeRow(camera);
+      row = makeRow(camera, rowActions);
       rows.set(camera.id, row);
       tbody.appendChild(row.tr);
     }
@@ -241,117 +376,7 @@ export function camerasPage({ root }: PageContext): Cleanup {
   // ---- add / edit form
 
   function openForm(camera: Camera | null): void {
-    const title = camera ? `Edit “${camera.name}”` : "Add a camera";
-    const input = (id: string, attrs: Record<string, string | number | boolean>) =>
-      h("input", { id, "aria-describedby": `${id}-error`, autocomplete: "off", ...attrs });
-    const name = input("camera-name", { required: true, maxlength: 200, value: camera?.name ?? "" });
-    const kind = h(
-      "select",
-      { id: "camera-kind", "aria-describedby": "camera-kind-error" },
-      cameraKinds.map((k) => h("option", { value: k, selected: (camera?.kind ?? "rtsp") === k }, cameraKindLabels[k])),
-    );
-    const source = input("camera-source", { maxlength: 2048, value: camera?.kind === "browser" ? "" : camera?.source ?? "", spellcheck: "false" });
-    source.setAttribute("aria-describedby", "camera-source-hint camera-source-error");
-    const sourceHint = h("p", { id: "camera-source-hint", class: "muted cam-hint" });
-    const location = input("camera-location", { maxlength: 200, value: camera?.location ?? "", placeholder: "e.g. porch, shop entrance" });
-    const fieldError = (f: FormField) => h("p", { id: `camera-${f}-error`, class: "field-error", "data-testid": `camera-${f}-error` });
-    const errors: Record<FormField, HTMLElement> = { name: fieldError("name"), kind: fieldError("kind"), source: fieldError("source"), location: fieldError("location") };
-    const inputs: Record<FormField, HTMLInputElement | HTMLSelectElement> = { name, kind, source, location };
-    const formError = h("p", { class: "form-error", role: "alert", "data-testid": "camera-form-error" });
-    const sourceField = h("div", { class: "cam-source-field" }, h("label", { for: "camera-source" }, "Source"), source, sourceHint, errors.source);
-    const save = h("button", { type: "submit", class: "button button-primary", "data-testid": "camera-save" }, camera ? "Save" : "Add camera");
-    const cancel = h("button", { type: "button", class: "button", "data-testid": "camera-cancel" }, "Cancel");
-
-    const browserHint = h("p", { class: "muted cam-hint", hidden: true });
-    const syncKind = () => {
-      const k = kind.value as Camera["kind"];
-      const help = sourceHelp[k];
-      source.placeholder = help.placeholder;
-      sourceHint.textContent = help.hint;
-      const browser = k === "browser";
-      source.disabled = browser;
-      source.required = !browser;
-      sourceField.hidden = browser;
-      // A browser camera's hint stays visible: it says where its frames come from.
-      browserHint.textContent = browser ? help.hint : "";
-      browserHint.hidden = !browser;
-    };
-    kind.addEventListener("change", syncKind);
-
-    const form = h(
-      "form",
-      { novalidate: true, "data-testid": "camera-form" },
-      h("h2", { id: "camera-dialog-title" }, title),
-      h("label", { for: "camera-name" }, "Name"),
-      name,
-      errors.name,
-      h("label", { for: "camera-kind" }, "Kind"),
-      kind,
-      errors.kind,
-      browserHint,
-      sourceField,
-      h("label", { for: "camera-location" }, "Location (optional)"),
-      location,
-      errors.location,
-      formError,
-      h("div", { class: "dialog-actions" }, cancel, save),
-    );
-    const dialog = h("dialog", { "aria-labelledby": "camera-dialog-title", class: "cam-dialog", "data-testid": "camera-dialog" }, form);
-    syncKind();
-
-    const clearErrors = () => {
-      for (const f of formFields) {
-        errors[f].textContent = "";
-        inputs[f].removeAttribute("aria-invalid");
-      }
-      formError.textContent = "";
-    };
-    const showError = (field: FormField | null, message: string) => {
-      if (field && !(field === "source" && sourceField.hidden)) {
-        errors[field].textContent = message;
-        inputs[field].setAttribute("aria-invalid", "true");
-        inputs[field].focus();
-      } else {
-        formError.textContent = message;
-      }
-    };
-
-    const modal = openModal(dialog, root);
-    cancel.addEventListener("click", () => modal.close());
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      clearErrors();
-      const k = kind.value as Camera["kind"];
-      if (!name.value.trim()) {
-        showError("name", "Enter a name, for example “Front door”.");
-        return;
-      }
-      if (k !== "browser" && !source.value.trim()) {
-        showError("source", `Enter the source: ${sourceHelp[k].hint}`);
-        return;
-      }
-      const body: Record<string, string> = { name: name.value.trim(), kind: k, location: location.value.trim() };
-      if (k !== "browser") body.source = source.value.trim();
-      save.disabled = true;
-      save.textContent = "Saving…";
-      try {
-        const saved = camera ? await api.put<Camera>(`/api/v1/cameras/${camera.id}`, body) : await api.post<Camera>("/api/v1/cameras", body);
-        if (!alive) return;
-        upsert(saved);
-        modal.close();
-        toast(camera ? `Camera “${saved.name}” saved.` : `Camera “${saved.name}” added. Start it to see it on the Live page.`, "success");
-      } catch (error) {
-        if (!alive) return;
-        if (error instanceof ApiError && error.status === 422) showError(fieldOf(error.message), error.message);
-        else if (error instanceof ApiError && error.status === 404) {
-          showError(null, "This camera no longer exists (deleted elsewhere).");
-          void load(true);
-        } else showError(null, `Could not save the camera: ${errorText(error)}`);
-      } finally {
-        save.disabled = false;
-        save.textContent = camera ? "Save" : "Add camera";
-      }
-    });
+    openCameraForm(root, camera, { alive: () => alive, saved: upsert, gone: () => void load(true) });
   }
 
   // ---- live status

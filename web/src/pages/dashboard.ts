@@ -51,6 +51,128 @@ function relativeTime(iso: string): HTMLElement {
   return h("time", { datetime: iso, title: formatTime(iso), "data-relative": "" }, formatRelative(iso));
 }
 
+function countTile(label: string, value: number, href: string | null, kind: string, testid: string): HTMLElement {
+  const content = [h("span", { class: "stat" }, String(value)), h("span", { class: "dash-tile-label" }, label)];
+  return href
+    ? h("a", { class: `dash-tile dash-tile-${kind}`, href, "data-testid": testid }, content)
+    : h("div", { class: `dash-tile dash-tile-${kind}`, "data-testid": testid }, content);
+}
+
+function countTiles(data: DashboardData): HTMLElement {
+  return h(
+    "div",
+    { class: "dash-tiles" },
+    countTile("Total", data.profiles.total, "/profiles", "total", "count-total"),
+    classifications.map((c) =>
+      countTile(c[0]!.toUpperCase() + c.slice(1), data.profiles.by_classification[c] ?? 0, `/profiles?classification=${c}`, c, `count-${c}`),
+    ),
+    countTile("New today", data.new_profiles.today, null, "new", "count-new-today"),
+    countTile("New this week", data.new_profiles.this_week, null, "new", "count-new-week"),
+  );
+}
+
+function mostSeenList(data: DashboardData): HTMLElement {
+  if (data.most_seen.length === 0) return empty("Nobody has been sighted in the last 7 days.");
+  return h(
+    "ol",
+    { class: "dash-people" },
+    data.most_seen.map(({ profile, sightings }) =>
+      h(
+        "li",
+        {},
+        h(
+          "a",
+          { href: `/profiles/${profile.id}`, class: "dash-person" },
+          faceThumb(profile.thumbnail_url, profileName(profile)),
+          h("span", { class: "dash-person-name" }, profileName(profile)),
+          h("span", { class: `pill pill-${profile.classification}` }, profile.classification),
+          h("span", { class: "dash-person-count muted" }, `${sightings} sighting${sightings === 1 ? "" : "s"}`),
+        ),
+      ),
+    ),
+  );
+}
+
+// `p`: null when the profile is gone, undefined when it could not be loaded now.
+function sightingItem(s: Sighting, p: ProfileSummary | null | undefined, camera: string): HTMLElement {
+  const name = p ? profileName(p) : p === null ? "Deleted profile" : `Profile ${s.profile_id.slice(0, 8)}`;
+  return h(
+    "li",
+    { class: "dash-sighting", "data-testid": "sighting-item", "data-sighting-id": s.id, "data-profile-id": s.profile_id },
+    faceThumb(s.snapshot_url, name, "medium", s.snapshot_url ? `Face of ${name} seen by ${camera}` : ""),
+    h(
+      "div",
+      { class: "dash-sighting-text" },
+      h(
+        "div",
+        { class: "dash-sighting-who" },
+        p !== null ? h("a", { href: `/profiles/${s.profile_id}` }, name) : h("span", {}, name),
+        p ? h("span", { class: `pill pill-${p.classification}` }, p.classification) : null,
+      ),
+      h("div", { class: "muted dash-sighting-where" }, h("span", {}, camera), " · ", relativeTime(s.time)),
+    ),
+  );
+}
+
+function cameraList(cameras: Camera[]): HTMLElement {
+  if (cameras.length === 0) return empty("No cameras yet.", h("a", { href: "/cameras", class: "button" }, "Add a camera"));
+  return h(
+    "ul",
+    { class: "dash-cameras" },
+    cameras.map((c) =>
+      h(
+        "li",
+        { "data-testid": "dashboard-camera", "data-camera-id": c.id },
+        h("div", { class: "dash-camera-line" }, h("a", { href: "/live" }, c.name), cameraStatusBadge(c.status)),
+        c.status === "error" && c.status_message ? h("p", { class: "dash-camera-error" }, c.status_message) : null,
+      ),
+    ),
+  );
+}
+
+function storageUse(data: StorageData): Array<HTMLElement | null> {
+  const fraction = data.quota_bytes > 0 ? data.used_bytes / data.quota_bytes : data.used_fraction;
+  const percent = Math.round(fraction * 1000) / 10;
+  const bar = h("span", { class: "dash-meter-fill" });
+  bar.style.width = `${Math.min(100, Math.max(0, percent))}%`;
+  const high = fraction > 0.9;
+  return [
+    h("p", { class: "dash-storage-line" }, h("strong", {}, `${percent}%`), ` used: ${formatBytes(data.used_bytes)} of ${formatBytes(data.quota_bytes)}`),
+    h(
+      "div",
+      {
+        class: "dash-meter" + (high ? " dash-meter-high" : ""),
+        role: "progressbar",
+        "aria-label": "Storage used",
+        "aria-valuemin": 0,
+        "aria-valuemax": 100,
+        "aria-valuenow": percent,
+        "aria-valuetext": `${percent}% of the quota`,
+        "data-testid": "storage-meter",
+      },
+      bar,
+    ),
+    high ? h("p", { class: "dash-storage-warn" }, "Almost full: old recordings and snapshots are removed when automatic clean-up is on.") : null,
+    h(
+      "dl",
+      { class: "dash-kinds" },
+      Object.entries(data.by_kind).map(([kind, bytes]) => [h("dt", {}, kind[0]!.toUpperCase() + kind.slice(1)), h("dd", {}, formatBytes(bytes))]),
+    ),
+  ];
+}
+
+// The StorageWarning event's message, with a link to the quota.
+function storageWarning(payload: Record<string, unknown>): Array<Node | string> {
+  const used = Number(payload.used_bytes ?? 0);
+  const quota = Number(payload.quota_bytes ?? 0);
+  return [
+    h("strong", {}, "Storage warning: "),
+    String(payload.message ?? "disk use is above 90% of the quota"),
+    quota > 0 ? ` (${formatBytes(used)} of ${formatBytes(quota)}). ` : ". ",
+    h("a", { href: "/settings" }, "Storage settings"),
+  ];
+}
+
 export function dashboardPage({ root }: PageContext): Cleanup {
   let alive = true;
   let dashboard: DashboardData | null = null;
@@ -81,58 +203,12 @@ export function dashboardPage({ root }: PageContext): Cleanup {
 
   // ---- counts, most seen, chart: GET /api/v1/analytics/dashboard
 
-  function renderCounts(data: DashboardData): void {
-    const tile = (label: string, value: number, href: string | null, kind: string, testid: string) => {
-      const content = [h("span", { class: "stat" }, String(value)), h("span", { class: "dash-tile-label" }, label)];
-      return href
-        ? h("a", { class: `dash-tile dash-tile-${kind}`, href, "data-testid": testid }, content)
-        : h("div", { class: `dash-tile dash-tile-${kind}`, "data-testid": testid }, content);
-    };
-    replace(
-      counts.body,
-      h(
-        "div",
-        { class: "dash-tiles" },
-        tile("Total", data.profiles.total, "/profiles", "total", "count-total"),
-        classifications.map((c) =>
-          tile(c[0]!.toUpperCase() + c.slice(1), data.profiles.by_classification[c] ?? 0, `/profiles?classification=${c}`, c, `count-${c}`),
-        ),
-        tile("New today", data.new_profiles.today, null, "new", "count-new-today"),
-        tile("New this week", data.new_profiles.this_week, null, "new", "count-new-week"),
-      ),
-    );
-  }
-
   function renderMostSeen(data: DashboardData): void {
-    if (data.most_seen.length === 0) {
-      replace(mostSeen.body, empty("Nobody has been sighted in the last 7 days."));
-      return;
-    }
-    replace(
-      mostSeen.body,
-      h(
-        "ol",
-        { class: "dash-people" },
-        data.most_seen.map(({ profile, sightings }) =>
-          h(
-            "li",
-            {},
-            h(
-              "a",
-              { href: `/profiles/${profile.id}`, class: "dash-person" },
-              faceThumb(profile.thumbnail_url, profileName(profile)),
-              h("span", { class: "dash-person-name" }, profileName(profile)),
-              h("span", { class: `pill pill-${profile.classification}` }, profile.classification),
-              h("span", { class: "dash-person-count muted" }, `${sightings} sighting${sightings === 1 ? "" : "s"}`),
-            ),
-          ),
-        ),
-      ),
-    );
+    replace(mostSeen.body, mostSeenList(data));
   }
 
   function renderDashboard(data: DashboardData): void {
-    renderCounts(data);
+    replace(counts.body, countTiles(data));
     renderMostSeen(data);
     chart.render(data.sightings_per_hour);
     if (!chart.element.isConnected) replace(activity.body, chart.element);
@@ -190,24 +266,8 @@ export function dashboardPage({ root }: PageContext): Cleanup {
     return cameras.get(id)?.name ?? (camerasLoaded ? "Removed camera" : `Camera ${id.slice(0, 8)}`);
   }
 
-  function sightingItem(s: Sighting, p: ProfileSummary | null | undefined): HTMLElement {
-    const name = p ? profileName(p) : p === null ? "Deleted profile" : `Profile ${s.profile_id.slice(0, 8)}`;
-    return h(
-      "li",
-      { class: "dash-sighting", "data-testid": "sighting-item", "data-sighting-id": s.id, "data-profile-id": s.profile_id },
-      faceThumb(s.snapshot_url, name, "medium", s.snapshot_url ? `Face of ${name} seen by ${cameraName(s.camera_id)}` : ""),
-      h(
-        "div",
-        { class: "dash-sighting-text" },
-        h(
-          "div",
-          { class: "dash-sighting-who" },
-          p !== null ? h("a", { href: `/profiles/${s.profile_id}` }, name) : h("span", {}, name),
-          p ? h("span", { class: `pill pill-${p.classification}` }, p.classification) : null,
-        ),
-        h("div", { class: "muted dash-sighting-where" }, h("span", {}, cameraName(s.camera_id)), " · ", relativeTime(s.time)),
-      ),
-    );
+  function item(s: Sighting, p: ProfileSummary | null | undefined): HTMLElement {
+    return sightingItem(s, p, cameraName(s.camera_id));
   }
 
   // The container stays in place (and visible) whether it lists sightings or says there are none.
@@ -217,7 +277,7 @@ export function dashboardPage({ root }: PageContext): Cleanup {
   async function renderRecent(): Promise<void> {
     const resolved = await Promise.all(recent.map((s) => profile(s.profile_id)));
     if (!alive) return;
-    replace(recentList, recent.map((s, i) => sightingItem(s, resolved[i])));
+    replace(recentList, recent.map((s, i) => item(s, resolved[i])));
     replace(recentBox, recentList, recent.length === 0 ? empty("No sightings yet. They appear here as soon as a camera recognises a face.") : null);
     if (!recentBox.isConnected) replace(recentSection.body, recentBox);
   }
@@ -258,32 +318,14 @@ export function dashboardPage({ root }: PageContext): Cleanup {
       await renderRecent();
       return;
     }
-    recentList.prepend(sightingItem(s, p));
+    recentList.prepend(item(s, p));
     while (recentList.children.length > RECENT) recentList.lastElementChild?.remove();
   }
 
   // ---- cameras
 
   function renderCameras(): void {
-    if (cameras.size === 0) {
-      replace(cameraSection.body, empty("No cameras yet.", h("a", { href: "/cameras", class: "button" }, "Add a camera")));
-      return;
-    }
-    replace(
-      cameraSection.body,
-      h(
-        "ul",
-        { class: "dash-cameras" },
-        [...cameras.values()].map((c) =>
-          h(
-            "li",
-            { "data-testid": "dashboard-camera", "data-camera-id": c.id },
-            h("div", { class: "dash-camera-line" }, h("a", { href: "/live" }, c.name), cameraStatusBadge(c.status)),
-            c.status === "error" && c.status_message ? h("p", { class: "dash-camera-error" }, c.status_message) : null,
-          ),
-        ),
-      ),
-    );
+    replace(cameraSection.body, cameraList([...cameras.values()]));
   }
 
   async function loadCameras(): Promise<void> {
@@ -304,38 +346,6 @@ export function dashboardPage({ root }: PageContext): Cleanup {
 
   // ---- storage
 
-  function renderStorage(data: StorageData): void {
-    const fraction = data.quota_bytes > 0 ? data.used_bytes / data.quota_bytes : data.used_fraction;
-    const percent = Math.round(fraction * 1000) / 10;
-    const bar = h("span", { class: "dash-meter-fill" });
-    bar.style.width = `${Math.min(100, Math.max(0, percent))}%`;
-    const high = fraction > 0.9;
-    replace(
-      storage.body,
-      h("p", { class: "dash-storage-line" }, h("strong", {}, `${percent}%`), ` used: ${formatBytes(data.used_bytes)} of ${formatBytes(data.quota_bytes)}`),
-      h(
-        "div",
-        {
-          class: "dash-meter" + (high ? " dash-meter-high" : ""),
-          role: "progressbar",
-          "aria-label": "Storage used",
-          "aria-valuemin": 0,
-          "aria-valuemax": 100,
-          "aria-valuenow": percent,
-          "aria-valuetext": `${percent}% of the quota`,
-          "data-testid": "storage-meter",
-        },
-        bar,
-      ),
-      high ? h("p", { class: "dash-storage-warn" }, "Almost full: old recordings and snapshots are removed when automatic clean-up is on.") : null,
-      h(
-        "dl",
-        { class: "dash-kinds" },
-        Object.entries(data.by_kind).map(([kind, bytes]) => [h("dt", {}, kind[0]!.toUpperCase() + kind.slice(1)), h("dd", {}, formatBytes(bytes))]),
-      ),
-    );
-  }
-
   let storageLoaded = false;
   async function loadStorage(): Promise<void> {
     if (!storageLoaded) replace(storage.body, loading());
@@ -343,7 +353,7 @@ export function dashboardPage({ root }: PageContext): Cleanup {
       const data = await api.get<StorageData>("/api/v1/analytics/storage");
       if (!alive) return;
       storageLoaded = true;
-      renderStorage(data);
+      replace(storage.body, storageUse(data));
     } catch (error) {
       if (!alive) return;
       if (storageLoaded) toast(`Could not refresh storage use: ${errorText(error)}`, "error");
@@ -406,15 +416,7 @@ export function dashboardPage({ root }: PageContext): Cleanup {
         break;
       }
       case "StorageWarning": {
-        const used = Number(payload.used_bytes ?? 0);
-        const quota = Number(payload.quota_bytes ?? 0);
-        replace(
-          warning,
-          h("strong", {}, "Storage warning: "),
-          String(payload.message ?? "disk use is above 90% of the quota"),
-          quota > 0 ? ` (${formatBytes(used)} of ${formatBytes(quota)}). ` : ". ",
-          h("a", { href: "/settings" }, "Storage settings"),
-        );
+        replace(warning, storageWarning(payload));
         warning.hidden = false;
         void loadStorage();
         break;

@@ -14,7 +14,7 @@ import { confirmDialog } from "../components/confirm-dialog.js";
 import { fieldMessage, fieldOfError, parseTags } from "../components/enrol-dialog.js";
 import { faceThumb } from "../components/face-thumb.js";
 import { openLightbox } from "../components/lightbox.js";
-import { pageParam, pager } from "../components/pager.js";
+import { pageParam, pagerSlot } from "../components/pager.js";
 import { photoPicker } from "../components/photo-picker.js";
 
 const PER_PAGE = 20;
@@ -36,33 +36,69 @@ function same(a: Values, b: Values): boolean {
   );
 }
 
-export function profilePage({ root, params, query }: PageContext): Cleanup {
-  const id = params.id ?? "";
-  const base = `/api/v1/profiles/${encodeURIComponent(id)}`;
-  let active = true;
-  let profile: Profile | null = null;
-  let baseline: Values | null = null;
-  let saving = false;
-  let gone = false;
-  let historyPage = pageParam(query.get("page"));
-  let historyTotal = 0;
-  let refreshTimer: number | undefined;
-  const cameras: Promise<CameraNames> = loadCameraNames();
-  const stops: Array<() => void> = [];
+function factTime(iso: string | null): HTMLElement {
+  return iso ? h("time", { datetime: iso, title: iso }, formatTime(iso), h("span", { class: "muted" }, ` (${formatRelative(iso)})`)) : h("span", { class: "muted" }, "never");
+}
 
-  replace(root, loading("Loading profile…"));
+function profileFacts(p: Profile): HTMLElement[] {
+  return [
+    h("dt", {}, "Face descriptors"), h("dd", { "data-testid": "fact-embeddings" }, String(p.embedding_count)),
+    h("dt", {}, "Sightings"), h("dd", { "data-testid": "fact-sightings" }, String(p.sighting_count)),
+    h("dt", {}, "First seen"), h("dd", {}, factTime(p.first_seen)),
+    h("dt", {}, "Last seen"), h("dd", {}, factTime(p.last_seen)),
+    h("dt", {}, "Created"), h("dd", {}, factTime(p.created_at)),
+    h("dt", {}, "Last changed"), h("dd", {}, factTime(p.updated_at)),
+  ];
+}
 
-  // Header
-  const photo = h("div", { class: "profile-hero-photo" });
-  const title = h("h1", { id: "profile-title", "data-testid": "profile-title" });
-  const pillHost = h("span");
-  const tagsHost = h("ul", { class: "tag-list", "aria-label": "Tags" });
-  const flagButton = h("button", { type: "button", class: "button", "data-testid": "profile-flag", "data-needs": "operator" }, "Flag");
-  const trustButton = h("button", { type: "button", class: "button", "data-testid": "profile-trust", "data-needs": "operator" }, "Trust");
-  const deleteButton = h("button", { type: "button", class: "button button-danger", "data-testid": "profile-delete", "data-needs": "operator" }, "Delete…");
-  const notice = h("div", { class: "notice profile-notice", role: "status", "data-testid": "profile-notice", hidden: true });
+// One sighting of `profile` (null before it has loaded) on `camera`; its full
+// frame opens in a lightbox over `container`.
+function sightingItem(s: Sighting, camera: string, profile: Profile | null, container: HTMLElement, fresh: boolean): HTMLElement {
+  const who = profile ? profileName(profile) : "Sighting";
+  const snapshot = faceThumb(s.snapshot_url, profile?.name ?? "?", "small", s.snapshot_url ? `Face seen on ${camera}` : "");
+  return h(
+    "li",
+    { class: "sighting-item" + (fresh ? " is-new" : ""), "data-testid": "sighting-item", "data-sighting-id": s.id },
+    snapshot,
+    h(
+      "div",
+      { class: "sighting-info" },
+      h("time", { datetime: s.time, class: "sighting-time", title: s.time }, formatTime(s.time)),
+      h("span", { class: "muted" }, ` · ${formatRelative(s.time)}`),
+      h("div", {}, h("span", { class: "sighting-camera" }, camera), h("span", { class: "muted", title: "Face descriptor distance: lower is a closer match" }, ` · distance ${s.distance.toFixed(2)}`)),
+    ),
+    h(
+      "div",
+      { class: "sighting-actions" },
+      s.frame_url
+        ? h(
+            "button",
+            {
+              type: "button",
+              class: "button button-small",
+              "data-testid": "sighting-frame",
+              onclick: () => openLightbox(s.frame_url!, `${who} on ${camera}`, container, formatTime(s.time)),
+            },
+            "Full frame",
+          )
+        : null,
+      s.recording_id
+        ? h(
+            "a",
+            {
+              class: "button button-small",
+              href: `/recordings/${s.recording_id}` + (s.recording_offset_s !== null ? `?t=${Math.max(0, s.recording_offset_s).toFixed(1)}` : ""),
+              "data-testid": "sighting-recording-link",
+            },
+            "Recording",
+          )
+        : null,
+    ),
+  );
+}
 
-  // Edit form
+// The edit form, empty: the page fills it and handles its events.
+function detailsForm() {
   const inputs = {
     name: h("input", { id: "profile-name", name: "name", autocomplete: "off", maxlength: 200, "aria-describedby": "profile-name-error", placeholder: "Unnamed" }),
     classification: classificationSelect({ id: "profile-classification", name: "classification", "aria-describedby": "profile-classification-error" }, "known"),
@@ -94,6 +130,37 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
     formError,
     h("div", { class: "form-actions" }, resetButton, saveButton),
   );
+  return { form, inputs, errors, formError, saveButton, resetButton };
+}
+
+export function profilePage({ root, params, query }: PageContext): Cleanup {
+  const id = params.id ?? "";
+  const base = `/api/v1/profiles/${encodeURIComponent(id)}`;
+  let active = true;
+  let profile: Profile | null = null;
+  let baseline: Values | null = null;
+  let saving = false;
+  let gone = false;
+  let historyPage = pageParam(query.get("page"));
+  let historyTotal = 0;
+  let refreshTimer: number | undefined;
+  const cameras: Promise<CameraNames> = loadCameraNames();
+  const stops: Array<() => void> = [];
+
+  replace(root, loading("Loading profile…"));
+
+  // Header
+  const photo = h("div", { class: "profile-hero-photo" });
+  const title = h("h1", { id: "profile-title", "data-testid": "profile-title" });
+  const pillHost = h("span");
+  const tagsHost = h("ul", { class: "tag-list", "aria-label": "Tags" });
+  const flagButton = h("button", { type: "button", class: "button", "data-testid": "profile-flag", "data-needs": "operator" }, "Flag");
+  const trustButton = h("button", { type: "button", class: "button", "data-testid": "profile-trust", "data-needs": "operator" }, "Trust");
+  const deleteButton = h("button", { type: "button", class: "button button-danger", "data-testid": "profile-delete", "data-needs": "operator" }, "Delete…");
+  const notice = h("div", { class: "notice profile-notice", role: "status", "data-testid": "profile-notice", hidden: true });
+
+  // Edit form
+  const { form, inputs, errors, formError, saveButton, resetButton } = detailsForm();
 
   // Facts
   const facts = h("dl", { class: "facts", "data-testid": "profile-facts" });
@@ -119,7 +186,14 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
   // Sighting history
   const historyCount = h("span", { class: "muted" });
   const history = h("div", { class: "sighting-history" });
-  const historyPager = h("div");
+  const historyPager = pagerSlot("Sightings", (n) => {
+    historyPage = n;
+    const q = new URLSearchParams(location.search);
+    if (n > 1) q.set("page", String(n));
+    else q.delete("page");
+    setQuery(q);
+    void loadHistory();
+  });
 
   function dirty(): boolean {
     return !!baseline && !same(formValues(), baseline);
@@ -163,17 +237,7 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
     flagButton.title = p.classification === "flagged" ? "Already flagged" : "Alert when this person is seen";
     trustButton.title = p.classification === "trusted" ? "Already trusted" : "Mark as trusted";
     deleteButton.disabled = gone;
-    const time = (iso: string | null) =>
-      iso ? h("time", { datetime: iso, title: iso }, formatTime(iso), h("span", { class: "muted" }, ` (${formatRelative(iso)})`)) : h("span", { class: "muted" }, "never");
-    replace(
-      facts,
-      h("dt", {}, "Face descriptors"), h("dd", { "data-testid": "fact-embeddings" }, String(p.embedding_count)),
-      h("dt", {}, "Sightings"), h("dd", { "data-testid": "fact-sightings" }, String(p.sighting_count)),
-      h("dt", {}, "First seen"), h("dd", {}, time(p.first_seen)),
-      h("dt", {}, "Last seen"), h("dd", {}, time(p.last_seen)),
-      h("dt", {}, "Created"), h("dd", {}, time(p.created_at)),
-      h("dt", {}, "Last changed"), h("dd", {}, time(p.updated_at)),
-    );
+    replace(facts, profileFacts(p));
   }
 
   function setGone(message: Node | string, ...more: Array<Node | string>): void {
@@ -324,49 +388,8 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
     }
   });
 
-  function sightingItem(s: Sighting, names: CameraNames, fresh = false): HTMLElement {
-    const camera = names.name(s.camera_id);
-    const who = profile ? profileName(profile) : "Sighting";
-    const snapshot = faceThumb(s.snapshot_url, profile?.name ?? "?", "small", s.snapshot_url ? `Face seen on ${camera}` : "");
-    return h(
-      "li",
-      { class: "sighting-item" + (fresh ? " is-new" : ""), "data-testid": "sighting-item", "data-sighting-id": s.id },
-      snapshot,
-      h(
-        "div",
-        { class: "sighting-info" },
-        h("time", { datetime: s.time, class: "sighting-time", title: s.time }, formatTime(s.time)),
-        h("span", { class: "muted" }, ` · ${formatRelative(s.time)}`),
-        h("div", {}, h("span", { class: "sighting-camera" }, camera), h("span", { class: "muted", title: "Face descriptor distance: lower is a closer match" }, ` · distance ${s.distance.toFixed(2)}`)),
-      ),
-      h(
-        "div",
-        { class: "sighting-actions" },
-        s.frame_url
-          ? h(
-              "button",
-              {
-                type: "button",
-                class: "button button-small",
-                "data-testid": "sighting-frame",
-                onclick: () => openLightbox(s.frame_url!, `${who} on ${camera}`, root, formatTime(s.time)),
-              },
-              "Full frame",
-            )
-          : null,
-        s.recording_id
-          ? h(
-              "a",
-              {
-                class: "button button-small",
-                href: `/recordings/${s.recording_id}` + (s.recording_offset_s !== null ? `?t=${Math.max(0, s.recording_offset_s).toFixed(1)}` : ""),
-                "data-testid": "sighting-recording-link",
-              },
-              "Recording",
-            )
-          : null,
-      ),
-    );
+  function item(s: Sighting, names: CameraNames, fresh = false): HTMLElement {
+    return sightingItem(s, names.name(s.camera_id), profile, root, fresh);
   }
 
   async function loadHistory(): Promise<void> {
@@ -380,25 +403,9 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
       if (page.items.length === 0) {
         replace(history, empty(historyPage > 1 ? "No sightings on this page." : "No sightings yet: no camera has seen this person."));
       } else {
-        replace(history, h("ol", { class: "sighting-list", "data-testid": "sighting-list" }, page.items.map((s) => sightingItem(s, names))));
+        replace(history, h("ol", { class: "sighting-list", "data-testid": "sighting-list" }, page.items.map((s) => item(s, names))));
       }
-      replace(
-        historyPager,
-        pager({
-          page: historyPage,
-          perPage: PER_PAGE,
-          total: page.total,
-          label: "Sightings",
-          onPage: (n) => {
-            historyPage = n;
-            const q = new URLSearchParams(location.search);
-            if (n > 1) q.set("page", String(n));
-            else q.delete("page");
-            setQuery(q);
-            void loadHistory();
-          },
-        }),
-      );
+      historyPager.show(historyPage, PER_PAGE, page.total);
     } catch (error) {
       if (!active) return;
       replace(history, failed(error, () => void loadHistory()));
@@ -416,7 +423,7 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
       list = h("ol", { class: "sighting-list", "data-testid": "sighting-list" });
       replace(history, list);
     }
-    list.prepend(sightingItem(s, names, true));
+    list.prepend(item(s, names, true));
     historyTotal++;
     historyCount.textContent = `(${historyTotal})`;
   }
@@ -499,7 +506,7 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
           { class: "card profile-history", "aria-labelledby": "history-title" },
           h("h2", { id: "history-title" }, "Sightings ", historyCount),
           history,
-          historyPager,
+          historyPager.element,
         ),
       );
       void loadHistory();

@@ -13,7 +13,8 @@ import { confirmDialog } from "../components/confirm-dialog.js";
 import { faceThumb } from "../components/face-thumb.js";
 import { openEnrolDialog } from "../components/enrol-dialog.js";
 import { openMergeDialog } from "../components/merge-dialog.js";
-import { pageCount, pageParam, pager } from "../components/pager.js";
+import { pageCount, pageParam, pagerSlot } from "../components/pager.js";
+import { mapLimit } from "../components/parallel.js";
 
 const SORTS: Array<[string, string]> = [
   ["-created", "Newest first"],
@@ -61,6 +62,82 @@ function writeFilters(f: Filters): void {
 
 const plural = (n: number, one: string, many = one + "s") => `${n} ${n === 1 ? one : many}`;
 
+function field(label: string, control: HTMLElement, extra = ""): HTMLElement {
+  return h("div", { class: "filter " + extra }, h("label", { for: control.id }, label), control);
+}
+
+interface CardSelection {
+  selected: boolean;
+  selecting: boolean; // the checkbox is shown
+  onSelect: (selected: boolean) => void;
+}
+
+function profileCard(profile: Profile, { selected, selecting, onSelect }: CardSelection): HTMLElement {
+  const name = profileName(profile);
+  const element = h(
+    "article",
+    { class: "profile-card" + (selected ? " is-selected" : ""), "data-testid": "profile-card", "data-profile-id": profile.id },
+    h(
+      "a",
+      { href: `/profiles/${profile.id}`, class: "profile-card-link", "data-testid": "profile-link" },
+      h("span", { class: "profile-card-photo" }, faceThumb(profile.thumbnail_url, profile.name ?? "?", "medium")),
+      h("span", { class: "profile-card-name" + (profile.name ? "" : " is-unnamed") }, name),
+    ),
+    h(
+      "div",
+      { class: "profile-card-meta" },
+      classificationPill(profile.classification),
+      h("span", {}, plural(profile.sighting_count, "sighting")),
+    ),
+    h(
+      "p",
+      { class: "profile-card-seen muted" },
+      profile.last_seen ? h("time", { datetime: profile.last_seen, title: formatTime(profile.last_seen) }, `Seen ${formatRelative(profile.last_seen)}`) : "Never seen",
+    ),
+    profile.tags.length ? h("ul", { class: "tag-list", "aria-label": "Tags" }, profile.tags.map((t) => h("li", { class: "tag" }, t))) : null,
+  );
+  if (selecting) {
+    const box = h("input", { type: "checkbox", class: "card-checkbox", checked: selected, "aria-label": `Select ${name}`, "data-testid": "profile-select" });
+    box.addEventListener("change", () => {
+      element.classList.toggle("is-selected", box.checked);
+      onSelect(box.checked);
+    });
+    element.prepend(h("label", { class: "card-select", title: `Select ${name}` }, box));
+  }
+  return element;
+}
+
+// An empty grid: the way out of the filters, or of having no profiles at all.
+function noProfiles(filtered: boolean, clearFilters: () => void, enrol: () => void): HTMLElement {
+  return filtered
+    ? empty("No profiles match these filters.", h("button", { type: "button", class: "button", onclick: () => clearFilters() }, "Clear filters"))
+    : empty(
+        "No profiles yet. Enrol a person from photos, or let the cameras add the faces they see.",
+        h("button", { type: "button", class: "button button-primary", "data-needs": "operator", onclick: () => enrol() }, "Enrol a person"),
+      );
+}
+
+// Runs an action over each profile, a few at a time; returns the failures.
+async function eachProfile(list: Profile[], action: (p: Profile) => Promise<unknown>): Promise<{ done: Profile[]; failed: Array<[Profile, unknown]> }> {
+  const done: Profile[] = [];
+  const failures: Array<[Profile, unknown]> = [];
+  await mapLimit(list, 3, async (p) => {
+    try {
+      await action(p);
+      done.push(p);
+    } catch (error) {
+      failures.push([p, error]);
+    }
+  });
+  return { done, failed: failures };
+}
+
+function reportFailures(verb: string, total: number, failures: Array<[Profile, unknown]>): void {
+  if (failures.length === 0) return;
+  const [first, error] = failures[0]!;
+  toast(`${verb} ${total - failures.length} of ${total}. ${profileName(first)}: ${errorText(error)}`, "error", 10_000);
+}
+
 export function profilesPage({ root, query }: PageContext): Cleanup {
   const filters = readFilters(query);
   const selection = new Map<string, Profile>(); // id -> the profile as last seen
@@ -82,8 +159,6 @@ export function profilesPage({ root, query }: PageContext): Cleanup {
   const tag = h("input", { type: "text", id: "profiles-tag", value: filters.tag, placeholder: "e.g. family", autocomplete: "off" });
   const sort = h("select", { id: "profiles-sort" }, SORTS.map(([value, label]) => h("option", { value, selected: value === filters.sort }, label)));
   const perPage = h("select", { id: "profiles-per-page" }, PER_PAGE.map((n) => h("option", { value: String(n), selected: n === filters.perPage }, `${n} per page`)));
-  const field = (label: string, control: HTMLElement, extra = "") =>
-    h("div", { class: "filter " + extra }, h("label", { for: control.id }, label), control);
   const toolbar = h(
     "form",
     { class: "toolbar filters", role: "search", "aria-label": "Filter profiles", onsubmit: (e: Event) => e.preventDefault() },
@@ -112,7 +187,15 @@ export function profilesPage({ root, query }: PageContext): Cleanup {
   );
 
   const results = h("div", { class: "profiles-results", "aria-live": "off" });
-  const pagerHost = h("div");
+  const pages = pagerSlot(
+    "Profiles",
+    (n) => {
+      filters.page = n;
+      writeFilters(filters);
+      void load();
+    },
+    () => root.querySelector("h1"),
+  );
 
   replace(
     root,
@@ -120,7 +203,7 @@ export function profilesPage({ root, query }: PageContext): Cleanup {
     toolbar,
     bulkBar,
     results,
-    pagerHost,
+    pages.element,
   );
 
   function updateBulkBar(): void {
@@ -145,41 +228,15 @@ export function profilesPage({ root, query }: PageContext): Cleanup {
   }
 
   function card(profile: Profile): HTMLElement {
-    const name = profileName(profile);
-    const selected = selection.has(profile.id);
-    const element = h(
-      "article",
-      { class: "profile-card" + (selected ? " is-selected" : ""), "data-testid": "profile-card", "data-profile-id": profile.id },
-      h(
-        "a",
-        { href: `/profiles/${profile.id}`, class: "profile-card-link", "data-testid": "profile-link" },
-        h("span", { class: "profile-card-photo" }, faceThumb(profile.thumbnail_url, profile.name ?? "?", "medium")),
-        h("span", { class: "profile-card-name" + (profile.name ? "" : " is-unnamed") }, name),
-      ),
-      h(
-        "div",
-        { class: "profile-card-meta" },
-        classificationPill(profile.classification),
-        h("span", {}, plural(profile.sighting_count, "sighting")),
-      ),
-      h(
-        "p",
-        { class: "profile-card-seen muted" },
-        profile.last_seen ? h("time", { datetime: profile.last_seen, title: formatTime(profile.last_seen) }, `Seen ${formatRelative(profile.last_seen)}`) : "Never seen",
-      ),
-      profile.tags.length ? h("ul", { class: "tag-list", "aria-label": "Tags" }, profile.tags.map((t) => h("li", { class: "tag" }, t))) : null,
-    );
-    if (selecting) {
-      const box = h("input", { type: "checkbox", class: "card-checkbox", checked: selected, "aria-label": `Select ${name}`, "data-testid": "profile-select" });
-      box.addEventListener("change", () => {
-        if (box.checked) selection.set(profile.id, profile);
+    return profileCard(profile, {
+      selected: selection.has(profile.id),
+      selecting,
+      onSelect: (on) => {
+        if (on) selection.set(profile.id, profile);
         else selection.delete(profile.id);
-        element.classList.toggle("is-selected", box.checked);
         updateBulkBar();
-      });
-      element.prepend(h("label", { class: "card-select", title: `Select ${name}` }, box));
-    }
-    return element;
+      },
+    });
   }
 
   function renderGrid(page: Page<Profile>): void {
@@ -190,34 +247,11 @@ export function profilesPage({ root, query }: PageContext): Cleanup {
 
     count.textContent = `(${page.total})`;
     if (page.items.length === 0) {
-      const filtered = filters.q || filters.classification || filters.tag;
-      replace(
-        results,
-        filtered
-          ? empty("No profiles match these filters.", h("button", { type: "button", class: "button", onclick: () => resetFilters() }, "Clear filters"))
-          : empty(
-              "No profiles yet. Enrol a person from photos, or let the cameras add the faces they see.",
-              h("button", { type: "button", class: "button button-primary", "data-needs": "operator", onclick: () => enrol() }, "Enrol a person"),
-            ),
-      );
+      replace(results, noProfiles(Boolean(filters.q || filters.classification || filters.tag), resetFilters, enrol));
     } else {
       replace(results, h("div", { class: "profile-grid", "data-testid": "profile-grid" }, page.items.map(card)));
     }
-    replace(
-      pagerHost,
-      pager({
-        page: page.page,
-        perPage: page.per_page,
-        total: page.total,
-        label: "Profiles",
-        onPage: (n) => {
-          filters.page = n;
-          writeFilters(filters);
-          void load();
-          root.querySelector("h1")?.scrollIntoView({ block: "start" });
-        },
-      }),
-    );
+    pages.show(page.page, page.per_page, page.total);
     if (focusId) {
       const again = results.querySelector<HTMLElement>(`[data-profile-id="${CSS.escape(focusId)}"] ${focusCheckbox ? ".card-checkbox" : "a"}`);
       again?.focus();
@@ -258,7 +292,7 @@ export function profilesPage({ root, query }: PageContext): Cleanup {
         current = null;
         count.textContent = "";
         replace(results, failed(error, () => void load()));
-        replace(pagerHost);
+        pages.clear();
       }
     } finally {
       if (number === loadNumber) {
@@ -312,33 +346,6 @@ export function profilesPage({ root, query }: PageContext): Cleanup {
     updateBulkBar();
   });
 
-  // Runs an action over each selected profile, a few at a time; returns the failures.
-  async function eachSelected(action: (p: Profile) => Promise<unknown>): Promise<{ done: Profile[]; failed: Array<[Profile, unknown]> }> {
-    const list = [...selection.values()];
-    const done: Profile[] = [];
-    const failures: Array<[Profile, unknown]> = [];
-    let next = 0;
-    const worker = async () => {
-      while (next < list.length) {
-        const p = list[next++]!;
-        try {
-          await action(p);
-          done.push(p);
-        } catch (error) {
-          failures.push([p, error]);
-        }
-      }
-    };
-    await Promise.all([worker(), worker(), worker()]);
-    return { done, failed: failures };
-  }
-
-  function reportFailures(verb: string, total: number, failures: Array<[Profile, unknown]>): void {
-    if (failures.length === 0) return;
-    const [first, error] = failures[0]!;
-    toast(`${verb} ${total - failures.length} of ${total}. ${profileName(first)}: ${errorText(error)}`, "error", 10_000);
-  }
-
   const busy = (on: boolean) => {
     for (const b of [classifyButton, mergeButton, deleteButton, selectPage, clearSelection]) b.disabled = on;
     bulkBar.setAttribute("aria-busy", String(on));
@@ -349,7 +356,7 @@ export function profilesPage({ root, query }: PageContext): Cleanup {
     const value = bulkClassification.value as Classification;
     const total = selection.size;
     busy(true);
-    const result = await eachSelected((p) => api.put<Profile>(`/api/v1/profiles/${p.id}`, { classification: value }));
+    const result = await eachProfile([...selection.values()], (p) => api.put<Profile>(`/api/v1/profiles/${p.id}`, { classification: value }));
     if (!active) return;
     busy(false);
     if (result.done.length) toast(`${plural(result.done.length, "profile")} marked ${classificationLabel(value)}.`, "success");
@@ -370,7 +377,7 @@ export function profilesPage({ root, query }: PageContext): Cleanup {
     });
     if (!ok || !active) return;
     busy(true);
-    const result = await eachSelected((p) => api.del(`/api/v1/profiles/${p.id}`));
+    const result = await eachProfile([...selection.values()], (p) => api.del(`/api/v1/profiles/${p.id}`));
     if (!active) return;
     for (const p of result.done) selection.delete(p.id);
     busy(false);

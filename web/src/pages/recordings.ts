@@ -7,10 +7,10 @@ import { formatBytes, formatDuration, formatTime, h, profileName, replace } from
 import { setQuery, type Cleanup, type PageContext } from "../router.js";
 import { empty, failed, loading } from "../states.js";
 import { toast } from "../toast.js";
-import { loadCameraNames, type CameraNames } from "../components/camera-names.js";
+import { cameraOptions, loadCameraNames, type CameraNames } from "../components/camera-names.js";
 import { classificationPill } from "../components/classification.js";
 import { faceThumb } from "../components/face-thumb.js";
-import { pageParam, pager } from "../components/pager.js";
+import { pageParam, pagerSlot } from "../components/pager.js";
 import { mapLimit } from "../components/parallel.js";
 import { recordingVideo, stopVideo } from "../components/sighting-dialog.js";
 import { rangeFields, validIso } from "../components/time-range.js";
@@ -38,6 +38,91 @@ function clock(seconds: number): string {
 function fileName(recording: Recording, camera: string): string {
   const stamp = recording.start.replace(/[:]/g, "-").replace(/\.\d+Z$/, "Z");
   return `safelynx-${camera.replace(/[^\w-]+/g, "_")}-${stamp}.mp4`;
+}
+
+// Length, size and the download of a recording (once it is finished).
+function recordingFacts(recording: Recording, camera: string): HTMLElement {
+  const url = recording.video_url ?? `/api/v1/recordings/${recording.id}/video`;
+  return h(
+    "p",
+    { class: "recording-facts muted" },
+    h("span", {}, recording.end ? formatDuration(recording.duration_s) : "Still recording"),
+    h("span", {}, formatBytes(recording.size_bytes)),
+    recording.end ? h("a", { href: withToken(url), download: fileName(recording, camera), class: "button button-small", "data-testid": "recording-download" }, "Download") : null,
+  );
+}
+
+// Who was seen in a recording, each a button that plays from that moment (`seek`).
+function sightingChips(recording: Recording, details: SightingDetail[], more: number, seek: (seconds: number) => void): HTMLElement {
+  if (details.length === 0) return h("p", { class: "muted" }, "No recognised faces are linked to this recording.");
+  return h(
+    "div",
+    {},
+    h(
+      "ul",
+      { class: "sighting-chips", "data-testid": "recording-sightings" },
+      details.map((s) => {
+        const name = s.profile ? profileName(s.profile) : "Deleted profile";
+        const at = s.recording_offset_s ?? Math.max(0, (new Date(s.time).getTime() - new Date(recording.start).getTime()) / 1000);
+        const chip = h(
+          "button",
+          { type: "button", class: "sighting-chip", "data-testid": "sighting-chip" },
+          faceThumb(s.snapshot_url, s.profile?.name ?? "?", "small"),
+          h("span", { class: "sighting-chip-text" }, h("span", { class: "sighting-chip-name" }, name), h("span", { class: "muted" }, clock(at))),
+          s.profile ? classificationPill(s.profile.classification) : null,
+          // The name is the visible text (WCAG 2.5.3, label in name) and then what the button does.
+          h("span", { class: "visually-hidden" }, "Play from here"),
+        );
+        chip.addEventListener("click", () => seek(at));
+        return h("li", {}, chip);
+      }),
+    ),
+    more > 0 ? h("p", { class: "muted" }, `And ${more} more sightings.`) : null,
+  );
+}
+
+// `count`: the recording's sightings as shown ("…" while unknown); `select`
+// plays it here, from a plain click on its link or anywhere on the row.
+function recordingRow(recording: Recording, camera: string, href: string, count: string, select: () => void): HTMLElement {
+  const link = h("a", { href, class: "recording-link" }, formatTime(recording.start));
+  link.addEventListener("click", (event) => {
+    if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    event.preventDefault(); // played here, without reloading the list
+    select();
+  });
+  const tr = h(
+    "tr",
+    { "data-testid": "recording-row", "data-recording-id": recording.id },
+    h("td", {}, link),
+    h("td", {}, camera),
+    h("td", {}, recording.end ? formatDuration(recording.duration_s) : h("span", { class: "recording-live" }, formatDuration(null))),
+    h("td", { class: "num col-size" }, formatBytes(recording.size_bytes)),
+    h("td", { class: "num", "data-testid": "recording-sighting-count" }, count),
+  );
+  // A click anywhere on the row plays it (the link stays the keyboard's way).
+  tr.addEventListener("click", (event) => {
+    if ((event.target as Element).closest("a, button")) return;
+    select();
+  });
+  return tr;
+}
+
+function recordingsTable(rows: HTMLElement[]): HTMLElement {
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      { class: "recordings-table" },
+      h("caption", { class: "visually-hidden" }, "Recordings, newest first"),
+      h(
+        "thead",
+        {},
+        h("tr", {}, h("th", { scope: "col" }, "Start"), h("th", { scope: "col" }, "Camera"), h("th", { scope: "col" }, "Length"), h("th", { scope: "col", class: "num col-size" }, "Size"), h("th", { scope: "col", class: "num" }, "Sightings")),
+      ),
+      h("tbody", {}, rows),
+    ),
+  );
 }
 
 export function recordingsPage({ root, params, query }: PageContext): Cleanup {
@@ -80,7 +165,11 @@ export function recordingsPage({ root, params, query }: PageContext): Cleanup {
   });
   const player = h("section", { class: "card recording-player-card", "aria-labelledby": "player-title", "data-testid": "recording-panel", hidden: true });
   const list = h("div", { class: "recordings-list" });
-  const pagerHost = h("div");
+  const pages = pagerSlot("Recordings", (n) => {
+    filters.page = n;
+    history.replaceState(null, "", selectedId ? recordingPath(selectedId) : listPath());
+    void loadList();
+  });
 
   replace(
     root,
@@ -93,7 +182,7 @@ export function recordingsPage({ root, params, query }: PageContext): Cleanup {
       range.element,
     ),
     list,
-    pagerHost,
+    pages.element,
   );
 
   function changed(): void {
@@ -124,36 +213,10 @@ export function recordingsPage({ root, params, query }: PageContext): Cleanup {
     markSelected();
   }
 
-  function chips(recording: Recording, details: SightingDetail[], more: number): HTMLElement {
-    if (details.length === 0) return h("p", { class: "muted" }, "No recognised faces are linked to this recording.");
-    return h(
-      "div",
-      {},
-      h(
-        "ul",
-        { class: "sighting-chips", "data-testid": "recording-sightings" },
-        details.map((s) => {
-          const name = s.profile ? profileName(s.profile) : "Deleted profile";
-          const at = s.recording_offset_s ?? Math.max(0, (new Date(s.time).getTime() - new Date(recording.start).getTime()) / 1000);
-          const chip = h(
-            "button",
-            { type: "button", class: "sighting-chip", "data-testid": "sighting-chip" },
-            faceThumb(s.snapshot_url, s.profile?.name ?? "?", "small"),
-            h("span", { class: "sighting-chip-text" }, h("span", { class: "sighting-chip-name" }, name), h("span", { class: "muted" }, clock(at))),
-            s.profile ? classificationPill(s.profile.classification) : null,
-            // The name is the visible text (WCAG 2.5.3, label in name) and then what the button does.
-            h("span", { class: "visually-hidden" }, "Play from here"),
-          );
-          chip.addEventListener("click", () => {
-            if (!video) return;
-            video.currentTime = at;
-            void video.play().catch(() => undefined);
-          });
-          return h("li", {}, chip);
-        }),
-      ),
-      more > 0 ? h("p", { class: "muted" }, `And ${more} more sightings.`) : null,
-    );
+  function seek(seconds: number): void {
+    if (!video) return;
+    video.currentTime = seconds;
+    void video.play().catch(() => undefined);
   }
 
   async function showPlayer(id: string, seekTo: number | null): Promise<void> {
@@ -189,17 +252,10 @@ export function recordingsPage({ root, params, query }: PageContext): Cleanup {
     });
     const videoHost = h("div", { class: "recording-video" });
     const people = h("div", {}, loading("Loading who was seen…"));
-    const url = recording.video_url ?? `/api/v1/recordings/${recording.id}/video`;
     replace(
       player,
       h("div", { class: "dialog-header" }, h("h2", { id: "player-title", tabindex: "-1" }, `${camera} · ${formatTime(recording.start)}`), close),
-      h(
-        "p",
-        { class: "recording-facts muted" },
-        h("span", {}, recording.end ? formatDuration(recording.duration_s) : "Still recording"),
-        h("span", {}, formatBytes(recording.size_bytes)),
-        recording.end ? h("a", { href: withToken(url), download: fileName(recording, camera), class: "button button-small", "data-testid": "recording-download" }, "Download") : null,
-      ),
+      recordingFacts(recording, camera),
       h("div", { class: "recording-body" }, videoHost, h("div", { class: "recording-side" }, h("h3", {}, "Seen in this recording"), people)),
     );
 
@@ -236,7 +292,7 @@ export function recordingsPage({ root, params, query }: PageContext): Cleanup {
     try {
       const details = await mapLimit(shown, 4, (sid) => api.get<SightingDetail>(`/api/v1/sightings/${sid}`).catch(() => null));
       if (!active || number !== playerNumber) return;
-      replace(people, chips(recording, details.filter((d): d is SightingDetail => d !== null), ids.length - shown.length));
+      replace(people, sightingChips(recording, details.filter((d): d is SightingDetail => d !== null), ids.length - shown.length, seek));
     } catch (error) {
       if (!active || number !== playerNumber) return;
       replace(people, h("p", { class: "state-error" }, `Who was seen could not be loaded: ${errorText(error)}`));
@@ -265,29 +321,8 @@ export function recordingsPage({ root, params, query }: PageContext): Cleanup {
   }
 
   function row(recording: Recording): HTMLElement {
-    const camera = cameraName(recording.camera_id);
-    const link = h("a", { href: recordingPath(recording.id), class: "recording-link" }, formatTime(recording.start));
-    link.addEventListener("click", (event) => {
-      if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
-      event.preventDefault(); // played here, without reloading the list
-      select(recording.id);
-    });
-    const sightings = h("td", { class: "num", "data-testid": "recording-sighting-count" }, sightingCounts.has(recording.id) ? String(sightingCounts.get(recording.id)) : "…");
-    const tr = h(
-      "tr",
-      { "data-testid": "recording-row", "data-recording-id": recording.id },
-      h("td", {}, link),
-      h("td", {}, camera),
-      h("td", {}, recording.end ? formatDuration(recording.duration_s) : h("span", { class: "recording-live" }, formatDuration(null))),
-      h("td", { class: "num col-size" }, formatBytes(recording.size_bytes)),
-      sightings,
-    );
-    // A click anywhere on the row plays it (the link stays the keyboard's way).
-    tr.addEventListener("click", (event) => {
-      if ((event.target as Element).closest("a, button")) return;
-      select(recording.id);
-    });
-    return tr;
+    const count = sightingCounts.has(recording.id) ? String(sightingCounts.get(recording.id)) : "…";
+    return recordingRow(recording, cameraName(recording.camera_id), recordingPath(recording.id), count, () => select(recording.id));
   }
 
   // The list carries each recording's sighting count; a server without it
@@ -328,24 +363,7 @@ export function recordingsPage({ root, params, query }: PageContext): Cleanup {
         const filtered = filters.camera || filters.from || filters.to;
         replace(list, empty(filtered ? "No recordings match these filters." : "No recordings yet. Cameras record while they see faces."));
       } else {
-        replace(
-          list,
-          h(
-            "div",
-            { class: "table-wrap" },
-            h(
-              "table",
-              { class: "recordings-table" },
-              h("caption", { class: "visually-hidden" }, "Recordings, newest first"),
-              h(
-                "thead",
-                {},
-                h("tr", {}, h("th", { scope: "col" }, "Start"), h("th", { scope: "col" }, "Camera"), h("th", { scope: "col" }, "Length"), h("th", { scope: "col", class: "num col-size" }, "Size"), h("th", { scope: "col", class: "num" }, "Sightings")),
-              ),
-              h("tbody", {}, page.items.map(row)),
-            ),
-          ),
-        );
+        replace(list, recordingsTable(page.items.map(row)));
         markSelected();
         void fillCounts(page.items, number);
         // Recordings still being written get their length once finished.
@@ -354,21 +372,7 @@ export function recordingsPage({ root, params, query }: PageContext): Cleanup {
           listTimer = window.setTimeout(() => void loadList(true), 10_000);
         }
       }
-      replace(
-        pagerHost,
-        pager({
-          page: filters.page,
-          perPage: PER_PAGE,
-          total: page.total,
-          label: "Recordings",
-          onPage: (n) => {
-            filters.page = n;
-            const q = filterQuery();
-            history.replaceState(null, "", withQuery(selectedId ? `/recordings/${selectedId}` : "/recordings", q));
-            void loadList();
-          },
-        }),
-      );
+      pages.show(filters.page, PER_PAGE, page.total);
     } catch (error) {
       if (!active || number !== loadNumber) return;
       if (quiet && list.querySelector("table")) {
@@ -377,7 +381,7 @@ export function recordingsPage({ root, params, query }: PageContext): Cleanup {
       }
       count.textContent = "";
       replace(list, failed(error, () => void loadList()));
-      replace(pagerHost);
+      pages.clear();
     } finally {
       if (number === loadNumber) {
         list.removeAttribute("aria-busy");
@@ -390,10 +394,7 @@ export function recordingsPage({ root, params, query }: PageContext): Cleanup {
     replace(list, loading("Loading recordings…"));
     cameras = await loadCameraNames();
     if (!active) return;
-    cameraSelect.append(...cameras.cameras.map((c) => h("option", { value: c.id, selected: c.id === filters.camera }, c.name)));
-    if (filters.camera && !cameras.cameras.some((c) => c.id === filters.camera)) {
-      cameraSelect.append(h("option", { value: filters.camera, selected: true }, cameras.name(filters.camera)));
-    }
+    cameraSelect.append(...cameraOptions(cameras, filters.camera));
     if (selectedId) void showPlayer(selectedId, Number.isFinite(startAt) && startAt > 0 ? startAt : null);
     await loadList();
   }

@@ -9,10 +9,10 @@ import { onEvent } from "../events.js";
 import { setQuery, type Cleanup, type PageContext } from "../router.js";
 import { empty, failed, loading } from "../states.js";
 import { toast } from "../toast.js";
-import { loadCameraNames, type CameraNames } from "../components/camera-names.js";
+import { cameraOptions, loadCameraNames, type CameraNames } from "../components/camera-names.js";
 import { classificationPill, classificationSelect, isClassification } from "../components/classification.js";
 import { faceThumb } from "../components/face-thumb.js";
-import { pageParam, pager } from "../components/pager.js";
+import { pageParam, pagerSlot } from "../components/pager.js";
 import { ProfileLookup, type ProfileSummary } from "../components/profile-lookup.js";
 import { profilePicker } from "../components/profile-picker.js";
 import { openSightingDialog } from "../components/sighting-dialog.js";
@@ -42,6 +42,58 @@ function dayLabel(date: Date): string {
   if (date.toDateString() === today.toDateString()) return "Today";
   if (date.toDateString() === yesterday.toDateString()) return "Yesterday";
   return dayHeading.format(date);
+}
+
+// `profile`: null when it was deleted, undefined when it could not be loaded;
+// `open` shows the frame and the recording.
+function timelineEntry(s: Sighting, profile: ProfileSummary | null | undefined, camera: string, open: () => void, fresh = false): HTMLElement {
+  const name = profile ? profileName(profile) : profile === null ? "Deleted profile" : `Profile ${s.profile_id.slice(0, 8)}`;
+  const button = h(
+    "button",
+    { type: "button", class: "timeline-entry", "data-testid": "timeline-entry", "data-sighting-id": s.id },
+    faceThumb(s.snapshot_url, profile?.name ?? "?", "small"),
+    h("span", { class: "timeline-entry-main" }, h("span", { class: "timeline-entry-name" }, name), profile ? classificationPill(profile.classification) : null),
+    h("span", { class: "timeline-entry-meta muted" }, h("span", {}, camera), h("time", { datetime: s.time, title: formatTime(s.time) }, timeOfDay.format(new Date(s.time)))),
+    // The name is the visible text (WCAG 2.5.3, label in name) and then what the button does.
+    h("span", { class: "visually-hidden" }, "Show frame and recording"),
+  );
+  button.addEventListener("click", open);
+  return h("li", { class: fresh ? "is-new" : "" }, button);
+}
+
+// A day's heading and its (empty) list of entries.
+function dayGroup(date: Date): HTMLElement {
+  return h(
+    "section",
+    { class: "timeline-day", "data-day": date.toDateString() },
+    h("h3", { class: "timeline-day-title" }, dayLabel(date)),
+    h("ol", { class: "timeline-entries" }),
+  );
+}
+
+// Sightings (newest first) under the days they fall on.
+function dayGroups(items: Sighting[], entry: (s: Sighting) => HTMLElement): HTMLElement[] {
+  const days: HTMLElement[] = [];
+  for (const s of items) {
+    const date = new Date(s.time);
+    let day = days[days.length - 1];
+    if (!day || day.dataset.day !== date.toDateString()) days.push((day = dayGroup(date)));
+    day.querySelector("ol")!.append(entry(s));
+  }
+  return days;
+}
+
+// The chart's window: the filter's range (to defaults to now, from to 24 h
+// before to), at most the API's 92 days.
+function chartWindow(fromFilter: string | null, toFilter: string | null): { from: Date; to: Date; note: string } {
+  const to = toFilter ? new Date(toFilter) : new Date();
+  let from = fromFilter ? new Date(fromFilter) : new Date(to.getTime() - DAY_MS);
+  let note = fromFilter ? "" : "Last 24 hours shown.";
+  if (to.getTime() - from.getTime() > MAX_CHART_MS) {
+    from = new Date(to.getTime() - MAX_CHART_MS);
+    note = "The chart shows the last 92 days of the range.";
+  }
+  return { from, to, note };
 }
 
 export function timelinePage({ root, query }: PageContext): Cleanup {
@@ -104,7 +156,15 @@ export function timelinePage({ root, query }: PageContext): Cleanup {
   const chart = timelineChart();
   const count = h("span", { class: "muted", "data-testid": "timeline-total" });
   const list = h("div", { class: "timeline-list" });
-  const pagerHost = h("div");
+  const pages = pagerSlot(
+    "Sightings",
+    (n) => {
+      filters.page = n;
+      writeFilters();
+      void loadList();
+    },
+    () => list,
+  );
 
   replace(
     root,
@@ -119,34 +179,12 @@ export function timelinePage({ root, query }: PageContext): Cleanup {
     ),
     chart.element,
     h("section", { "aria-labelledby": "timeline-list-title" }, h("h2", { id: "timeline-list-title", class: "visually-hidden" }, "Sightings"), list),
-    pagerHost,
+    pages.element,
   );
 
-  // `profile`: null when it was deleted, undefined when it could not be loaded.
   function entry(s: Sighting, profile: ProfileSummary | null | undefined, fresh = false): HTMLElement {
-    const name = profile ? profileName(profile) : profile === null ? "Deleted profile" : `Profile ${s.profile_id.slice(0, 8)}`;
     const camera = cameras?.name(s.camera_id) ?? "";
-    const button = h(
-      "button",
-      { type: "button", class: "timeline-entry", "data-testid": "timeline-entry", "data-sighting-id": s.id },
-      faceThumb(s.snapshot_url, profile?.name ?? "?", "small"),
-      h("span", { class: "timeline-entry-main" }, h("span", { class: "timeline-entry-name" }, name), profile ? classificationPill(profile.classification) : null),
-      h("span", { class: "timeline-entry-meta muted" }, h("span", {}, camera), h("time", { datetime: s.time, title: formatTime(s.time) }, timeOfDay.format(new Date(s.time)))),
-      // The name is the visible text (WCAG 2.5.3, label in name) and then what the button does.
-      h("span", { class: "visually-hidden" }, "Show frame and recording"),
-    );
-    button.addEventListener("click", () => openSightingDialog(root, s, profile, camera));
-    return h("li", { class: fresh ? "is-new" : "" }, button);
-  }
-
-  function group(date: Date): HTMLElement {
-    const key = date.toDateString();
-    return h(
-      "section",
-      { class: "timeline-day", "data-day": key },
-      h("h3", { class: "timeline-day-title" }, dayLabel(date)),
-      h("ol", { class: "timeline-entries" }),
-    );
+    return timelineEntry(s, profile, camera, () => openSightingDialog(root, s, profile, camera), fresh);
   }
 
   async function profilesFor(items: Sighting[]): Promise<Map<string, ProfileSummary | null | undefined>> {
@@ -188,35 +226,14 @@ export function timelinePage({ root, query }: PageContext): Cleanup {
         const filtered = filters.profile || filters.camera || filters.classification || filters.from || filters.to;
         replace(list, empty(filtered ? "No sightings match these filters." : "No sightings yet. They appear here when a camera recognises a face."));
       } else {
-        const days: HTMLElement[] = [];
-        for (const s of page.items) {
-          const date = new Date(s.time);
-          let day = days[days.length - 1];
-          if (!day || day.dataset.day !== date.toDateString()) days.push((day = group(date)));
-          day.querySelector("ol")!.append(entry(s, profiles.get(s.profile_id)));
-        }
-        replace(list, days);
+        replace(list, dayGroups(page.items, (s) => entry(s, profiles.get(s.profile_id))));
       }
-      replace(
-        pagerHost,
-        pager({
-          page: filters.page,
-          perPage: PER_PAGE,
-          total: page.total,
-          label: "Sightings",
-          onPage: (n) => {
-            filters.page = n;
-            writeFilters();
-            void loadList();
-            list.scrollIntoView({ block: "start" });
-          },
-        }),
-      );
+      pages.show(filters.page, PER_PAGE, page.total);
     } catch (error) {
       if (!active || number !== loadNumber) return;
       count.textContent = "";
       replace(list, failed(error, () => void loadList()));
-      replace(pagerHost);
+      pages.clear();
     } finally {
       if (number === loadNumber) {
         list.removeAttribute("aria-busy");
@@ -225,21 +242,9 @@ export function timelinePage({ root, query }: PageContext): Cleanup {
     }
   }
 
-  // The chart's window: the filter's range (to defaults to now, from to 24 h
-  // before to), at most the API's 92 days; by day when longer than 3 days.
-  function chartWindow(): { from: Date; to: Date; note: string } {
-    const to = filters.to ? new Date(filters.to) : new Date();
-    let from = filters.from ? new Date(filters.from) : new Date(to.getTime() - DAY_MS);
-    let note = filters.from ? "" : "Last 24 hours shown.";
-    if (to.getTime() - from.getTime() > MAX_CHART_MS) {
-      from = new Date(to.getTime() - MAX_CHART_MS);
-      note = "The chart shows the last 92 days of the range.";
-    }
-    return { from, to, note };
-  }
-
   async function loadChart(): Promise<void> {
-    const window_ = chartWindow();
+    const window_ = chartWindow(filters.from, filters.to);
+    // By day when longer than 3 days.
     const bucket = window_.to.getTime() - window_.from.getTime() > 3 * DAY_MS ? "day" : "hour";
     try {
       const series = await api.get<TimelineCounts>("/api/v1/analytics/timeline", {
@@ -275,7 +280,7 @@ export function timelinePage({ root, query }: PageContext): Cleanup {
     const date = new Date(s.time);
     let day = list.querySelector<HTMLElement>(".timeline-day");
     if (!day || day.dataset.day !== date.toDateString()) {
-      day = group(date);
+      day = dayGroup(date);
       if (!list.querySelector(".timeline-day")) replace(list, day);
       else list.prepend(day);
     }
@@ -308,10 +313,7 @@ export function timelinePage({ root, query }: PageContext): Cleanup {
     ]);
     if (!active) return;
     cameras = names;
-    cameraSelect.append(...names.cameras.map((c) => h("option", { value: c.id, selected: c.id === filters.camera }, c.name)));
-    if (filters.camera && !names.cameras.some((c) => c.id === filters.camera)) {
-      cameraSelect.append(h("option", { value: filters.camera, selected: true }, names.name(filters.camera)));
-    }
+    cameraSelect.append(...cameraOptions(names, filters.camera));
     await loadAll();
   }
   replace(list, loading("Loading sightings…"));
