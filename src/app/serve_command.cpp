@@ -15,13 +15,13 @@
 #include "app/config.hpp"
 #include "app/logging.hpp"
 #include "app/openapi_document.hpp"
+#include "app/pipeline_camera_control.hpp"
 #include "index/tiered_index.hpp"
-#include "pipeline/frame_source.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline/recorder.hpp"
 #include "pipeline/storage_manager.hpp"
 #include "server/api/api.hpp"
-#include "server/api/json_mapping.hpp"
+#include "server/api/api_websockets.hpp"
 #include "server/api/retention.hpp"
 #include "server/web_ui.hpp"
 #include "storage/sqlite_database.hpp"
@@ -168,7 +168,7 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
   }
 
   server::ApiOptions api_options;
-  api_options.camera_file_roots = file_roots;
+  api_options.openapi_json = std::string(openapi_document());
   api_options.version = SAFELYNX_VERSION;
   api_options.max_image_pixels = config.engine.max_image_pixels;
   api_options.login_throttle.max_concurrent_hashes = static_cast<std::size_t>(config.auth.max_concurrent_logins);
@@ -197,20 +197,11 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
                                    else log_info(message, {});
                                  }},
       pipeline_options);
-  context.pipeline = &live;
+  PipelineCameraControl camera_control(live, file_roots);
+  context.cameras = &camera_control;
+  context.metrics_text = [&metrics] { return metrics.serialize(); };
 
   auto router = server::make_api_router(context);
-  router->add("GET", "/metrics", [&context, &metrics](server::HttpRequest& request) {
-    (void)server::authorize(context.auth, request, Permission::Read);
-    server::HttpResponse response;
-    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    response.body = metrics.serialize();
-    return response;
-  });
-  router->add("GET", "/api/v1/openapi.json", [](server::HttpRequest&) {
-    server::HttpResponse response = server::HttpResponse::json(200, std::string(openapi_document()));
-    return response;
-  });
 
   // The web UI at "/": every GET or HEAD no API route takes.
   auto web_ui = std::make_shared<const server::WebUi>(server::WebUiOptions{.root = config.server.web_dir});
@@ -236,53 +227,7 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
   http.trusted_proxies = config.server.trusted_proxies;
   server::HttpServer server(http, router);
   server.set_body_admission(server::make_body_admission(context));
-  // A socket lives as long as the token it was opened with.
-  const auto websocket_grant = [&auth](const server::HttpRequest& request, Permission permission) {
-    const server::Principal who = server::authorize(auth, request, permission, server::TokenPlace::HeaderOrQuery);
-    return server::WebSocketGrant{who.token.id.to_string(), who.token.expires_at};
-  };
-  auth.on_connections_to_close([&server](const Uuid& token_id, const std::string& reason) {
-    server.close_websockets(token_id.to_string(), reason);
-  });
-  server.enable_websocket("/ws", [&websocket_grant](const server::HttpRequest& request) {
-    return websocket_grant(request, Permission::Read);
-  });
-  // Bus handlers must be quick: broadcast() only queues.
-  const EventBus::Subscription to_websockets =
-      events.subscribe([&server](const DomainEvent& event) { server.broadcast(server::to_json(event).dump(-1, ' ', false, json::error_handler_t::replace)); });
-
-  // A browser camera's page sends its frames as binary JPEG messages.
-  server.enable_websocket_ingest(
-      "/api/v1/cameras/{id}/browser",
-      // Frames from a browser camera feed the pipeline: a camera operation.
-      [&websocket_grant, &live](const server::HttpRequest& request) {
-        server::WebSocketGrant grant = websocket_grant(request, Permission::ManageCameras);
-        Uuid id;
-        try {
-          id = Uuid::parse(request.path_param("id"));
-        } catch (const std::exception&) {
-          throw server::ApiError(404, "not_found", "no camera " + request.path_param("id"));
-        }
-        if (!live.browser_feed(id))
-          throw server::ApiError(409, "camera_not_streaming",
-                                 "camera " + id.to_string() + " is not a started browser camera");
-        return grant;
-      },
-      // A refusal (ApiError) closes the socket with its message as the
-      // reason, which the page shows: the camera was stopped or deleted
-      // since it connected, or it sent text or a frame that is not a JPEG of
-      // at most max_frame_pixels.
-      [&live](const server::HttpRequest& request, std::string_view message, bool binary) {
-        if (!binary) throw server::ApiError(400, "bad_request", "send frames as binary JPEG messages");
-        // Checked from the header, never decoded here: a 400 KB PNG or JPEG
-        // can claim 20000x20000 (1.2 GB decoded).
-        if (auto refusal = pipeline::browser_frame_refusal(message))
-          throw server::ApiError(422, "invalid_frame", "frame refused: " + *refusal);
-        const std::string id = request.path_param("id");
-        auto feed = live.browser_feed(Uuid::parse(id));
-        if (!feed) throw server::ApiError(409, "camera_not_streaming", "camera " + id + " was stopped");
-        feed->push_jpeg(std::string(message));
-      });
+  const server::ApiWebSockets websockets(server, context);
 
   server.start();
   storage_manager.start();

@@ -17,6 +17,7 @@
 
 #include <opencv2/core.hpp>
 
+#include "domain/camera_url.hpp"
 #include "domain/entities.hpp"
 
 namespace safelynx::pipeline {
@@ -208,23 +209,6 @@ class BrowserFrameSource final : public FrameSource {
   std::shared_ptr<BrowserFrameFeed> feed_;
   std::chrono::milliseconds idle_timeout_;
 };
-
-// A URL without its user:password part, for logs and status messages.
-std::string redact_credentials(const std::string& url);
-
-// What the API shows of a camera's URL: the password replaced by
-// kMaskedPassword ("rtsp://admin:***@cam/live"); unchanged without one.
-inline constexpr std::string_view kMaskedPassword = "***";
-std::string mask_password(const std::string& url);
-
-// A URL's parts around its password: "rtsp://admin:" + "secret" + "@cam/live".
-// nullopt when it has no user:password part.
-struct UrlPassword {
-  std::string before;    // scheme, "://", user and ':'
-  std::string password;
-  std::string after;     // '@', host, port, path
-};
-std::optional<UrlPassword> split_password(const std::string& url);
 
 // "10 s", "1.5 s" for messages.
 std::string seconds_text(std::chrono::milliseconds duration);

@@ -249,6 +249,20 @@ void add_system_routes(Router& router, ApiContext& context) {
                {"schema_version", context.database.schema_version()}});
   });
 
+  // The API's own description: public, like the documentation it is.
+  router.add("GET", "/api/v1/openapi.json", [&context](HttpRequest&) {
+    return HttpResponse::json(200, context.options.openapi_json);
+  });
+  // Outside /api/v1, where Prometheus looks; its scraper sends a token like any client.
+  router.add("GET", "/metrics", [&context](HttpRequest& request) {
+    (void)authorize(context.auth, request, Permission::Read);
+    if (!context.metrics_text) throw ApiError(503, "metrics_unavailable", "this server runs without the camera pipeline");
+    HttpResponse response;
+    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    response.body = context.metrics_text();
+    return response;
+  });
+
   router.add("POST", "/api/v1/auth/login", [&context](HttpRequest& request) { return login(context, request); });
 
   router.add("POST", "/api/v1/auth/tokens", authed(context, Permission::OwnAccount, [&context](HttpRequest& request, const Principal& who) {

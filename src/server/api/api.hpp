@@ -19,9 +19,9 @@
 #include "domain/roles.hpp"
 #include "domain/settings.hpp"
 #include "gallery/gallery.hpp"
-#include "pipeline/pipeline.hpp"
 #include "server/api/audit.hpp"
 #include "server/api/auth.hpp"
+#include "server/api/camera_control.hpp"
 #include "server/api/engine_pool.hpp"
 #include "server/api/login_throttle.hpp"
 #include "server/http_server.hpp"
@@ -38,7 +38,7 @@ struct ApiOptions {
   LoginThrottleOptions login_throttle;
   // The only unauthenticated body is a login's: a few hundred bytes of JSON.
   std::size_t max_login_body_bytes = 4096;
-  std::vector<std::filesystem::path> camera_file_roots;  // [cameras] file_roots: where file cameras may read
+  std::string openapi_json;  // served at /api/v1/openapi.json
 };
 
 // Where the API's own log lines go (serve: the JSON log on stderr).
@@ -66,9 +66,11 @@ class ApiContext {
     std::cerr << message << " " << fields.dump() << "\n";
   };
 
-  // The live pipeline; null when the server runs without cameras (then
-  // stream/start answers 503).
-  pipeline::Pipeline* pipeline = nullptr;
+  // The cameras' live processing; null when the server runs without it
+  // (then stream/start answers 503).
+  CameraControl* cameras = nullptr;
+  // The Prometheus text for /metrics; null: /metrics answers 503.
+  std::function<std::string()> metrics_text;
 
   // The settings are read on every detection: cached here, written through.
   Settings settings() const;

@@ -2,7 +2,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "pipeline/video_file_policy.hpp"
+#include "domain/camera_url.hpp"
 #include "server/api/api_internal.hpp"
 
 namespace safelynx::server::detail {
@@ -21,14 +21,14 @@ Camera find_camera(ApiContext& context, const Uuid& id) {
 // stored password, so an edit form round-trips; only for the same user,
 // host and port, so the password cannot be redirected to another server.
 std::string keep_masked_password(const std::string& source, const std::string& stored) {
-  const auto sent = pipeline::split_password(source);
-  if (!sent || sent->password != pipeline::kMaskedPassword) return source;
-  const auto old = pipeline::split_password(stored);
-  const auto authority = [](const pipeline::UrlPassword& url) {
+  const auto sent = split_password(source);
+  if (!sent || sent->password != kMaskedPassword) return source;
+  const auto old = split_password(stored);
+  const auto authority = [](const UrlPassword& url) {
     return url.before + url.after.substr(0, std::min(url.after.find_first_of("/?#"), url.after.size()));
   };
   if (!old || authority(*old) != authority(*sent))
-    invalid_field("source", "the password is masked (" + std::string(pipeline::kMaskedPassword) +
+    invalid_field("source", "the password is masked (" + std::string(kMaskedPassword) +
                                 "); it is kept only for the same user, host and port: enter the password");
   return sent->before + old->password + sent->after;
 }
@@ -88,12 +88,9 @@ void apply_camera_fields(ApiContext& context, Camera& camera, const json& body, 
       break;
     case CameraKind::File:
       if (camera.source.empty()) invalid_field("source", "a file camera needs the path of a video file");
-      try {
-        // Checked again at every open: the file may change after this.
-        pipeline::check_video_file(camera.source, context.options.camera_file_roots);
-      } catch (const pipeline::VideoFileRefused& refused) {
-        invalid_field("source", refused.what());
-      }
+      // Checked again at every open: the file may change after this.
+      if (context.cameras)
+        if (auto refusal = context.cameras->source_refusal(camera)) invalid_field("source", *refusal);
       break;
     case CameraKind::Usb:
       if (camera.source.empty()) invalid_field("source", "a usb camera needs a device index (0) or path (/dev/video0)");
@@ -104,16 +101,16 @@ void apply_camera_fields(ApiContext& context, Camera& camera, const json& body, 
 // The stored camera plus what the pipeline measures while it runs.
 json camera_json(ApiContext& context, const Camera& camera) {
   json body = to_json(camera);
-  std::optional<pipeline::CameraRuntime> runtime;
-  if (context.pipeline) runtime = context.pipeline->runtime(camera.id);
-  if (runtime) {
-    body["live"] = {{"fps", runtime->capture.fps},
-                    {"last_frame_at", runtime->capture.last_frame ? json(to_iso8601(*runtime->capture.last_frame)) : json(nullptr)},
-                    {"frames", runtime->capture.frames},
-                    {"dropped", runtime->capture.dropped},
-                    {"processed", runtime->processed},
-                    {"reconnects", runtime->capture.reconnects},
-                    {"recording", runtime->recording}};
+  std::optional<CameraLiveFigures> live;
+  if (context.cameras) live = context.cameras->figures(camera.id);
+  if (live) {
+    body["live"] = {{"fps", live->fps},
+                    {"last_frame_at", live->last_frame ? json(to_iso8601(*live->last_frame)) : json(nullptr)},
+                    {"frames", live->frames},
+                    {"dropped", live->dropped},
+                    {"processed", live->processed},
+                    {"reconnects", live->reconnects},
+                    {"recording", live->recording}};
   } else {
     body["live"] = nullptr;
   }
@@ -122,7 +119,7 @@ json camera_json(ApiContext& context, const Camera& camera) {
 
 HttpResponse set_streaming(ApiContext& context, HttpRequest& request, bool start) {
   Camera camera = find_camera(context, path_uuid(request, "camera"));
-  if (start && !context.pipeline)
+  if (start && !context.cameras)
     throw ApiError(503, "pipeline_unavailable", "this server runs without the camera pipeline");
   camera.status = start ? CameraStatus::Connecting : CameraStatus::Stopped;
   camera.status_message.clear();
@@ -132,10 +129,10 @@ HttpResponse set_streaming(ApiContext& context, HttpRequest& request, bool start
   // Stopped capture before `stopped` is stored, and `connecting` stored
   // before capture starts: the capture thread's own status (`active`,
   // `error`) is never overwritten by this older one.
-  if (context.pipeline && !start) context.pipeline->stop_camera(camera.id);
+  if (context.cameras && !start) context.cameras->stop(camera.id);
   context.database.cameras().set_status(camera.id, camera.status, "", camera.updated_at);
   context.events.publish(CameraStatusChanged{camera.id, camera.status, ""});
-  if (context.pipeline && start) context.pipeline->start_camera(camera);
+  if (context.cameras && start) context.cameras->start(camera);
   return ok(camera_json(context, camera));
 }
 
@@ -143,15 +140,15 @@ HttpResponse set_streaming(ApiContext& context, HttpRequest& request, bool start
 // video tools expect from an MJPEG camera.
 class MjpegStream final : public ResponseStream {
  public:
-  MjpegStream(pipeline::Pipeline& pipeline, Uuid camera, bool overlay, int max_fps)
-      : pipeline_(pipeline), camera_(camera), overlay_(overlay),
+  MjpegStream(CameraControl& cameras, Uuid camera, bool overlay, int max_fps)
+      : cameras_(cameras), camera_(camera), overlay_(overlay),
         min_gap_(std::chrono::milliseconds(1000 / std::max(1, max_fps))) {}
 
   std::optional<std::string> next_part() override {
-    if (!pipeline_.running(camera_)) return std::nullopt;
+    if (!cameras_.running(camera_)) return std::nullopt;
     const auto now = std::chrono::steady_clock::now();
     if (now - last_sent_ < min_gap_) return std::string();
-    auto frame = pipeline_.live_frame(camera_, overlay_, sequence_);
+    auto frame = cameras_.live_frame(camera_, overlay_, sequence_);
     if (!frame) return std::string();
     sequence_ = frame->sequence;
     last_sent_ = now;
@@ -166,7 +163,7 @@ class MjpegStream final : public ResponseStream {
   static constexpr std::string_view kBoundary = "safelynxframe";
 
  private:
-  pipeline::Pipeline& pipeline_;
+  CameraControl& cameras_;
   const Uuid camera_;
   const bool overlay_;
   const std::chrono::steady_clock::duration min_gap_;
@@ -181,10 +178,10 @@ bool overlay_param(const HttpRequest& request) {
   bad_query("overlay", "must be true or false");
 }
 
-pipeline::Pipeline& running_pipeline(ApiContext& context, const Camera& camera) {
-  if (!context.pipeline || !context.pipeline->running(camera.id))
+CameraControl& running_camera(ApiContext& context, const Camera& camera) {
+  if (!context.cameras || !context.cameras->running(camera.id))
     throw ApiError(409, "camera_not_streaming", "camera " + camera.id.to_string() + " is not streaming (POST .../stream/start)");
-  return *context.pipeline;
+  return *context.cameras;
 }
 
 }  // namespace
@@ -218,14 +215,14 @@ void add_camera_routes(Router& router, ApiContext& context) {
                camera.updated_at = now_ms();
                if (!context.database.cameras().update(camera)) not_found("camera", camera.id.to_string());
                // A running camera picks up its new source and settings.
-               if (context.pipeline && context.pipeline->running(camera.id)) context.pipeline->start_camera(camera);
+               if (context.cameras && context.cameras->running(camera.id)) context.cameras->start(camera);
                context.audit.record(AuditActor::of(who, request), "camera.update", {"camera", camera.id.to_string()}, audit_fields(before), audit_fields(camera));
                return ok(camera_json(context, camera));
              }));
   router.add("DELETE", "/api/v1/cameras/{id}", authed(context, Permission::ManageCameras, [&context](HttpRequest& request, const Principal& who) {
                const Uuid id = path_uuid(request, "camera");
                const Camera before = find_camera(context, id);
-               if (context.pipeline) context.pipeline->stop_camera(id);
+               if (context.cameras) context.cameras->stop(id);
                if (!context.database.cameras().remove(id)) not_found("camera", id.to_string());
                context.audit.record(AuditActor::of(who, request), "camera.delete", {"camera", id.to_string()}, audit_fields(before));
                return no_content();
@@ -237,7 +234,7 @@ void add_camera_routes(Router& router, ApiContext& context) {
              }));
   router.add("GET", "/api/v1/cameras/{id}/snapshot.jpg", authed_media(context, Permission::Read, [&context](HttpRequest& request, const Principal&) {
                const Camera camera = find_camera(context, path_uuid(request, "camera"));
-               auto frame = running_pipeline(context, camera).live_frame(camera.id, overlay_param(request));
+               auto frame = running_camera(context, camera).live_frame(camera.id, overlay_param(request), 0);
                if (!frame) throw ApiError(503, "no_frame_yet", "camera " + camera.id.to_string() + " has not delivered a frame yet");
                HttpResponse response;
                response.content_type = "image/jpeg";
@@ -258,7 +255,7 @@ void add_camera_routes(Router& router, ApiContext& context) {
                }
                HttpResponse response;
                response.content_type = "multipart/x-mixed-replace; boundary=" + std::string(MjpegStream::kBoundary);
-               response.stream = std::make_shared<MjpegStream>(running_pipeline(context, camera), camera.id,
+               response.stream = std::make_shared<MjpegStream>(running_camera(context, camera), camera.id,
                                                                overlay_param(request), max_fps);
                return response;
              }));

@@ -4,7 +4,7 @@
 #include <array>
 #include <string_view>
 
-#include "pipeline/frame_source.hpp"
+#include "domain/camera_url.hpp"
 
 namespace safelynx::server {
 
@@ -99,7 +99,7 @@ json without_secrets(const json& value) {
   }
   if (value.is_string()) {
     const auto& text = value.get_ref<const std::string&>();
-    if (text.find("://") != std::string::npos) return pipeline::redact_credentials(text);
+    if (text.find("://") != std::string::npos) return redact_credentials(text);
   }
   return value;
 }
@@ -139,7 +139,7 @@ json audit_fields(const Profile& p) {
 json audit_fields(const Camera& c) {
   return {{"name", c.name},
           {"kind", std::string(to_string(c.kind))},
-          {"source", pipeline::redact_credentials(c.source)},
+          {"source", redact_credentials(c.source)},
           {"resolution", c.width > 0 ? json::array({c.width, c.height}) : json(nullptr)},
           {"fps", c.fps},
           {"location", c.location},

@@ -8,7 +8,7 @@
 #include <vector>
 #include <limits>
 
-#include "pipeline/frame_source.hpp"
+#include "domain/camera_url.hpp"
 #include "server/multipart.hpp"
 #include "storage/settings_json.hpp"
 
@@ -120,7 +120,7 @@ json to_json(const Camera& c) {
       {"id", c.id.to_string()},
       {"name", c.name},
       {"kind", std::string(to_string(c.kind))},
-      {"source", pipeline::mask_password(c.source)},  // secrets are write-only
+      {"source", mask_password(c.source)},  // secrets are write-only
       {"resolution", c.width > 0 ? json::array({c.width, c.height}) : json(nullptr)},
       {"fps", c.fps},
       {"location", c.location},
