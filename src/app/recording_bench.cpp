@@ -12,7 +12,7 @@
 #include <opencv2/videoio.hpp>
 
 #include "app/cli_commands.hpp"
-#include "pipeline/mp4_writer.hpp"
+#include "recording/mp4_writer.hpp"
 
 namespace safelynx::app {
 
@@ -96,9 +96,9 @@ int run_recording_bench(const RecordingBenchOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   if (o.encoder == "mp4writer") {
     // As the recorder opens a segment: the clip's rate, the other options at their defaults.
-    std::vector<std::unique_ptr<pipeline::Mp4Writer>> writers;
+    std::vector<std::unique_ptr<recording::Mp4Writer>> writers;
     for (const fs::path& file : files)
-      writers.push_back(std::make_unique<pipeline::Mp4Writer>(file, size, pipeline::Mp4WriterOptions{fps}));
+      writers.push_back(std::make_unique<recording::Mp4Writer>(file, size, recording::Mp4WriterOptions{fps}));
     codec = "avc1 (" + writers.front()->encoder_name() + ")";
     for (const cv::Mat& frame : frames)
       for (auto& writer : writers) writer->write(frame);

@@ -18,8 +18,8 @@
 #include "app/pipeline_camera_control.hpp"
 #include "index/tiered_index.hpp"
 #include "pipeline/pipeline.hpp"
-#include "pipeline/recorder.hpp"
-#include "pipeline/storage_manager.hpp"
+#include "recording/recorder.hpp"
+#include "recording/storage_manager.hpp"
 #include "server/api/api.hpp"
 #include "server/api/api_websockets.hpp"
 #include "server/api/retention.hpp"
@@ -80,8 +80,8 @@ Settings merge_settings(Settings stored, const Config& config) {
   return stored;
 }
 
-pipeline::StoragePolicy storage_policy(const Settings& s) {
-  pipeline::StoragePolicy policy;
+recording::StoragePolicy storage_policy(const Settings& s) {
+  recording::StoragePolicy policy;
   policy.quota_bytes = s.storage.quota_bytes;
   policy.auto_cleanup = s.storage.auto_cleanup;
   policy.min_retention_days = s.storage.min_retention_days;
@@ -177,11 +177,11 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
   context.set_settings(settings);
 
   // Recordings a crash left open are repaired before any camera records.
-  for (const std::string& line : pipeline::repair_recordings(media.recordings_dir(), database->recordings()))
+  for (const std::string& line : recording::repair_recordings(media.recordings_dir(), database->recordings()))
     log_warning("recording repaired", {{"what", line}});
 
-  pipeline::StorageManager storage_manager(*database, media, events, storage_policy(settings),
-                                           [](const std::string& message) { log_info("storage", {{"what", message}}); });
+  recording::StorageManager storage_manager(*database, media, events, storage_policy(settings),
+                                            [](const std::string& message) { log_info("storage", {{"what", message}}); });
   context.on_settings_changed([&storage_manager](const Settings& s) { storage_manager.set_policy(storage_policy(s)); });
 
   pipeline::PipelineMetrics metrics;

@@ -23,9 +23,16 @@
 #include "pipeline/face_tracker.hpp"
 #include "pipeline/frame_source.hpp"
 #include "pipeline/live_view.hpp"
-#include "pipeline/recorder.hpp"
+#include "recording/recorder.hpp"
 
 namespace safelynx::pipeline {
+
+// A camera's recorder is part of its state; the stages use its types unqualified.
+using recording::CameraRecorder;
+using recording::RecorderListener;
+using recording::RecorderOptions;
+using recording::RecorderTiming;
+using recording::RecordingMoment;
 
 struct DetectedFrame {
   Frame frame;

@@ -11,7 +11,7 @@
 #include "pipeline/bounded_queue.hpp"
 #include "pipeline/camera_state.hpp"
 #include "pipeline/frame_inbox.hpp"
-#include "pipeline/recorder.hpp"
+#include "recording/recorder.hpp"
 #include "pipeline/storage_stage.hpp"
 #include "vision/face_crops.hpp"
 #include "vision/face_engine.hpp"

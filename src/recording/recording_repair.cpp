@@ -5,11 +5,11 @@
 #include <set>
 #include <system_error>
 
-#include "pipeline/mp4_recovery.hpp"
-#include "pipeline/recorder.hpp"
-#include "pipeline/recording_files.hpp"
+#include "recording/mp4_recovery.hpp"
+#include "recording/recorder.hpp"
+#include "recording/recording_files.hpp"
 
-namespace safelynx::pipeline {
+namespace safelynx::recording {
 namespace {
 
 namespace fs = std::filesystem;
@@ -112,4 +112,4 @@ std::vector<std::string> repair_recordings(const fs::path& recordings_dir, stora
   return lines;
 }
 
-}  // namespace safelynx::pipeline
+}  // namespace safelynx::recording

@@ -22,7 +22,7 @@
 #include "domain/entities.hpp"
 #include "storage/repositories.hpp"
 
-namespace safelynx::pipeline {
+namespace safelynx::recording {
 
 struct RecorderTiming {
   std::chrono::seconds pre_buffer{5};
@@ -108,4 +108,4 @@ class CameraRecorder {
 std::vector<std::string> repair_recordings(const std::filesystem::path& recordings_dir,
                                            storage::RecordingRepository& recordings);
 
-}  // namespace safelynx::pipeline
+}  // namespace safelynx::recording

@@ -1,4 +1,4 @@
-#include "pipeline/mp4_recovery.hpp"
+#include "recording/mp4_recovery.hpp"
 
 #include <algorithm>
 #include <array>
@@ -12,7 +12,7 @@ extern "C" {
 #include <libavformat/avformat.h>
 }
 
-namespace safelynx::pipeline {
+namespace safelynx::recording {
 namespace {
 
 namespace fs = std::filesystem;
@@ -138,4 +138,4 @@ std::uintmax_t trim_to_complete_fragments(const fs::path& file) {
   return ec ? 0 : size - keep;
 }
 
-}  // namespace safelynx::pipeline
+}  // namespace safelynx::recording

@@ -1,4 +1,4 @@
-#include "pipeline/mp4_writer.hpp"
+#include "recording/mp4_writer.hpp"
 
 #include <opencv2/imgproc.hpp>
 
@@ -9,7 +9,7 @@ extern "C" {
 #include <libswscale/swscale.h>
 }
 
-namespace safelynx::pipeline {
+namespace safelynx::recording {
 
 namespace {
 
@@ -179,4 +179,4 @@ void Mp4Writer::finish() {
   if (rc < 0) throw Mp4WriterError("cannot record to " + file_.string() + ": cannot finish the file (" + av_error(rc) + ")");
 }
 
-}  // namespace safelynx::pipeline
+}  // namespace safelynx::recording

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 
-namespace safelynx::pipeline {
+namespace safelynx::recording {
 
 struct Mp4Probe {
   bool plays = false;         // FFmpeg opened it and decoded its first frame
@@ -24,4 +24,4 @@ Mp4Probe probe_mp4(const std::filesystem::path& file);
 // error, which leaves the file as it was).
 std::uintmax_t trim_to_complete_fragments(const std::filesystem::path& file);
 
-}  // namespace safelynx::pipeline
+}  // namespace safelynx::recording

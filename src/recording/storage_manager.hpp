@@ -18,7 +18,7 @@
 #include "storage/media_store.hpp"
 #include "storage/repositories.hpp"
 
-namespace safelynx::pipeline {
+namespace safelynx::recording {
 
 struct StoragePolicy {
   std::uint64_t quota_bytes = 100'000'000'000ull;
@@ -91,4 +91,4 @@ class StorageManager {
   bool delete_snapshots(TimePoint cutoff, double target, std::uint64_t& used, StorageCheck& result);
 };
 
-}  // namespace safelynx::pipeline
+}  // namespace safelynx::recording

@@ -1,4 +1,4 @@
-#include "pipeline/storage_manager.hpp"
+#include "recording/storage_manager.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -7,7 +7,7 @@
 #include <system_error>
 #include <utility>
 
-namespace safelynx::pipeline {
+namespace safelynx::recording {
 
 namespace fs = std::filesystem;
 
@@ -256,4 +256,4 @@ bool StorageManager::delete_snapshots(TimePoint cutoff, double target, std::uint
   return true;
 }
 
-}  // namespace safelynx::pipeline
+}  // namespace safelynx::recording

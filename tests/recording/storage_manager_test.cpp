@@ -1,7 +1,7 @@
 // StorageManager against a real SQLite database, a real MediaStore and real
 // files of known sizes in a temporary folder. Quotas are set relative to the
 // measured usage, so the database's own size (and its WAL) does not matter.
-#include "pipeline/storage_manager.hpp"
+#include "recording/storage_manager.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -23,7 +23,7 @@
 #include "storage/settings_json.hpp"
 #include "storage/sqlite_database.hpp"
 
-namespace safelynx::pipeline {
+namespace safelynx::recording {
 namespace {
 
 namespace fs = std::filesystem;
@@ -468,4 +468,4 @@ TEST(StorageSettings, ConfigKeyFromTomlAndEnvironment) {
 }
 
 }  // namespace
-}  // namespace safelynx::pipeline
+}  // namespace safelynx::recording

@@ -1,7 +1,7 @@
-#include "pipeline/recorder.hpp"
+#include "recording/recorder.hpp"
 
-#include "pipeline/mp4_writer.hpp"
-#include "pipeline/recording_files.hpp"
+#include "recording/mp4_writer.hpp"
+#include "recording/recording_files.hpp"
 
 #include <algorithm>
 #include <array>
@@ -17,7 +17,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-namespace safelynx::pipeline {
+namespace safelynx::recording {
 namespace {
 
 namespace fs = std::filesystem;
@@ -582,4 +582,4 @@ std::uint64_t CameraRecorder::frames_dropped() const { return impl_->frames_drop
 bool CameraRecorder::recording() const { return impl_->recording(); }
 std::string CameraRecorder::codec() const { return impl_->codec(); }
 
-}  // namespace safelynx::pipeline
+}  // namespace safelynx::recording

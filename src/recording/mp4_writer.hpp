@@ -18,7 +18,7 @@
 
 #include <opencv2/core.hpp>
 
-namespace safelynx::pipeline {
+namespace safelynx::recording {
 
 class Mp4WriterError : public std::runtime_error {
  public:
@@ -64,4 +64,4 @@ class Mp4Writer {
   std::string encoder_name_;
 };
 
-}  // namespace safelynx::pipeline
+}  // namespace safelynx::recording

@@ -7,7 +7,7 @@
 
 #include <filesystem>
 
-namespace safelynx::pipeline::recording_files {
+namespace safelynx::recording::recording_files {
 
 // A segment is written as <id>.partial.mp4 and renamed to <id>.mp4 once
 // finished; the row names the final name from the start.
@@ -23,4 +23,4 @@ inline bool sync_path(const std::filesystem::path& path, bool directory) {
   return ok;
 }
 
-}  // namespace safelynx::pipeline::recording_files
+}  // namespace safelynx::recording::recording_files

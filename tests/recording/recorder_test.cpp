@@ -19,12 +19,12 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
-#include "pipeline/mp4_recovery.hpp"
-#include "pipeline/mp4_writer.hpp"
-#include "pipeline/recorder.hpp"
+#include "recording/mp4_recovery.hpp"
+#include "recording/mp4_writer.hpp"
+#include "recording/recorder.hpp"
 #include "storage/sqlite_database.hpp"
 
-namespace safelynx::pipeline {
+namespace safelynx::recording {
 namespace {
 
 namespace fs = std::filesystem;
@@ -611,4 +611,4 @@ TEST_F(RepairRecordingsTest, RecordingKilledWhileWritingIsKeptUpToItsLastFragmen
 }
 
 }  // namespace
-}  // namespace safelynx::pipeline
+}  // namespace safelynx::recording
