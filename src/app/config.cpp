@@ -5,11 +5,15 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <string_view>
+#include <type_traits>
+#include <utility>
 #include <variant>
 #include <vector>
 
 #include <toml++/toml.h>
 
+#include "domain/settings_schema.hpp"
 #include "vision/tiny_face_detector.hpp"
 
 extern char** environ;
@@ -21,10 +25,10 @@ using Value = std::variant<std::int64_t, double, bool, std::string, std::vector<
 enum class Type { Integer, Number, Boolean, Text, TextList };
 
 struct Key {
-  const char* name;  // "section.key"
+  std::string_view name;  // "section.key"
   Type type;
   std::function<void(Config&, const Value&)> apply;
-  bool is_setting = false;  // also a run-time setting (Settings)
+  bool is_setting = false;  // a run-time setting (Settings)
 };
 
 std::int64_t as_integer(const Value& v) { return std::get<std::int64_t>(v); }
@@ -88,6 +92,39 @@ double number_in_range(double v, double low, double high, const char* key) {
   return v;
 }
 
+// A run-time setting's key: its type and range are the settings table's,
+// so the file refuses what PUT /api/v1/settings would.
+Key setting_key(const SettingSpec& spec) {
+  const std::string key(spec.key);
+  return std::visit(
+      [&](const auto& field) -> Key {
+        using Field = std::decay_t<decltype(field)>;
+        if constexpr (std::is_same_v<Field, FlagSetting>) {
+          return {spec.key, Type::Boolean, [field](Config& c, const Value& v) { field.in(c.settings) = as_bool(v); }, true};
+        } else if constexpr (std::is_same_v<Field, NumberSetting<float>>) {
+          return {spec.key, Type::Number,
+                  [field, key](Config& c, const Value& v) {
+                    const auto value = static_cast<float>(as_number(v));
+                    if (auto problem = field.range.problem(value)) throw ConfigError(key + " " + *problem);
+                    field.in(c.settings) = value;
+                  },
+                  true};
+        } else {
+          return {spec.key, Type::Integer,
+                  [field, key](Config& c, const Value& v) {
+                    using T = std::remove_cvref_t<decltype(field.range.low)>;
+                    const std::int64_t value = as_integer(v);
+                    const auto problem = std::in_range<T>(value) ? field.range.problem(static_cast<T>(value))
+                                                                 : field.range.refusal(std::to_string(value));
+                    if (problem) throw ConfigError(key + " " + *problem);
+                    field.in(c.settings) = static_cast<T>(value);
+                  },
+                  true};
+        }
+      },
+      spec.field);
+}
+
 std::vector<Key> make_keys() {
   constexpr auto kMax = std::numeric_limits<std::int64_t>::max();
   return {
@@ -102,75 +139,21 @@ std::vector<Key> make_keys() {
        }},
       {"detection.tiny_input_size", Type::Integer,
        [](Config& c, const Value& v) { c.engine.tiny_input_size = in_range<int>(as_integer(v), 0, 4096, "detection.tiny_input_size"); }},
-      {"detection.min_score", Type::Number,
-       [](Config& c, const Value& v) {
-         c.engine.min_score = static_cast<float>(as_number(v));
-         c.settings.detection.min_score = c.engine.min_score;
-       },
-       true},
-      {"detection.min_face_size", Type::Integer,
-       [](Config& c, const Value& v) {
-         c.settings.detection.min_face_size = in_range<int>(as_integer(v), 0, 1 << 20, "detection.min_face_size");
-       },
-       true},
       {"detection.max_image_pixels", Type::Integer,
        [](Config& c, const Value& v) {
          c.engine.max_image_pixels = in_range<std::uint64_t>(as_integer(v), 0, kMax, "detection.max_image_pixels");
        }},
-      {"recognition.match_threshold", Type::Number,
-       [](Config& c, const Value& v) {
-         c.engine.match_threshold = static_cast<float>(as_number(v));
-         c.settings.recognition.match_threshold = c.engine.match_threshold;
-       },
-       true},
       {"recognition.descriptor_batch_size", Type::Integer,
        [](Config& c, const Value& v) {
          c.engine.descriptor_batch_size = in_range<std::size_t>(as_integer(v), 0, 1 << 20, "recognition.descriptor_batch_size");
        }},
-      {"recognition.sighting_cooldown_s", Type::Integer,
-       [](Config& c, const Value& v) {
-         c.settings.recognition.sighting_cooldown_s = in_range<int>(as_integer(v), -1, 1 << 30, "recognition.sighting_cooldown_s");
-       },
-       true},
       {"recognition.engines", Type::Integer,
        [](Config& c, const Value& v) { c.engines = in_range<std::size_t>(as_integer(v), 1, 64, "recognition.engines"); }},
       {"recognition.gallery_capacity", Type::Integer,
        [](Config& c, const Value& v) {
          c.gallery_capacity = in_range<std::size_t>(as_integer(v), 1, 1000, "recognition.gallery_capacity");
        }},
-      {"recording.pre_buffer_s", Type::Integer,
-       [](Config& c, const Value& v) { c.settings.recording.pre_buffer_s = in_range<int>(as_integer(v), -1, 1 << 30, "recording.pre_buffer_s"); },
-       true},
-      {"recording.post_buffer_s", Type::Integer,
-       [](Config& c, const Value& v) { c.settings.recording.post_buffer_s = in_range<int>(as_integer(v), -1, 1 << 30, "recording.post_buffer_s"); },
-       true},
-      {"recording.max_segment_s", Type::Integer,
-       [](Config& c, const Value& v) { c.settings.recording.max_segment_s = in_range<int>(as_integer(v), -1, 1 << 30, "recording.max_segment_s"); },
-       true},
       {"storage.data_dir", Type::Text, [](Config& c, const Value& v) { c.data_dir = as_text(v); }},
-      {"storage.quota_bytes", Type::Integer,
-       [](Config& c, const Value& v) { c.settings.storage.quota_bytes = in_range<std::uint64_t>(as_integer(v), 0, kMax, "storage.quota_bytes"); },
-       true},
-      {"storage.auto_cleanup", Type::Boolean, [](Config& c, const Value& v) { c.settings.storage.auto_cleanup = as_bool(v); },
-       true},
-      {"storage.min_retention_days", Type::Integer,
-       [](Config& c, const Value& v) {
-         c.settings.storage.min_retention_days = in_range<int>(as_integer(v), -1, 1 << 30, "storage.min_retention_days");
-       },
-       true},
-      {"retention.unknown_profiles_days", Type::Integer,
-       [](Config& c, const Value& v) {
-         c.settings.retention.unknown_profiles_days = in_range<int>(as_integer(v), -1, 1 << 30, "retention.unknown_profiles_days");
-       },
-       true},
-      {"retention.known_profiles_days", Type::Integer,
-       [](Config& c, const Value& v) {
-         c.settings.retention.known_profiles_days = in_range<int>(as_integer(v), -1, 1 << 30, "retention.known_profiles_days");
-       },
-       true},
-      {"audit.retention_days", Type::Integer,
-       [](Config& c, const Value& v) { c.settings.audit.retention_days = in_range<int>(as_integer(v), -1, 1 << 30, "audit.retention_days"); },
-       true},
       {"recording.enabled", Type::Boolean, [](Config& c, const Value& v) { c.pipeline.record = as_bool(v); }},
       {"pipeline.detection_workers", Type::Integer,
        [](Config& c, const Value& v) { c.pipeline.detection_workers = in_range<std::size_t>(as_integer(v), 1, 16, "pipeline.detection_workers"); }},
@@ -265,14 +248,18 @@ std::vector<Key> make_keys() {
 }
 
 const std::vector<Key>& keys() {
-  static const std::vector<Key> table = make_keys();
+  static const std::vector<Key> table = [] {
+    std::vector<Key> all = make_keys();
+    for (const SettingSpec& spec : settings_schema()) all.push_back(setting_key(spec));
+    return all;
+  }();
   return table;
 }
 
 std::vector<std::string> sections() {
   std::vector<std::string> out;
   for (const Key& key : keys()) {
-    std::string section(key.name, std::string_view(key.name).find('.'));
+    const std::string section(key.name.substr(0, key.name.find('.')));
     if (std::find(out.begin(), out.end(), section) == out.end()) out.push_back(section);
   }
   return out;
@@ -369,7 +356,7 @@ void apply(Config& config, const Key& key, const Value& value, const std::string
   } catch (const ConfigError& e) {
     throw ConfigError(origin + ": " + e.what());
   }
-  if (key.is_setting) config.settings_keys.insert(key.name);
+  if (key.is_setting) config.settings_keys.emplace(key.name);
 }
 
 void read_file(Config& config, const std::filesystem::path& file) {
@@ -432,24 +419,31 @@ std::filesystem::path default_web_dir() {
 #endif
 }
 
+namespace {
+
+// A flag (--min-score, --threshold) may have changed one of these two after the file.
+void refuse_out_of_range(std::string_view key, float value) {
+  if (auto problem = std::get<NumberSetting<float>>(find_setting(key)->field).range.problem(value))
+    throw ConfigError(std::string(key) + " " + *problem);
+}
+
+}  // namespace
+
 void validate(const EngineConfig& c) {
-  if (!(c.min_score > 0.0f && c.min_score < 1.0f)) throw ConfigError("detection.min_score must be between 0 and 1 (exclusive)");
+  refuse_out_of_range("detection.min_score", c.min_score);
   try {
     vision::validate_tiny_input_size(c.tiny_input_size);
   } catch (const std::invalid_argument& e) {
     throw ConfigError(std::string("detection.tiny_input_size: ") + e.what());
   }
   if (c.max_image_pixels < 1024) throw ConfigError("detection.max_image_pixels must be at least 1024");
-  if (!(c.match_threshold > 0.0f && c.match_threshold <= 2.0f))
-    throw ConfigError("recognition.match_threshold must be in (0, 2] (L2 distance of unit-scale descriptors)");
+  refuse_out_of_range("recognition.match_threshold", c.match_threshold);
   if (c.descriptor_batch_size < 1 || c.descriptor_batch_size > 256)
     throw ConfigError("recognition.descriptor_batch_size must be between 1 and 256");
 }
 
 void validate(const Config& c) {
   validate(c.engine);
-  for (const SettingsProblem& problem : validate(c.settings))
-    throw ConfigError(problem.key + " " + problem.message);
   if (c.database.backend != "sqlite")
     throw ConfigError("database.backend: '" + c.database.backend + "' is not available in this build (expected sqlite)");
   if (c.database.min_connections > c.database.max_connections)
@@ -467,6 +461,9 @@ Config load_config(const std::optional<std::filesystem::path>& file,
   Config config;
   if (file) read_file(config, *file);
   read_environment(config, environment);
+  // The engine of detect, embed and identify starts from these two settings.
+  config.engine.min_score = config.settings.detection.min_score;
+  config.engine.match_threshold = config.settings.recognition.match_threshold;
   try {
     validate(config);
   } catch (const ConfigError& e) {

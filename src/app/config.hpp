@@ -28,9 +28,9 @@ struct EngineConfig {
   std::optional<std::filesystem::path> models_dir;  // [models] dir; unset: SAFELYNX_MODELS, then models/
   vision::DetectorKind detector = vision::DetectorKind::Ssd;  // [detection] detector
   int tiny_input_size = 416;                                  // [detection] tiny_input_size
-  float min_score = 0.5f;                                     // [detection] min_score
+  float min_score = Settings{}.detection.min_score;           // [detection] min_score
   std::uint64_t max_image_pixels = 40'000'000;                // [detection] max_image_pixels
-  float match_threshold = 0.6f;                               // [recognition] match_threshold (L2)
+  float match_threshold = Settings{}.recognition.match_threshold;  // [recognition] match_threshold (L2)
   std::size_t descriptor_batch_size = 8;                      // [recognition] descriptor_batch_size
 };
 
@@ -100,7 +100,8 @@ Config load_config(const std::optional<std::filesystem::path>& file,
 // The process's environment, for load_config.
 std::map<std::string, std::string> process_environment();
 
-// Throws ConfigError naming the first out-of-range setting.
+// Throws ConfigError naming the first out-of-range value. The run-time
+// settings' keys are checked as they are read, against settings_schema().
 void validate(const EngineConfig& config);
 void validate(const Config& config);
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <variant>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -16,6 +17,7 @@
 #include "app/logging.hpp"
 #include "app/openapi_document.hpp"
 #include "app/pipeline_camera_control.hpp"
+#include "domain/settings_schema.hpp"
 #include "index/tiered_index.hpp"
 #include "pipeline/pipeline.hpp"
 #include "recording/recorder.hpp"
@@ -61,22 +63,9 @@ sigset_t shutdown_signals() {
 
 // Config keys given explicitly win over the stored settings at start.
 Settings merge_settings(Settings stored, const Config& config) {
-  const Settings& c = config.settings;
-  for (const std::string& key : config.settings_keys) {
-    if (key == "detection.min_score") stored.detection.min_score = c.detection.min_score;
-    else if (key == "detection.min_face_size") stored.detection.min_face_size = c.detection.min_face_size;
-    else if (key == "recognition.match_threshold") stored.recognition.match_threshold = c.recognition.match_threshold;
-    else if (key == "recognition.sighting_cooldown_s") stored.recognition.sighting_cooldown_s = c.recognition.sighting_cooldown_s;
-    else if (key == "recording.pre_buffer_s") stored.recording.pre_buffer_s = c.recording.pre_buffer_s;
-    else if (key == "recording.post_buffer_s") stored.recording.post_buffer_s = c.recording.post_buffer_s;
-    else if (key == "recording.max_segment_s") stored.recording.max_segment_s = c.recording.max_segment_s;
-    else if (key == "storage.quota_bytes") stored.storage.quota_bytes = c.storage.quota_bytes;
-    else if (key == "storage.auto_cleanup") stored.storage.auto_cleanup = c.storage.auto_cleanup;
-    else if (key == "storage.min_retention_days") stored.storage.min_retention_days = c.storage.min_retention_days;
-    else if (key == "retention.unknown_profiles_days") stored.retention.unknown_profiles_days = c.retention.unknown_profiles_days;
-    else if (key == "retention.known_profiles_days") stored.retention.known_profiles_days = c.retention.known_profiles_days;
-    else if (key == "audit.retention_days") stored.audit.retention_days = c.audit.retention_days;
-  }
+  for (const std::string& key : config.settings_keys)
+    if (const SettingSpec* spec = find_setting(key))
+      std::visit([&](const auto& field) { field.in(stored) = field.of(config.settings); }, spec->field);
   return stored;
 }
 

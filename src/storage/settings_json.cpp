@@ -1,34 +1,54 @@
 #include "storage/settings_json.hpp"
 
-#include <cmath>
+#include <cstdint>
+#include <utility>
+#include <variant>
+
+#include "domain/settings_schema.hpp"
 
 namespace safelynx::storage {
 namespace {
 
-double short_decimal(float value) { return std::round(static_cast<double>(value) * 1e6) / 1e6; }
+using json = nlohmann::json;
+
+template <typename T>
+void read_tolerantly(const json& value, T& field) {
+  if constexpr (std::is_same_v<T, bool>) {
+    if (value.is_boolean()) field = value.get<bool>();
+  } else if constexpr (std::is_floating_point_v<T>) {
+    if (value.is_number()) field = static_cast<T>(value.get<double>());
+  } else if constexpr (std::is_unsigned_v<T>) {
+    if (value.is_number_unsigned()) field = static_cast<T>(value.get<std::uint64_t>());
+  } else {
+    if (value.is_number_integer() && std::in_range<T>(value.get<std::int64_t>())) field = static_cast<T>(value.get<std::int64_t>());
+  }
+}
+
+// The value stored for `spec`, or nullptr.
+const json* stored_value(const json& stored, const SettingSpec& spec) {
+  if (!stored.is_object()) return nullptr;
+  const auto section = stored.find(std::string(spec.section()));
+  if (section == stored.end() || !section->is_object()) return nullptr;
+  const auto value = section->find(std::string(spec.name()));
+  return value == section->end() ? nullptr : &*value;
+}
 
 }  // namespace
 
-nlohmann::json settings_to_json(const Settings& s) {
-  return {
-      {"detection", {{"min_score", short_decimal(s.detection.min_score)}, {"min_face_size", s.detection.min_face_size}}},
-      {"recognition",
-       {{"match_threshold", short_decimal(s.recognition.match_threshold)},
-        {"sighting_cooldown_s", s.recognition.sighting_cooldown_s}}},
-      {"recording",
-       {{"pre_buffer_s", s.recording.pre_buffer_s},
-        {"post_buffer_s", s.recording.post_buffer_s},
-        {"max_segment_s", s.recording.max_segment_s}}},
-      {"storage",
-       {{"quota_bytes", s.storage.quota_bytes},
-        {"auto_cleanup", s.storage.auto_cleanup},
-        {"min_retention_days", s.storage.min_retention_days}}},
-      {"notifications", {{"on_flagged", s.notifications.on_flagged}, {"on_unknown", s.notifications.on_unknown}}},
-      {"retention",
-       {{"unknown_profiles_days", s.retention.unknown_profiles_days},
-        {"known_profiles_days", s.retention.known_profiles_days}}},
-      {"audit", {{"retention_days", s.audit.retention_days}}},
-  };
+json settings_to_json(const Settings& settings) {
+  json out = json::object();
+  for (const SettingSpec& spec : settings_schema())
+    std::visit([&](const auto& field) { out[std::string(spec.section())][std::string(spec.name())] = setting_json(field.of(settings)); },
+               spec.field);
+  return out;
+}
+
+Settings settings_from_json(const json& stored) {
+  Settings settings;
+  for (const SettingSpec& spec : settings_schema())
+    if (const json* value = stored_value(stored, spec))
+      std::visit([&](const auto& field) { read_tolerantly(*value, field.in(settings)); }, spec.field);
+  return settings;
 }
 
 }  // namespace safelynx::storage

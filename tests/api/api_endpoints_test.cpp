@@ -180,6 +180,27 @@ TEST_F(EndpointsApi, SettingsValidateAndPersist) {
   EXPECT_FLOAT_EQ(after["detection"]["min_score"].get<float>(), defaults["detection"]["min_score"].get<float>());
 }
 
+TEST_F(EndpointsApi, SettingsSchemaDescribesEverySettingServed) {
+  EXPECT_EQ(server_->anonymous().get("/api/v1/settings/schema").status, 401);
+  const HttpResult schema = client().get("/api/v1/settings/schema");
+  ASSERT_EQ(schema.status, 200) << schema.body;
+  std::set<std::string> described;
+  const json described_settings = parse(schema);
+  for (const json& item : described_settings["settings"]) {
+    described.insert(item["key"].get<std::string>());
+    if (item["key"] == "detection.min_face_size") {
+      EXPECT_EQ(item["minimum"], 16);
+      EXPECT_EQ(item["maximum"], 4096);
+    }
+  }
+  std::set<std::string> served;
+  const json settings = parse(client().get("/api/v1/settings"));
+  for (const auto& [section, values] : settings.items())
+    for (const auto& [name, value] : values.items()) served.insert(section + "." + name);
+  EXPECT_EQ(described, served);
+  EXPECT_TRUE(parse(server_->anonymous().get("/api/v1/openapi.json"))["paths"].contains("/api/v1/settings/schema"));
+}
+
 TEST_F(EndpointsApi, SightingsAndRecordingsListsAndErrors) {
   for (const std::string path : {"/api/v1/sightings", "/api/v1/recordings"}) {
     const HttpResult list = client().get(path);

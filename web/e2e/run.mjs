@@ -745,6 +745,11 @@ try {
       check(!(await viewer.locator('[data-testid="camera-add"]').isVisible()), "a viewer is offered 'Add camera'");
       await goto(viewer, "/settings");
       check(!(await viewer.locator('[data-testid="settings-save"]').isVisible()), "a viewer is offered to save settings");
+      // Ranges and help come from GET /api/v1/settings/schema, not from the page.
+      const minFace = viewer.locator('[data-setting="detection.min_face_size"]');
+      check((await minFace.getAttribute("min")) === "16" && (await minFace.getAttribute("max")) === "4096", "the minimum face size field lacks the schema's range");
+      const minFaceHelp = await viewer.locator('[data-testid="setting-help-detection.min_face_size"]').textContent();
+      check(minFaceHelp?.includes("16 to 4096 px; default 40 px") ?? false, `the minimum face size help is "${minFaceHelp}"`);
       await viewer.locator('[data-testid="my-password"]').waitFor();
       await a11y(viewer, "settings-viewer");
     } finally {

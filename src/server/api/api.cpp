@@ -309,6 +309,9 @@ void add_system_routes(Router& router, ApiContext& context) {
   router.add("GET", "/api/v1/settings", authed(context, Permission::Read, [&context](HttpRequest&, const Principal&) {
                return ok(to_json(context.settings()));
              }));
+  router.add("GET", "/api/v1/settings/schema", authed(context, Permission::Read, [](HttpRequest&, const Principal&) {
+               return ok(settings_schema_json());
+             }));
   router.add("PUT", "/api/v1/settings", authed(context, Permission::ManageSettings, [&context](HttpRequest& request, const Principal& who) {
                const Settings before = context.settings();
                const Settings updated = apply_settings_json(before, json_object_body(request));

@@ -5,11 +5,15 @@
 #include <cstdio>
 #include <optional>
 #include <set>
+#include <span>
+#include <string_view>
+#include <utility>
+#include <variant>
 #include <vector>
-#include <limits>
 
 #include "domain/camera_url.hpp"
 #include "server/multipart.hpp"
+#include "domain/settings_schema.hpp"
 #include "storage/settings_json.hpp"
 
 namespace safelynx::server {
@@ -220,46 +224,27 @@ json event_payload(const EventPayload& payload) {
       payload);
 }
 
+// A setting's value from a PUT body: the JSON type must fit the member.
 template <typename T>
-void read_number(const json& section, const std::string& prefix, const char* key, T& target) {
-  const auto it = section.find(key);
-  if (it == section.end()) return;
-  const std::string name = prefix + "." + key;
-  if constexpr (std::is_floating_point_v<T>) {
-    if (!it->is_number()) invalid_field(name, "must be a number");
-    target = it->template get<T>();
+void read_strictly(const json& value, const std::string& name, T& target) {
+  if constexpr (std::is_same_v<T, bool>) {
+    if (!value.is_boolean()) invalid_field(name, "must be true or false");
+    target = value.get<bool>();
+  } else if constexpr (std::is_floating_point_v<T>) {
+    if (!value.is_number()) invalid_field(name, "must be a number");
+    target = value.get<T>();
   } else {
-    if (!it->is_number_integer()) invalid_field(name, "must be an integer");
-    if (it->is_number_unsigned()) {
-      const auto v = it->template get<std::uint64_t>();
-      if (v > static_cast<std::uint64_t>(std::numeric_limits<T>::max())) invalid_field(name, "is too large");
+    if (!value.is_number_integer()) invalid_field(name, "must be an integer");
+    if (value.is_number_unsigned()) {
+      const auto v = value.get<std::uint64_t>();
+      if (!std::in_range<T>(v)) invalid_field(name, "is too large");
       target = static_cast<T>(v);
     } else {
-      const auto v = it->template get<std::int64_t>();
-      if (v < static_cast<std::int64_t>(std::numeric_limits<T>::min()) ||
-          (v > 0 && static_cast<std::uint64_t>(v) > static_cast<std::uint64_t>(std::numeric_limits<T>::max())))
-        invalid_field(name, "is out of range");
+      const auto v = value.get<std::int64_t>();
+      if (!std::in_range<T>(v)) invalid_field(name, "is out of range");
       target = static_cast<T>(v);
     }
   }
-}
-
-void read_bool(const json& section, const std::string& prefix, const char* key, bool& target) {
-  const auto it = section.find(key);
-  if (it == section.end()) return;
-  if (!it->is_boolean()) invalid_field(prefix + "." + key, "must be true or false");
-  target = it->get<bool>();
-}
-
-const json* section_of(const json& body, const char* name, std::initializer_list<const char*> keys) {
-  const auto it = body.find(name);
-  if (it == body.end()) return nullptr;
-  if (!it->is_object()) invalid_field(name, "must be an object");
-  for (const auto& [key, value] : it->items()) {
-    if (std::none_of(keys.begin(), keys.end(), [&](const char* k) { return key == k; }))
-      invalid_field(std::string(name) + "." + key, "is not a setting");
-  }
-  return &*it;
 }
 
 }  // namespace
@@ -272,34 +257,19 @@ json to_json(const DomainEvent& event) {
 
 Settings apply_settings_json(Settings s, const json& body) {
   if (!body.is_object()) throw ApiError(400, "malformed_json", "the settings must be a JSON object");
-  reject_unknown_keys(body, {"detection", "recognition", "recording", "storage", "notifications", "retention", "audit"});
-  if (const json* d = section_of(body, "detection", {"min_score", "min_face_size"})) {
-    read_number(*d, "detection", "min_score", s.detection.min_score);
-    read_number(*d, "detection", "min_face_size", s.detection.min_face_size);
+  reject_unknown_keys(body, settings_sections());
+  for (const std::string_view section_name : settings_sections()) {
+    const auto section = body.find(std::string(section_name));
+    if (section == body.end()) continue;
+    if (!section->is_object()) invalid_field(std::string(section_name), "must be an object");
+    for (const auto& [name, value] : section->items())
+      if (!find_setting(std::string(section_name) + "." + name)) invalid_field(std::string(section_name) + "." + name, "is not a setting");
+    for (const SettingSpec& spec : settings_schema()) {
+      const auto value = spec.section() == section_name ? section->find(std::string(spec.name())) : section->end();
+      if (value != section->end())
+        std::visit([&](const auto& field) { read_strictly(*value, std::string(spec.key), field.in(s)); }, spec.field);
+    }
   }
-  if (const json* r = section_of(body, "recognition", {"match_threshold", "sighting_cooldown_s"})) {
-    read_number(*r, "recognition", "match_threshold", s.recognition.match_threshold);
-    read_number(*r, "recognition", "sighting_cooldown_s", s.recognition.sighting_cooldown_s);
-  }
-  if (const json* r = section_of(body, "recording", {"pre_buffer_s", "post_buffer_s", "max_segment_s"})) {
-    read_number(*r, "recording", "pre_buffer_s", s.recording.pre_buffer_s);
-    read_number(*r, "recording", "post_buffer_s", s.recording.post_buffer_s);
-    read_number(*r, "recording", "max_segment_s", s.recording.max_segment_s);
-  }
-  if (const json* st = section_of(body, "storage", {"quota_bytes", "auto_cleanup", "min_retention_days"})) {
-    read_number(*st, "storage", "quota_bytes", s.storage.quota_bytes);
-    read_bool(*st, "storage", "auto_cleanup", s.storage.auto_cleanup);
-    read_number(*st, "storage", "min_retention_days", s.storage.min_retention_days);
-  }
-  if (const json* n = section_of(body, "notifications", {"on_flagged", "on_unknown"})) {
-    read_bool(*n, "notifications", "on_flagged", s.notifications.on_flagged);
-    read_bool(*n, "notifications", "on_unknown", s.notifications.on_unknown);
-  }
-  if (const json* r = section_of(body, "retention", {"unknown_profiles_days", "known_profiles_days"})) {
-    read_number(*r, "retention", "unknown_profiles_days", s.retention.unknown_profiles_days);
-    read_number(*r, "retention", "known_profiles_days", s.retention.known_profiles_days);
-  }
-  if (const json* a = section_of(body, "audit", {"retention_days"})) read_number(*a, "audit", "retention_days", s.audit.retention_days);
   const auto problems = validate(s);
   if (!problems.empty()) {
     std::string message;
@@ -307,6 +277,35 @@ Settings apply_settings_json(Settings s, const json& body) {
     throw ApiError(422, "invalid_settings", message);
   }
   return s;
+}
+
+json settings_schema_json() {
+  const Settings defaults;
+  json items = json::array();
+  for (const SettingSpec& spec : settings_schema()) {
+    json item = {{"key", std::string(spec.key)},
+                 {"label", std::string(spec.label)},
+                 {"help", std::string(spec.help)},
+                 {"unit", std::string(spec.unit)}};
+    std::visit(
+        [&](const auto& field) {
+          item["default"] = storage::setting_json(field.of(defaults));
+          if constexpr (requires { field.range; }) {
+            item["type"] = std::is_floating_point_v<std::remove_cvref_t<decltype(field.of(defaults))>> ? "number" : "integer";
+            item["minimum"] = storage::setting_json(field.range.low);
+            item["exclusive_minimum"] = field.range.ends != RangeEnds::Closed;
+            if (field.range.has_high()) {
+              item["maximum"] = storage::setting_json(field.range.high);
+              item["exclusive_maximum"] = field.range.ends == RangeEnds::OpenBoth;
+            }
+          } else {
+            item["type"] = "boolean";
+          }
+        },
+        spec.field);
+    items.push_back(std::move(item));
+  }
+  return {{"settings", std::move(items)}};
 }
 
 json json_object_body(const HttpRequest& request) {
@@ -371,14 +370,18 @@ std::string required_string(const json& object, const char* name) {
   return *value;
 }
 
-void reject_unknown_keys(const json& object, std::initializer_list<const char*> allowed) {
+void reject_unknown_keys(const json& object, std::span<const std::string_view> allowed) {
   for (const auto& [key, value] : object.items()) {
-    if (std::none_of(allowed.begin(), allowed.end(), [&](const char* k) { return key == k; })) {
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       std::string list;
-      for (const char* k : allowed) list += (list.empty() ? "" : ", ") + std::string(k);
+      for (const std::string_view k : allowed) list += (list.empty() ? "" : ", ") + std::string(k);
       invalid_field(key, "is not a known field (expected " + list + ")");
     }
   }
+}
+
+void reject_unknown_keys(const json& object, std::initializer_list<std::string_view> allowed) {
+  reject_unknown_keys(object, std::span(allowed.begin(), allowed.size()));
 }
 
 }  // namespace safelynx::server

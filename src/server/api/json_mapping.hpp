@@ -5,8 +5,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "domain/entities.hpp"
 #include "domain/events.hpp"
@@ -32,6 +35,9 @@ nlohmann::json to_json(const DomainEvent& event);
 // `settings`. Unknown keys and wrong types throw ApiError 422 naming the key;
 // so do out-of-range values (every problem listed).
 Settings apply_settings_json(Settings settings, const nlohmann::json& body);
+// GET /api/v1/settings/schema: every setting of domain/settings_schema.hpp
+// with its type, range, default, unit, label and help.
+nlohmann::json settings_schema_json();
 
 // The request body as a JSON object: 415 unless the content type is JSON,
 // 400 "malformed_json" when it does not parse or is not an object.
@@ -45,7 +51,8 @@ std::optional<double> optional_number(const nlohmann::json& object, const char* 
 std::optional<std::int64_t> optional_integer(const nlohmann::json& object, const char* name);
 std::string required_string(const nlohmann::json& object, const char* name);
 // Rejects keys other than `allowed` (a typo must not be silently ignored).
-void reject_unknown_keys(const nlohmann::json& object, std::initializer_list<const char*> allowed);
+void reject_unknown_keys(const nlohmann::json& object, std::initializer_list<std::string_view> allowed);
+void reject_unknown_keys(const nlohmann::json& object, std::span<const std::string_view> allowed);
 
 // Text from outside JSON (multipart fields) must be UTF-8 before it is
 // stored: 422 naming the field otherwise.

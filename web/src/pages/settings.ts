@@ -1,7 +1,7 @@
-// Settings: the run-time settings (GET/PUT /api/v1/settings) rendered from
-// what the server sends, so a setting added later still shows, with labels,
-// ranges and help from docs/API.md for the known ones; and the API tokens
-// (Home Assistant, Prometheus, scripts).
+// Settings: the run-time settings (GET/PUT /api/v1/settings), each with the
+// label, range, default and help the server describes it with
+// (GET /api/v1/settings/schema), so nothing about a setting is repeated
+// here; and the API tokens (Home Assistant, Prometheus, scripts).
 import { ApiError, api, errorText, type Page } from "../api.js";
 import { confirmDialog } from "../components/confirm-dialog.js";
 import { loadFailed } from "../components/load-error.js";
@@ -11,21 +11,24 @@ import type { Cleanup, PageContext } from "../router.js";
 import { empty, loading } from "../states.js";
 import { toast } from "../toast.js";
 
-type SettingValue = number | boolean | string;
+type SettingValue = number | boolean;
 type Settings = Record<string, Record<string, SettingValue>>;
 
-interface FieldInfo {
+// One entry of GET /api/v1/settings/schema (docs/API.md).
+interface SettingSchema {
+  key: string; // "detection.min_score"
+  type: "number" | "integer" | "boolean";
   label: string;
-  help?: string;
-  integer?: boolean;
-  min?: number;
-  max?: number;
-  step?: number;
-  unit?: string;
-  // Shown in another unit than the API's (bytes as GB).
-  scale?: { factor: number; unit: string };
+  help: string;
+  unit: string; // "px", "s", "days", "bytes" or ""
+  default: SettingValue;
+  minimum?: number;
+  maximum?: number; // absent: no upper bound
+  exclusive_minimum?: boolean;
+  exclusive_maximum?: boolean;
 }
 
+// The sections' titles: how the page groups the settings.
 const groups: Record<string, { title: string; help: string }> = {
   detection: { title: "Detection", help: "Which faces the cameras and enrolment consider at all." },
   recognition: { title: "Recognition", help: "When a face counts as a known person, and how often a sighting is recorded." },
@@ -36,24 +39,6 @@ const groups: Record<string, { title: string; help: string }> = {
   audit: { title: "Audit log", help: "How long the record of every change (who, what, when, from where) is kept." },
 };
 
-const fields: Record<string, FieldInfo> = {
-  "detection.min_score": { label: "Minimum detector score", min: 0, max: 1, step: 0.01, help: "Faces the detector is less sure of are ignored. Between 0 and 1 (exclusive); default 0.5." },
-  "detection.min_face_size": { label: "Minimum face size", integer: true, min: 16, max: 4096, unit: "px", help: "Smallest face side in pixels the cameras use: 16 to 4096; default 40." },
-  "recognition.match_threshold": { label: "Match threshold", min: 0, max: 2, step: 0.01, help: "Largest descriptor distance that counts as the same person: lower is stricter (fewer mix-ups, more duplicate profiles). Above 0, at most 2; default 0.6." },
-  "recognition.sighting_cooldown_s": { label: "Sighting cooldown", integer: true, min: 0, max: 86400, unit: "s", help: "One sighting per person per camera in this many seconds: 0 to 86400; default 30." },
-  "recording.pre_buffer_s": { label: "Video before a sighting", integer: true, min: 0, max: 60, unit: "s", help: "0 to 60 seconds; default 5." },
-  "recording.post_buffer_s": { label: "Video after the last sighting", integer: true, min: 0, max: 600, unit: "s", help: "0 to 600 seconds; default 10." },
-  "recording.max_segment_s": { label: "Longest recording file", integer: true, min: 10, max: 3600, unit: "s", help: "Longer recordings are split: 10 to 3600 seconds; default 300." },
-  "storage.quota_bytes": { label: "Storage quota", integer: true, min: 104857600, scale: { factor: 1e9, unit: "GB" }, help: "Disk budget for the database and media; a warning at 90%. At least 0.105 GB (100 MiB)." },
-  "storage.auto_cleanup": { label: "Clean up automatically", help: "At 95% of the quota, delete the oldest finished recordings, then the oldest snapshots, until use is below 80%." },
-  "storage.min_retention_days": { label: "Minimum retention", integer: true, min: 0, max: 3650, unit: "days", help: "The clean-up never deletes a recording or snapshot younger than this: 0 to 3650 days; default 1." },
-  "notifications.on_flagged": { label: "Alert when a flagged person is seen", help: "An alert each time a profile classified as flagged is sighted." },
-  "notifications.on_unknown": { label: "Alert for every new unknown face", help: "An alert whenever a camera sees someone it has never seen before. Can be frequent in busy places." },
-  "retention.unknown_profiles_days": { label: "Delete unknown people after", integer: true, min: 0, max: 36500, unit: "days", help: "An unknown profile not seen for this many days is deleted. 0 keeps them; default 30." },
-  "retention.known_profiles_days": { label: "Delete known and trusted people after", integer: true, min: 0, max: 36500, unit: "days", help: "The same for known and trusted profiles. 0 (the default) keeps them. Flagged profiles are never deleted automatically." },
-  "audit.retention_days": { label: "Keep audit entries for", integer: true, min: 0, max: 36500, unit: "days", help: "Older entries are deleted. 0 keeps them forever; default 365." },
-};
-
 interface ApiToken {
   id: string;
   name: string;
@@ -62,16 +47,16 @@ interface ApiToken {
   last_used_at: string | null;
 }
 
-// The server sends keys sorted by name: show them in the documented order,
-// then any the documentation does not know yet.
-function ordered(keys: string[], preferred: string[]): string[] {
-  return [...preferred.filter((k) => keys.includes(k)), ...keys.filter((k) => !preferred.includes(k))];
+function capitalized(text: string): string {
+  return text[0]!.toUpperCase() + text.slice(1);
 }
 
 function humanize(key: string): string {
-  const text = key.replace(/_/g, " ");
-  return text[0]!.toUpperCase() + text.slice(1);
+  return capitalized(key.replace(/_/g, " "));
 }
+
+// Bytes are shown and typed in GB.
+const gigabytes = 1e9;
 
 interface Control {
   key: string; // "detection.min_score"
@@ -80,13 +65,38 @@ interface Control {
   input: HTMLInputElement;
   error: HTMLElement;
   initial: string | boolean;
-  kind: "number" | "boolean" | "string";
-  info: FieldInfo | undefined;
+  schema: SettingSchema;
 }
 
-function shownNumber(value: number, info: FieldInfo | undefined): string {
-  if (info?.scale) return String(Math.round((value / info.scale.factor) * 1000) / 1000);
-  return String(value);
+function inGigabytes(schema: SettingSchema): boolean {
+  return schema.unit === "bytes";
+}
+
+function shownNumber(value: number, schema: SettingSchema): string {
+  return inGigabytes(schema) ? String(Math.round((value / gigabytes) * 1000) / 1000) : String(value);
+}
+
+// A value with the unit the field shows: "0.105 GB", "40 px".
+function withUnit(value: number, schema: SettingSchema): string {
+  if (inGigabytes(schema)) return `${shownNumber(value, schema)} GB`;
+  return schema.unit ? `${value} ${schema.unit}` : String(value);
+}
+
+// "16 to 4096 px", "between 0 and 1 (exclusive)", "above 0, at most 2", "at least 0.105 GB".
+function rangeText(schema: SettingSchema): string {
+  const { minimum: low, maximum: high } = schema;
+  if (low === undefined) return "";
+  if (high === undefined) return `${schema.exclusive_minimum ? "above" : "at least"} ${withUnit(low, schema)}`;
+  const [from, to] = [shownNumber(low, schema), withUnit(high, schema)];
+  if (!schema.exclusive_minimum) return `${from} to ${to}`;
+  return schema.exclusive_maximum ? `between ${from} and ${to} (exclusive)` : `above ${from}, at most ${to}`;
+}
+
+// The server's help, then the range and the default.
+function helpText(schema: SettingSchema): string {
+  if (typeof schema.default === "boolean") return `${schema.help} ${schema.default ? "On" : "Off"} by default.`;
+  const facts = [rangeText(schema), `default ${withUnit(schema.default, schema)}`].filter(Boolean).join("; ");
+  return `${schema.help} ${capitalized(facts)}.`;
 }
 
 function settingsSection(isAlive: () => boolean): HTMLElement {
@@ -100,73 +110,64 @@ function settingsSection(isAlive: () => boolean): HTMLElement {
   let controls: Control[] = [];
 
   function changed(): Control[] {
-    return controls.filter((c) => (c.kind === "boolean" ? c.input.checked !== c.initial : c.input.value !== c.initial));
+    return controls.filter((c) => (c.schema.type === "boolean" ? c.input.checked !== c.initial : c.input.value !== c.initial));
   }
 
-  function render(settings: Settings): void {
+  function render(settings: Settings, schema: SettingSchema[]): void {
     controls = [];
     const status = h("span", { class: "muted settings-dirty", role: "status" });
     const save = h("button", { type: "submit", class: "button button-primary", "data-testid": "settings-save", "data-needs": "admin", disabled: true }, "Save");
     const discard = h("button", { type: "button", class: "button", "data-testid": "settings-discard", "data-needs": "admin", disabled: true }, "Discard changes");
     const formError = h("div", { class: "form-error settings-form-error", role: "alert", "data-testid": "settings-error" });
-    const fieldsets = ordered(Object.keys(settings), Object.keys(groups)).map((group) => {
+    const sections = [...new Set(schema.map((s) => s.key.split(".")[0]!))];
+    const fieldsets = sections.map((group) => {
       const meta = groups[group];
-      const values = settings[group] ?? {};
-      const known = Object.keys(fields).filter((k) => k.startsWith(group + ".")).map((k) => k.slice(group.length + 1));
       return h(
         "fieldset",
         { class: "card settings-group", "data-group": group },
         h("legend", {}, meta?.title ?? humanize(group)),
         meta ? h("p", { class: "muted settings-group-help" }, meta.help) : null,
-        ordered(Object.keys(values), known).map((name) => field(group, name, values[name]!)),
+        schema.filter((s) => s.key.startsWith(group + ".")).map(field),
       );
     });
 
-    function field(group: string, name: string, value: SettingValue): HTMLElement {
-      const key = `${group}.${name}`;
-      const info = fields[key];
+    function field(setting: SettingSchema): HTMLElement {
+      const key = setting.key;
+      const [group, name] = key.split(".") as [string, string];
+      const value = settings[group]?.[name] ?? setting.default;
       const id = `setting-${group}-${name}`;
       const error = h("p", { id: id + "-error", class: "field-error", "data-testid": `setting-error-${key}` });
-      const help = info?.help ? h("p", { id: id + "-help", class: "muted settings-help" }, info.help) : null;
-      const described = [info?.help ? id + "-help" : "", id + "-error"].filter(Boolean).join(" ");
-      const label = info?.label ?? humanize(name);
+      const help = h("p", { id: id + "-help", class: "muted settings-help", "data-testid": `setting-help-${key}` }, helpText(setting));
+      const described = `${id}-help ${id}-error`;
       let input: HTMLInputElement;
-      let control: Control;
       if (typeof value === "boolean") {
         input = h("input", { id, type: "checkbox", checked: value, "aria-describedby": described, "data-setting": key });
-        control = { key, group, name, input, error, initial: value, kind: "boolean", info };
-        controls.push(control);
-        return h("div", { class: "settings-field settings-check" }, h("div", { class: "settings-check-row" }, input, h("label", { for: id }, label)), help, error);
+        controls.push({ key, group, name, input, error, initial: value, schema: setting });
+        return h("div", { class: "settings-field settings-check" }, h("div", { class: "settings-check-row" }, input, h("label", { for: id }, setting.label)), help, error);
       }
-      if (typeof value === "number") {
-        const shown = shownNumber(value, info);
-        const unit = info?.scale?.unit ?? info?.unit;
-        input = h("input", {
-          id,
-          type: "number",
-          inputmode: info?.integer && !info.scale ? "numeric" : "decimal",
-          step: info?.integer && !info.scale ? 1 : info?.step ?? "any",
-          min: info?.scale ? undefined : info?.min,
-          max: info?.scale ? undefined : info?.max,
-          value: shown,
-          "aria-describedby": described,
-          "data-setting": key,
-        });
-        control = { key, group, name, input, error, initial: shown, kind: "number", info };
-        controls.push(control);
-        return h(
-          "div",
-          { class: "settings-field" },
-          h("label", { for: id }, label, unit ? h("span", { class: "muted settings-unit" }, ` (${unit})`) : null),
-          h("div", { class: "settings-number" }, input, info?.scale ? h("span", { class: "muted" }, `now ${formatBytes(value)}`) : null),
-          help,
-          error,
-        );
-      }
-      input = h("input", { id, type: "text", value: String(value), "aria-describedby": described, "data-setting": key });
-      control = { key, group, name, input, error, initial: String(value), kind: "string", info };
-      controls.push(control);
-      return h("div", { class: "settings-field" }, h("label", { for: id }, label), input, help, error);
+      const shown = shownNumber(value, setting);
+      const whole = setting.type === "integer" && !inGigabytes(setting);
+      const unit = inGigabytes(setting) ? "GB" : setting.unit;
+      input = h("input", {
+        id,
+        type: "number",
+        inputmode: whole ? "numeric" : "decimal",
+        step: whole ? 1 : setting.type === "number" ? 0.01 : "any",
+        min: inGigabytes(setting) ? undefined : setting.minimum,
+        max: inGigabytes(setting) ? undefined : setting.maximum,
+        value: shown,
+        "aria-describedby": described,
+        "data-setting": key,
+      });
+      controls.push({ key, group, name, input, error, initial: shown, schema: setting });
+      return h(
+        "div",
+        { class: "settings-field" },
+        h("label", { for: id }, setting.label, unit ? h("span", { class: "muted settings-unit" }, ` (${unit})`) : null),
+        h("div", { class: "settings-number" }, input, inGigabytes(setting) ? h("span", { class: "muted" }, `now ${formatBytes(value)}`) : null),
+        help,
+        error,
+      );
     }
 
     const form = h(
@@ -194,7 +195,7 @@ function settingsSection(isAlive: () => boolean): HTMLElement {
     form.addEventListener("input", sync);
     form.addEventListener("change", sync);
     discard.addEventListener("click", () => {
-      render(settings);
+      render(settings, schema);
       toast("Changes discarded.", "info", 3000);
     });
 
@@ -211,8 +212,7 @@ function settingsSection(isAlive: () => boolean): HTMLElement {
           continue;
         }
         // The server counts bytes; this field shows GB.
-        const scale = control.info?.scale;
-        const extra = scale ? ` (in bytes: at least ${shownNumber(control.info?.min ?? 0, control.info)} ${scale.unit} here)` : "";
+        const extra = inGigabytes(control.schema) ? ` (in bytes: ${rangeText(control.schema)} here)` : "";
         control.error.textContent = `${match[2]}${extra}`;
         control.input.setAttribute("aria-invalid", "true");
         first ??= control;
@@ -233,8 +233,7 @@ function settingsSection(isAlive: () => boolean): HTMLElement {
       let invalid: Control | null = null;
       for (const c of changed()) {
         let value: SettingValue;
-        if (c.kind === "boolean") value = c.input.checked;
-        else if (c.kind === "string") value = c.input.value;
+        if (c.schema.type === "boolean") value = c.input.checked;
         else {
           const text = c.input.value.trim();
           const number = Number(text);
@@ -244,8 +243,8 @@ function settingsSection(isAlive: () => boolean): HTMLElement {
             invalid ??= c;
             continue;
           }
-          value = c.info?.scale ? Math.round(number * c.info.scale.factor) : number;
-          if (c.info?.integer && !Number.isInteger(value)) {
+          value = inGigabytes(c.schema) ? Math.round(number * gigabytes) : number;
+          if (c.schema.type === "integer" && !Number.isInteger(value)) {
             c.error.textContent = "Enter a whole number.";
             c.input.setAttribute("aria-invalid", "true");
             invalid ??= c;
@@ -264,7 +263,7 @@ function settingsSection(isAlive: () => boolean): HTMLElement {
       try {
         const saved = await api.put<Settings>("/api/v1/settings", body);
         if (!isAlive()) return;
-        render(saved);
+        render(saved, schema);
         toast("Settings saved.", "success");
       } catch (error) {
         if (!isAlive()) return;
@@ -282,9 +281,12 @@ function settingsSection(isAlive: () => boolean): HTMLElement {
   async function load(): Promise<void> {
     replace(body, loading("Loading settings…"));
     try {
-      const settings = await api.get<Settings>("/api/v1/settings");
+      const [settings, described] = await Promise.all([
+        api.get<Settings>("/api/v1/settings"),
+        api.get<{ settings: SettingSchema[] }>("/api/v1/settings/schema"),
+      ]);
       if (!isAlive()) return;
-      render(settings);
+      render(settings, described.settings);
     } catch (error) {
       if (!isAlive()) return;
       replace(body, loadFailed("the settings", error, () => void load()));
