@@ -1,3 +1,8 @@
+// The detection, embedding and matching stages and the camera lifecycle
+// around them. Past 600 lines because the three stages share one Impl (the
+// camera map, the queues between them, their threads); what could leave
+// without that state has (FrameInbox, CameraState, StorageStage, LiveView,
+// recording/).
 #include "pipeline/pipeline.hpp"
 
 #include <algorithm>

@@ -1,5 +1,6 @@
 // /api/v1/profiles and /api/v1/identify: enrolment, editing, merging, export
-// and import of profiles, and stateless identification.
+// and import of profiles, and stateless identification. About 600 lines:
+// the routes and their request readers; what they do is the gallery's.
 #include <sodium.h>
 
 #include <algorithm>
