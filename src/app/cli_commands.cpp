@@ -19,6 +19,7 @@
 #include "app/recording_bench.hpp"
 #include "app/index_benchmark.hpp"
 #include "app/serve_command.hpp"
+#include "gallery/match_decision.hpp"
 #include "index/exact_index.hpp"
 #include "vision/face_engine.hpp"
 #include "vision/image_io.hpp"
@@ -211,7 +212,7 @@ int run_cli(int argc, char** argv) {
   std::optional<float> threshold;
   auto* identify = app.add_subcommand("identify", "Name each face by its nearest person in a gallery");
   identify->add_option("--gallery", gallery_dir, "Directory with one sub-directory of photos per person")->required();
-  identify->add_option("--threshold", threshold, "Largest L2 distance that counts as a match (default 0.6)");
+  identify->add_option("--threshold", threshold, "Largest L2 distance that counts as a match (default: the recognition.match_threshold setting)");
   identify->add_option("images", images, "Image files")->required();
   engine_flags.add_to(*identify);
 
@@ -280,12 +281,16 @@ int run_cli(int argc, char** argv) {
       json faces = json::array();
       for (const Face& f : engine.analyse(image, config.min_score, true)) {
         json entry = face_json(f, false);
-        // The nearest person whatever the distance: the output shows how far off a stranger is.
+        // The nearest people whatever the distance: the output shows how far off a stranger is.
         const auto nearest = f.descriptor
-                                 ? gallery->index.search(*f.descriptor, 1, std::numeric_limits<float>::infinity())
+                                 ? gallery->index.search(*f.descriptor, 2, std::numeric_limits<float>::infinity())
                                  : std::vector<index::Match>{};
-        const bool known = !nearest.empty() && nearest[0].distance <= config.match_threshold;
-        entry["name"] = known ? json(gallery->names[nearest[0].profile]) : json(nullptr);
+        gallery::MatchRule rule;
+        rule.match_threshold = config.match_threshold;
+        const gallery::MatchDecision decision = gallery::decide(nearest, rule);
+        const bool named = decision.verdict == gallery::MatchVerdict::Named;
+        entry["name"] = named ? json(gallery->names[nearest[0].profile]) : json(nullptr);
+        entry["verdict"] = f.descriptor ? json(gallery::to_string(decision.verdict)) : json(nullptr);
         entry["distance"] = nearest.empty() ? json(nullptr) : json(rounded(nearest[0].distance, 6));
         faces.push_back(entry);
       }

@@ -86,6 +86,9 @@ struct Camera {
   TimePoint updated_at;
 };
 
+// The margin of a match with no second profile within reach.
+inline constexpr float kNoSecondProfile = 2.0f;
+
 struct Sighting {
   Uuid id;
   Uuid profile_id;
@@ -93,7 +96,14 @@ struct Sighting {
   TimePoint time;
   Box box;
   float detector_score = 0;
+  // The decision this sighting was written on, from its own face: how far it
+  // is from the profile it names, and how much nearer that profile is than
+  // the next one (larger is surer; kNoSecondProfile when there is none).
   float match_distance = 0;
+  float match_margin = 0;
+  // Set when the sighting was re-attributed (its track turned out to be
+  // someone else): the profile it first named, which may no longer exist.
+  std::optional<Uuid> corrected_from;
   bool has_face_snapshot = false;   // face crop JPEG under the data dir
   bool has_frame_snapshot = false;  // full frame JPEG under the data dir
   std::optional<Uuid> recording_id;

@@ -16,6 +16,8 @@ const char* event_type_name(const EventPayload& payload) {
         else if constexpr (std::is_same_v<T, ProfileSighted>) return "ProfileSighted";
         else if constexpr (std::is_same_v<T, FaceDetected>) return "FaceDetected";
         else if constexpr (std::is_same_v<T, NewSighting>) return "NewSighting";
+        else if constexpr (std::is_same_v<T, SightingsCorrected>) return "SightingsCorrected";
+        else if constexpr (std::is_same_v<T, UncertainFace>) return "UncertainFace";
         else if constexpr (std::is_same_v<T, CameraStatusChanged>) return "CameraStatusChanged";
         else if constexpr (std::is_same_v<T, StorageWarning>) return "StorageWarning";
         else return "Alert";

@@ -22,12 +22,19 @@ struct ProfilesMerged { Uuid into; std::vector<Uuid> sources; };
 struct ProfileSighted { Profile profile; Sighting sighting; };
 struct FaceDetected { Uuid camera_id; Box box; float score = 0; };
 struct NewSighting { Sighting sighting; };
+// A track turned out to be someone else: its sightings now name `to`.
+struct SightingsCorrected { Uuid from; Uuid to; std::vector<Uuid> sightings; bool from_removed = false; };
+// A face the matcher will not name: its nearest profiles are too close to
+// each other or to the threshold. Candidates nearest first.
+struct MatchCandidate { Uuid profile_id; float distance = 0; };
+struct UncertainFace { Uuid camera_id; Box box; std::vector<MatchCandidate> candidates; };
 struct CameraStatusChanged { Uuid camera_id; CameraStatus status; std::string message; };
 struct StorageWarning { std::uint64_t used_bytes = 0; std::uint64_t quota_bytes = 0; std::string message; };
 struct Alert { std::string reason; std::optional<Profile> profile; std::optional<Sighting> sighting; };
 
 using EventPayload = std::variant<ProfileCreated, ProfileUpdated, ProfileDeleted, ProfilesMerged, ProfileSighted,
-                                  FaceDetected, NewSighting, CameraStatusChanged, StorageWarning, Alert>;
+                                  FaceDetected, NewSighting, SightingsCorrected, UncertainFace, CameraStatusChanged,
+                                  StorageWarning, Alert>;
 
 struct DomainEvent {
   EventPayload payload;

@@ -16,7 +16,10 @@ struct Settings {
     bool operator==(const Detection&) const = default;
   } detection;
   struct Recognition {
-    float match_threshold = 0.6f;  // L2 on the dlib descriptor
+    // L2 on the dlib descriptor; chosen on the development set (docs/ACCURACY.md).
+    float match_threshold = 0.5f;     // named at or below, if also clear of the runner-up
+    float min_margin = 0.05f;         // the runner-up profile must be this much farther
+    float stranger_threshold = 0.65f; // nobody nearer than this: a stranger (in between: uncertain)
     int sighting_cooldown_s = 30;
     bool operator==(const Recognition&) const = default;
   } recognition;

@@ -48,8 +48,15 @@ constexpr SettingSpec kSchema[] = {
      "Smallest face side the cameras use: smaller faces do not give reliable descriptors."},
     {"recognition.match_threshold", number<&S::recognition, &S::Recognition::match_threshold>(0.0f, 2.0f, RangeEnds::OpenLow),
      "", "Match threshold",
-     "Largest descriptor distance (L2) that counts as the same person: lower is stricter (fewer mix-ups, more duplicate "
-     "profiles)."},
+     "How close a face must be to a person's photos to be named (L2 distance of the face signatures): lower is stricter "
+     "(fewer mix-ups, more faces left uncertain)."},
+    {"recognition.min_margin", number<&S::recognition, &S::Recognition::min_margin>(0.0f, 1.0f), "", "Lead over the runner-up",
+     "A face is named only when the best person is at least this much closer than the next one; otherwise it is shown "
+     "as uncertain with both candidates, never with a wrong name."},
+    {"recognition.stranger_threshold",
+     number<&S::recognition, &S::Recognition::stranger_threshold>(0.0f, 2.0f, RangeEnds::OpenLow), "", "Stranger threshold",
+     "A face farther than this from everyone becomes (or matches) an unknown profile; between the match threshold and "
+     "this it is uncertain. Below the match threshold it has no effect."},
     {"recognition.sighting_cooldown_s", number<&S::recognition, &S::Recognition::sighting_cooldown_s>(0, 86'400), "s",
      "Sighting cooldown", "One sighting per person per camera in this many seconds."},
     {"recording.pre_buffer_s", number<&S::recording, &S::Recording::pre_buffer_s>(0, 60), "s", "Video before a sighting",

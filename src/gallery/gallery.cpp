@@ -194,13 +194,23 @@ std::optional<Profile> Gallery::remove(const Uuid& id) {
   return profile;
 }
 
-std::optional<Identification> Gallery::identify(const FaceDescriptor& descriptor, float max_distance) {
-  const auto matches = index_.search(descriptor, 1, max_distance);
-  if (matches.empty()) return std::nullopt;
-  // A profile deleted between the search and the read is no match.
-  auto profile = database_.profiles().find_by_key(matches.front().profile);
-  if (!profile) return std::nullopt;
-  return Identification{std::move(*profile), matches.front().distance};
+GalleryMatch Gallery::match(const FaceDescriptor& descriptor, const MatchRule& rule, const std::optional<Uuid>& ignore) {
+  // One more than decide() looks at, for the profile ignored.
+  const auto found = index_.search(descriptor, 3, rule.search_radius());
+  std::vector<index::Match> kept;
+  std::vector<Identification> profiles;
+  for (const index::Match& m : found) {
+    // A profile deleted between the search and the read is no candidate.
+    auto profile = database_.profiles().find_by_key(m.profile);
+    if (!profile || (ignore && profile->id == *ignore)) continue;
+    kept.push_back(m);
+    profiles.push_back(Identification{std::move(*profile), m.distance});
+  }
+  GalleryMatch result;
+  result.decision = decide(kept, rule);
+  profiles.resize(std::min(profiles.size(), result.decision.candidates.size()));
+  result.candidates = std::move(profiles);
+  return result;
 }
 
 void Gallery::rebuild_index(const std::function<void(std::uint64_t, std::uint64_t)>& progress) {

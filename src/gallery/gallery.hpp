@@ -18,6 +18,7 @@
 
 #include "domain/entities.hpp"
 #include "domain/events.hpp"
+#include "gallery/match_decision.hpp"
 #include "index/embedding_index.hpp"
 #include "storage/media_store.hpp"
 #include "storage/repositories.hpp"
@@ -38,6 +39,17 @@ struct FaceSample {
 struct Identification {
   Profile profile;
   float distance = 0;
+};
+
+// What the gallery decided for a face: the verdict of decide() and the
+// candidates' profiles (nearest first).
+struct GalleryMatch {
+  MatchDecision decision;
+  std::vector<Identification> candidates;
+  // The profile named, when the verdict is Named.
+  const Profile* named() const {
+    return decision.verdict == MatchVerdict::Named && !candidates.empty() ? &candidates.front().profile : nullptr;
+  }
 };
 
 struct FacesAdded {
@@ -85,8 +97,10 @@ class Gallery {
   // profile as it was, or nullopt if there was none.
   std::optional<Profile> remove(const Uuid& id);
 
-  // The nearest profile within `max_distance`, if any.
-  std::optional<Identification> identify(const FaceDescriptor& descriptor, float max_distance);
+  // The verdict on a face under `rule` (see match_decision.hpp). `ignore`
+  // leaves one profile out, as if it did not exist: a track asks whether it
+  // is someone else than the unknown profile made from its own first faces.
+  GalleryMatch match(const FaceDescriptor& descriptor, const MatchRule& rule, const std::optional<Uuid>& ignore = {});
   // Loads every stored embedding into the (empty) index; `progress` gets
   // (done, total) now and then.
   void rebuild_index(const std::function<void(std::uint64_t, std::uint64_t)>& progress = {});

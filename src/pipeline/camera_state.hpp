@@ -19,6 +19,7 @@
 
 #include "domain/entities.hpp"
 #include "domain/face.hpp"
+#include "gallery/match_decision.hpp"
 #include "pipeline/camera_capture.hpp"
 #include "pipeline/face_tracker.hpp"
 #include "pipeline/frame_source.hpp"
@@ -50,8 +51,19 @@ struct AnalysedFrame {
 
 // What the matching stage knows about one track beyond the tracker's view.
 struct TrackInfo {
+  // The profile the track is attributed to: the one it was last named as,
+  // or the unknown profile made from its own faces.
   std::optional<Profile> profile;
+  // The latest decision on the track's aggregated faces, re-made whenever
+  // a new descriptor arrives.
+  gallery::MatchVerdict verdict = gallery::MatchVerdict::Stranger;
+  bool decided = false;
   float distance = 0;
+  float margin = 0;
+  std::optional<Uuid> own_unknown;  // the unknown profile made from this track's faces
+  std::vector<Uuid> sightings;      // written for this track: what a correction moves
+  bool uncertain_announced = false;
+  bool named_once = false;          // time to name observed
   // The best view of the face so far: for the thumbnail of a new profile.
   cv::Mat best_frame;
   Box best_box;
@@ -67,6 +79,8 @@ struct TrackNotice {
   std::uint64_t track = 0;
   std::optional<Profile> profile;  // the track's profile now (created or re-read)
   bool profile_gone = false;       // its profile was deleted: match again
+  bool created = false;            // `profile` was made from this track's faces
+  bool answers_candidate = false;  // the answer to an UnknownCandidateJob
 };
 
 struct CameraState {
@@ -119,6 +133,17 @@ struct UnknownCandidateJob {
   Box best_box;
 };
 
-using StorageJob = std::variant<SightingJob, UnknownCandidateJob>;
+// A track turned out to be someone else: its sightings move to `to`; the
+// unknown profile made from its first faces goes if nothing else uses it.
+struct CorrectionJob {
+  std::shared_ptr<CameraState> camera;
+  std::uint64_t track = 0;
+  std::vector<Uuid> sightings;
+  Uuid from;
+  Uuid to;
+  bool from_is_own_unknown = false;
+};
+
+using StorageJob = std::variant<SightingJob, UnknownCandidateJob, CorrectionJob>;
 
 }  // namespace safelynx::pipeline

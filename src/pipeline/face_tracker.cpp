@@ -14,6 +14,15 @@ std::optional<FaceDescriptor> Track::mean_embedding() const {
   return mean;
 }
 
+std::optional<float> Track::nearest_distance(const FaceDescriptor& descriptor) const {
+  std::optional<float> nearest;
+  for (const auto& [quality, kept] : embeddings) {
+    const float d = descriptor_distance(descriptor, kept);
+    if (!nearest || d < *nearest) nearest = d;
+  }
+  return nearest;
+}
+
 FaceTracker::FaceTracker(TrackerOptions options) : options_(options) {}
 
 namespace {
@@ -39,12 +48,20 @@ std::vector<std::uint64_t> FaceTracker::update(const std::vector<TrackedFace>& f
   std::vector<std::uint64_t> assigned(faces.size(), 0);
   std::vector<bool> track_taken(tracks_.size(), false);
 
-  // Greedy by best overlap first: (IoU, face, track).
+  // Box overlap proposes, the embedding decides. Greedy by best overlap first: (IoU, face, track).
   std::vector<std::tuple<float, std::size_t, std::size_t>> pairs;
   for (std::size_t f = 0; f < faces.size(); ++f)
     for (std::size_t t = 0; t < tracks_.size(); ++t) {
       const float iou = intersection_over_union(faces[f].box, tracks_[t].box);
-      if (iou >= options_.min_iou) pairs.emplace_back(iou, f, t);
+      if (iou < options_.min_iou) continue;
+      const std::optional<float> distance =
+          faces[f].descriptor ? tracks_[t].nearest_distance(*faces[f].descriptor) : std::nullopt;
+      if (distance) {
+        if (*distance > options_.same_person_distance) continue;  // someone else, at the same place
+      } else if (now - tracks_[t].last_seen > options_.box_only_gap) {
+        continue;  // nothing vouches that this is still the same person
+      }
+      pairs.emplace_back(iou, f, t);
     }
   std::sort(pairs.begin(), pairs.end(), [](const auto& a, const auto& b) { return std::get<0>(a) > std::get<0>(b); });
   for (const auto& [iou, f, t] : pairs) {
@@ -53,16 +70,14 @@ std::vector<std::uint64_t> FaceTracker::update(const std::vector<TrackedFace>& f
     track_taken[t] = true;
   }
 
-  // Then by embedding, for faces that moved too far for their boxes to overlap.
+  // Then by embedding alone, for faces that moved too far for their boxes to overlap.
   std::vector<std::tuple<float, std::size_t, std::size_t>> near;
   for (std::size_t f = 0; f < faces.size(); ++f) {
     if (assigned[f] || !faces[f].descriptor) continue;
     for (std::size_t t = 0; t < tracks_.size(); ++t) {
       if (track_taken[t]) continue;
-      const auto mean = tracks_[t].mean_embedding();
-      if (!mean) continue;
-      const float distance = descriptor_distance(*faces[f].descriptor, *mean);
-      if (distance <= options_.max_embedding_distance) near.emplace_back(distance, f, t);
+      const std::optional<float> distance = tracks_[t].nearest_distance(*faces[f].descriptor);
+      if (distance && *distance <= options_.bridge_distance) near.emplace_back(*distance, f, t);
     }
   }
   std::sort(near.begin(), near.end(), [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });

@@ -1,9 +1,12 @@
-// Follows faces from frame to frame on one camera, so that one person in
-// view is one track: a detection joins the track whose last box it overlaps
-// most (IoU), or failing that the track whose embedding it is nearest to
-// (the face moved fast or was missed for a frame); otherwise it starts a new
-// track. A track keeps its best embeddings, whose mean is what gets matched,
-// and remembers when it last produced a sighting (one per cooldown).
+// Follows faces from frame to frame on one camera, so that one track is one
+// person: box overlap (IoU) proposes which track a detection continues, the
+// embedding decides. A described face far from every embedding the track
+// kept starts a new track even at the same place (someone stepped in where
+// the last person left); a face without a descriptor continues a track by
+// its box only while the track was seen moments ago; a face that jumped
+// continues a track only by its embedding. A track keeps its best
+// embeddings, whose mean is what gets matched, and remembers when it last
+// produced a sighting (one per cooldown).
 // Not thread-safe: one tracker per camera, used by one stage.
 #pragma once
 
@@ -19,10 +22,12 @@ namespace safelynx::pipeline {
 using SteadyTime = std::chrono::steady_clock::time_point;
 
 struct TrackerOptions {
-  float min_iou = 0.3f;                  // box overlap that continues a track
-  float max_embedding_distance = 0.5f;   // L2; continues a track when boxes do not overlap
-  std::chrono::milliseconds max_gap{1500};  // unseen this long: the track ends
-  std::size_t embeddings_kept = 5;       // best ones per track, by quality
+  float min_iou = 0.3f;               // box overlap that proposes continuing a track
+  float same_person_distance = 0.5f;  // L2 to the track's nearest kept embedding: at most this to continue
+  float bridge_distance = 0.4f;       // the same, for a face whose box does not overlap (stricter)
+  std::chrono::milliseconds box_only_gap{300};  // unseen longer: only the embedding continues the track
+  std::chrono::milliseconds max_gap{1500};      // unseen this long: the track ends
+  std::size_t embeddings_kept = 5;    // best ones per track, by quality
 };
 
 struct TrackedFace {
@@ -44,6 +49,8 @@ struct Track {
 
   // The mean of the kept embeddings (nullopt before the first one).
   std::optional<FaceDescriptor> mean_embedding() const;
+  // L2 from `descriptor` to the nearest kept embedding (nullopt without any).
+  std::optional<float> nearest_distance(const FaceDescriptor& descriptor) const;
 };
 
 class FaceTracker {

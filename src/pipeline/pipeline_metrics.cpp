@@ -17,6 +17,11 @@ const prometheus::Histogram::BucketBoundaries kStageBuckets{1, 2, 5, 10, 20, 50,
 // End to end includes queueing: up to seconds under overload.
 const prometheus::Histogram::BucketBoundaries kLatencyBuckets{10, 25, 50, 100, 150, 250, 500, 700, 1000, 2000, 5000, 10000};
 
+// L2 distances and margins of the descriptor, time to name in seconds.
+const prometheus::Histogram::BucketBoundaries kDistanceBuckets{0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 1.0};
+const prometheus::Histogram::BucketBoundaries kMarginBuckets{0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.0};
+const prometheus::Histogram::BucketBoundaries kTimeToNameBuckets{0.1, 0.25, 0.5, 1, 2, 5, 10, 30};
+
 }  // namespace
 
 struct PipelineMetrics::CameraSeries {
@@ -26,6 +31,8 @@ struct PipelineMetrics::CameraSeries {
   prometheus::Counter* dropped;
   prometheus::Counter* processed;
   prometheus::Histogram* end_to_end;
+  std::map<std::string, prometheus::Counter*> decisions;  // by verdict
+  std::map<std::string, prometheus::Counter*> rejected;   // by gate
 };
 
 PipelineMetrics::PipelineMetrics() : registry_(std::make_shared<prometheus::Registry>()) {
@@ -37,6 +44,12 @@ PipelineMetrics::PipelineMetrics() : registry_(std::make_shared<prometheus::Regi
   profiles_matched_ = &prometheus::BuildCounter().Name("profiles_matched_total").Help("Tracks matched to a known profile").Register(r).Add({});
   profiles_created_ = &prometheus::BuildCounter().Name("profiles_created_total").Help("Unknown profiles created from live video").Register(r).Add({});
   sightings_ = &prometheus::BuildCounter().Name("sightings_total").Help("Sightings recorded").Register(r).Add({});
+  sightings_corrected_ = &prometheus::BuildCounter().Name("sightings_corrected_total").Help("Sightings re-attributed when their track turned out to be someone else").Register(r).Add({});
+  match_distance_ = &prometheus::BuildHistogram().Name("match_distance").Help("Distance of a track's faces to their nearest profile, per decision").Register(r).Add({}, kDistanceBuckets);
+  match_margin_ = &prometheus::BuildHistogram().Name("match_margin").Help("How much nearer the nearest profile is than the runner-up, per decision").Register(r).Add({}, kMarginBuckets);
+  time_to_name_ = &prometheus::BuildHistogram().Name("time_to_name_seconds").Help("From a track's first face to its name").Register(r).Add({}, kTimeToNameBuckets);
+  match_decisions_ = &prometheus::BuildCounter().Name("match_decisions_total").Help("Decisions on described faces, by verdict (named, uncertain, stranger)").Register(r);
+  unknown_rejected_ = &prometheus::BuildCounter().Name("unknown_faces_rejected_total").Help("Strangers' tracks kept from becoming a profile, by quality gate").Register(r);
   embedding_cache_size_ = &prometheus::BuildGauge().Name("embedding_cache_size").Help("Embeddings in the in-memory index").Register(r).Add({});
   active_streams_ = &prometheus::BuildGauge().Name("active_camera_streams").Help("Cameras delivering frames").Register(r).Add({});
   stage_queue_depth_ = &prometheus::BuildGauge().Name("pipeline_queue_depth").Help("Items waiting before a stage").Register(r);
@@ -57,6 +70,12 @@ void PipelineMetrics::add_faces_detected(double count) { faces_detected_->Increm
 void PipelineMetrics::add_profiles_matched(double count) { profiles_matched_->Increment(count); }
 void PipelineMetrics::add_profiles_created(double count) { profiles_created_->Increment(count); }
 void PipelineMetrics::add_sightings(double count) { sightings_->Increment(count); }
+void PipelineMetrics::add_sightings_corrected(double count) { sightings_corrected_->Increment(count); }
+void PipelineMetrics::observe_match(double distance, double margin) {
+  match_distance_->Observe(distance);
+  match_margin_->Observe(margin);
+}
+void PipelineMetrics::observe_time_to_name_s(double seconds) { time_to_name_->Observe(seconds); }
 void PipelineMetrics::set_embedding_cache_size(double embeddings) { embedding_cache_size_->Set(embeddings); }
 void PipelineMetrics::set_active_camera_streams(double cameras) { active_streams_->Set(cameras); }
 
@@ -73,7 +92,8 @@ PipelineMetrics::CameraSeries& PipelineMetrics::camera(const std::string& id) {
     const std::map<std::string, std::string> labels{{"camera", id}};
     it->second = std::make_unique<CameraSeries>(CameraSeries{
         &camera_fps_->Add(labels), &camera_queue_depth_->Add(labels), &camera_frames_->Add(labels),
-        &camera_dropped_->Add(labels), &camera_processed_->Add(labels), &end_to_end_ms_->Add(labels, kLatencyBuckets)});
+        &camera_dropped_->Add(labels), &camera_processed_->Add(labels), &end_to_end_ms_->Add(labels, kLatencyBuckets),
+        {}, {}});
   }
   return *it->second;
 }
@@ -101,6 +121,20 @@ void PipelineMetrics::observe_end_to_end_ms(const std::string& id, double ms) {
   camera(id).end_to_end->Observe(ms);
 }
 
+void PipelineMetrics::add_match_decision(const std::string& id, const std::string& verdict) {
+  std::lock_guard lock(mutex_);
+  auto& counter = camera(id).decisions[verdict];
+  if (!counter) counter = &match_decisions_->Add({{"camera", id}, {"verdict", verdict}});
+  counter->Increment();
+}
+
+void PipelineMetrics::add_unknown_rejected(const std::string& id, const std::string& gate) {
+  std::lock_guard lock(mutex_);
+  auto& counter = camera(id).rejected[gate];
+  if (!counter) counter = &unknown_rejected_->Add({{"camera", id}, {"gate", gate}});
+  counter->Increment();
+}
+
 void PipelineMetrics::remove_camera(const std::string& id) {
   std::lock_guard lock(mutex_);
   auto it = cameras_.find(id);
@@ -111,6 +145,8 @@ void PipelineMetrics::remove_camera(const std::string& id) {
   camera_dropped_->Remove(it->second->dropped);
   camera_processed_->Remove(it->second->processed);
   end_to_end_ms_->Remove(it->second->end_to_end);
+  for (auto& [verdict, counter] : it->second->decisions) match_decisions_->Remove(counter);
+  for (auto& [gate, counter] : it->second->rejected) unknown_rejected_->Remove(counter);
   cameras_.erase(it);
 }
 

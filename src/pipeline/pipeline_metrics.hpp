@@ -34,6 +34,10 @@ class PipelineMetrics {
   void add_profiles_matched(double count);
   void add_profiles_created(double count);
   void add_sightings(double count);
+  void add_sightings_corrected(double count);
+  // A decision on a track's faces: its distance and margin (decide()).
+  void observe_match(double distance, double margin);
+  void observe_time_to_name_s(double seconds);  // first face of a track to its name
   void set_embedding_cache_size(double embeddings);
   void set_active_camera_streams(double cameras);
   void set_stage_queue_depth(const std::string& stage, double depth);
@@ -43,6 +47,11 @@ class PipelineMetrics {
   void set_camera_queue_depth(const std::string& camera, double depth);
   void add_camera_frames(const std::string& camera, double captured, double dropped, double processed);
   void observe_end_to_end_ms(const std::string& camera, double ms);
+  // "named" | "uncertain" | "stranger", per decision on a described face.
+  void add_match_decision(const std::string& camera, const std::string& verdict);
+  // A stranger's track kept from becoming an unknown profile, by the gate
+  // that stopped it ("small", "low_score", "sharpness", "not_confirmed", "uncertain").
+  void add_unknown_rejected(const std::string& camera, const std::string& gate);
   // The camera's series disappear (it was stopped or deleted).
   void remove_camera(const std::string& camera);
 
@@ -61,6 +70,12 @@ class PipelineMetrics {
   prometheus::Counter* profiles_matched_;
   prometheus::Counter* profiles_created_;
   prometheus::Counter* sightings_;
+  prometheus::Counter* sightings_corrected_;
+  prometheus::Histogram* match_distance_;
+  prometheus::Histogram* match_margin_;
+  prometheus::Histogram* time_to_name_;
+  prometheus::Family<prometheus::Counter>* match_decisions_;
+  prometheus::Family<prometheus::Counter>* unknown_rejected_;
   prometheus::Gauge* embedding_cache_size_;
   prometheus::Gauge* active_streams_;
   prometheus::Family<prometheus::Gauge>* stage_queue_depth_;

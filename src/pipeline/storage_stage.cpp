@@ -1,6 +1,7 @@
 #include "pipeline/storage_stage.hpp"
 
 #include <chrono>
+#include <type_traits>
 #include <variant>
 
 #include "vision/face_crops.hpp"
@@ -52,8 +53,10 @@ void StorageStage::loop() {
             }
           } catch (const std::exception& e) {
             services_.log("error", "cannot store what camera " + work.camera->id_text + " saw: " + e.what());
+            TrackNotice failed{work.track, std::nullopt, false};
+            failed.answers_candidate = std::is_same_v<std::decay_t<decltype(work)>, UnknownCandidateJob>;
             std::lock_guard lock(work.camera->notices_mutex);
-            work.camera->notices.push_back(TrackNotice{work.track, std::nullopt, false});
+            work.camera->notices.push_back(std::move(failed));
           }
         },
         *job);
@@ -62,17 +65,29 @@ void StorageStage::loop() {
 }
 
 std::optional<TrackNotice> StorageStage::perform(UnknownCandidateJob& job, const Settings& settings) {
-  // Another camera may have just made this person a profile.
-  if (auto match = services_.gallery.identify(job.mean, settings.recognition.match_threshold)) {
-    services_.metrics.add_profiles_matched(1);
-    return TrackNotice{job.track, std::move(match->profile), false};
+  TrackNotice answer{job.track, std::nullopt, false};
+  answer.answers_candidate = true;
+  // Another camera may have just made this person a profile; a face near
+  // someone but not clearly them never becomes a stranger.
+  const gallery::GalleryMatch match = services_.gallery.match(job.mean, gallery::MatchRule::from(settings));
+  if (const Profile* named = match.named()) {
+    answer.profile = *named;
+    return answer;
   }
-  const TrackNotice rejected{job.track, std::nullopt, false};
-  if (vision::face_sharpness(job.best_frame, job.best_box) < options_.unknown_min_sharpness) return rejected;
+  if (match.decision.verdict == gallery::MatchVerdict::Uncertain) {
+    services_.metrics.add_unknown_rejected(job.camera->id_text, "uncertain");
+    return answer;
+  }
+  if (vision::face_sharpness(job.best_frame, job.best_box) < options_.unknown_min_sharpness) {
+    services_.metrics.add_unknown_rejected(job.camera->id_text, "sharpness");
+    return answer;
+  }
   // The fast detector proposes, the SSD confirms: a false face must not become a profile.
   const cv::Rect around = vision::face_region(job.best_box, job.best_frame.size(), 0.6f);
-  if (around.empty() || confirm_detector_->detect(job.best_frame(around), options_.unknown_confirm_score).empty())
-    return rejected;
+  if (around.empty() || confirm_detector_->detect(job.best_frame(around), options_.unknown_confirm_score).empty()) {
+    services_.metrics.add_unknown_rejected(job.camera->id_text, "not_confirmed");
+    return answer;
+  }
 
   std::vector<gallery::FaceSample> faces;
   for (const auto& [quality, descriptor] : job.embeddings) faces.push_back({descriptor, quality});
@@ -83,7 +98,27 @@ std::optional<TrackNotice> StorageStage::perform(UnknownCandidateJob& job, const
   services_.metrics.add_profiles_created(1);
   services_.log("info", "new unknown profile " + profile.id.to_string() + " from camera " + job.camera->id_text);
   if (settings.notifications.on_unknown) services_.events.publish(Alert{"new unknown face", profile, std::nullopt});
-  return TrackNotice{job.track, std::move(profile), false};
+  answer.profile = std::move(profile);
+  answer.created = true;
+  return answer;
+}
+
+std::optional<TrackNotice> StorageStage::perform(CorrectionJob& job, const Settings&) {
+  const std::size_t moved = services_.database.sightings().reassign(job.sightings, job.to);
+  bool removed = false;
+  if (job.from_is_own_unknown) {
+    // Premature: made from this track's first faces, unnamed, and nothing
+    // else was attributed to it since. Otherwise it stays (a merge candidate).
+    const std::optional<Profile> from = services_.database.profiles().find(job.from);
+    if (from && from->classification == Classification::Unknown && !from->name && from->sighting_count == 0)
+      removed = services_.gallery.remove(job.from).has_value();
+  }
+  services_.metrics.add_sightings_corrected(static_cast<double>(moved));
+  services_.log("info", "camera " + job.camera->id_text + ": a track of profile " + job.from.to_string() +
+                            " is profile " + job.to.to_string() + "; " + std::to_string(moved) + " sighting(s) corrected" +
+                            (removed ? ", the premature unknown profile removed" : ""));
+  services_.events.publish(SightingsCorrected{job.from, job.to, job.sightings, removed});
+  return std::nullopt;
 }
 
 std::optional<TrackNotice> StorageStage::perform(SightingJob& job, const Settings& settings) {

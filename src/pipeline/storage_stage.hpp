@@ -49,6 +49,7 @@ class StorageStage {
   void loop();
   std::optional<TrackNotice> perform(UnknownCandidateJob& job, const Settings& settings);
   std::optional<TrackNotice> perform(SightingJob& job, const Settings& settings);
+  std::optional<TrackNotice> perform(CorrectionJob& job, const Settings& settings);
 
   static constexpr std::size_t kQueueCapacity = 32;
   PipelineServices& services_;

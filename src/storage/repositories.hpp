@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -140,6 +141,12 @@ class SightingRepository {
   // For the storage cleanup: up to `limit` sightings with a face or frame
   // snapshot and a time before `before`, oldest first.
   virtual std::vector<Sighting> oldest_with_snapshots(TimePoint before, std::size_t limit) = 0;
+  // Re-attributes sightings whose track turned out to be someone else: each
+  // names `to` afterwards and remembers the profile it named first
+  // (corrected_from); both profiles' counts and seen times are recounted.
+  // Unknown sighting ids are skipped. Returns how many moved. Throws
+  // NotFoundError if `to` does not exist.
+  virtual std::size_t reassign(std::span<const Uuid> sightings, const Uuid& to) = 0;
   // Marks both snapshots as gone (the files are the caller's); false if the
   // sighting does not exist.
   virtual bool clear_snapshots(const Uuid& sighting_id) = 0;

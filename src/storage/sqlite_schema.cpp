@@ -181,6 +181,14 @@ CREATE TRIGGER IF NOT EXISTS audit_log_append_only BEFORE UPDATE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE INDEX IF NOT EXISTS profiles_classification_unseen ON profiles (classification, coalesce(last_seen, created_at));
 )sql",
+    // 5: each sighting keeps its own decision (distance and margin of its
+    // face) and, when re-attributed, the profile it first named (no foreign
+    // key: that profile may be deleted as premature). Older sightings carry
+    // margin 0: unknown, shown as such.
+    R"sql(
+ALTER TABLE sightings ADD COLUMN match_margin REAL NOT NULL DEFAULT 0;
+ALTER TABLE sightings ADD COLUMN corrected_from TEXT;
+)sql",
 };
 
 constexpr int kLatestVersion = static_cast<int>(std::size(kMigrations));

@@ -1,6 +1,7 @@
 // The sightings table: create (with the profile's seen times and count), pages, statistics, snapshot cleanup.
 #include "storage/sqlite_sighting_repository.hpp"
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -11,7 +12,8 @@ namespace {
 
 const std::string kSightingColumns =
     "s.uuid, p.uuid, s.camera_uuid, s.time, s.box_x, s.box_y, s.box_width, s.box_height, s.detector_score, "
-    "s.match_distance, s.has_face_snapshot, s.has_frame_snapshot, s.recording_uuid, s.recording_offset_s";
+    "s.match_distance, s.has_face_snapshot, s.has_frame_snapshot, s.recording_uuid, s.recording_offset_s, "
+    "s.match_margin, s.corrected_from";
 
 Sighting read_sighting(const Statement& row) {
   Sighting sighting;
@@ -27,6 +29,8 @@ Sighting read_sighting(const Statement& row) {
   sighting.has_frame_snapshot = row.column_int(11) != 0;
   if (!row.is_null(12)) sighting.recording_id = row.column_uuid(12);
   sighting.recording_offset_s = row.column_real(13);
+  sighting.match_margin = static_cast<float>(row.column_real(14));
+  if (!row.is_null(15)) sighting.corrected_from = row.column_uuid(15);
   return sighting;
 }
 
@@ -40,7 +44,8 @@ void SqliteSightingRepository::create(const Sighting& sighting) {
     auto insert = connection.prepare(
         "INSERT INTO sightings (uuid, profile_key, camera_uuid, time, box_x, box_y, box_width, box_height, "
         "detector_score, match_distance, has_face_snapshot, has_frame_snapshot, recording_uuid, "
-        "recording_offset_s) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+        "recording_offset_s, match_margin, corrected_from) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
     insert.bind_uuid(1, sighting.id)
         .bind_int(2, key)
         .bind_uuid(3, sighting.camera_id)
@@ -53,11 +58,17 @@ void SqliteSightingRepository::create(const Sighting& sighting) {
         .bind_real(10, sighting.match_distance)
         .bind_bool(11, sighting.has_face_snapshot)
         .bind_bool(12, sighting.has_frame_snapshot)
-        .bind_real(14, sighting.recording_offset_s);
+        .bind_real(14, sighting.recording_offset_s)
+        .bind_real(15, sighting.match_margin);
     if (sighting.recording_id) {
       insert.bind_uuid(13, *sighting.recording_id);
     } else {
       insert.bind_null(13);
+    }
+    if (sighting.corrected_from) {
+      insert.bind_uuid(16, *sighting.corrected_from);
+    } else {
+      insert.bind_null(16);
     }
     insert.run();
     auto bump = connection.prepare(
@@ -184,6 +195,39 @@ std::vector<Sighting> SqliteSightingRepository::oldest_with_snapshots(TimePoint 
     statement.bind_time(1, before).bind_int(2, to_sql_int(limit));
     while (statement.step()) result.push_back(read_sighting(statement));
     return result;
+  });
+}
+
+std::size_t SqliteSightingRepository::reassign(std::span<const Uuid> sightings, const Uuid& to) {
+  return pool_.write([&](Connection& connection) {
+    const std::int64_t to_key = require_profile_key(connection, to, "reassign sightings");
+    std::set<std::int64_t> touched{to_key};
+    std::size_t moved = 0;
+    for (const Uuid& id : sightings) {
+      auto from_of = connection.prepare("SELECT profile_key FROM sightings WHERE uuid = ?1");
+      from_of.bind_uuid(1, id);
+      if (!from_of.step()) continue;
+      touched.insert(from_of.column_int(0));
+      connection
+          .prepare(
+              "UPDATE sightings SET corrected_from = coalesce(corrected_from, "
+              "(SELECT uuid FROM profiles WHERE key = sightings.profile_key)), profile_key = ?2 "
+              "WHERE uuid = ?1 AND profile_key <> ?2")
+          .bind_uuid(1, id)
+          .bind_int(2, to_key)
+          .run();
+      moved += static_cast<std::size_t>(connection.changes());
+    }
+    // Counts and seen times from what each profile has now.
+    for (const std::int64_t key : touched)
+      connection
+          .prepare(
+              "UPDATE profiles SET sighting_count = (SELECT count(*) FROM sightings WHERE profile_key = ?1), "
+              "first_seen = (SELECT min(time) FROM sightings WHERE profile_key = ?1), "
+              "last_seen = (SELECT max(time) FROM sightings WHERE profile_key = ?1) WHERE key = ?1")
+          .bind_int(1, key)
+          .run();
+    return moved;
   });
 }
 

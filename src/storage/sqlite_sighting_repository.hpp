@@ -17,6 +17,7 @@ class SqliteSightingRepository final : public SightingRepository {
   std::vector<std::vector<std::uint64_t>> heatmap(TimePoint from, TimePoint to) override;
   std::vector<std::pair<Uuid, std::uint64_t>> most_seen(TimePoint from, TimePoint to, std::size_t limit) override;
   std::vector<Sighting> oldest_with_snapshots(TimePoint before, std::size_t limit) override;
+  std::size_t reassign(std::span<const Uuid> sightings, const Uuid& to) override;
   bool clear_snapshots(const Uuid& sighting_id) override;
 
  private:

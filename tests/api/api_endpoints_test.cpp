@@ -6,6 +6,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "api/api_test_support.hpp"
+#include "domain/settings.hpp"
 #include "support/run_command.hpp"
 
 namespace safelynx::testing {
@@ -155,12 +156,12 @@ TEST_F(EndpointsApi, CamerasCrudAndStreamState) {
 
 TEST_F(EndpointsApi, SettingsValidateAndPersist) {
   const json defaults = parse(client().get("/api/v1/settings"));
-  EXPECT_FLOAT_EQ(defaults["recognition"]["match_threshold"].get<float>(), 0.6f);
+  EXPECT_FLOAT_EQ(defaults["recognition"]["match_threshold"].get<float>(), Settings{}.recognition.match_threshold);
 
   const HttpResult changed = client().put_json("/api/v1/settings", R"({"recognition": {"sighting_cooldown_s": 90}})");
   ASSERT_EQ(changed.status, 200) << changed.body;
   EXPECT_EQ(parse(changed)["recognition"]["sighting_cooldown_s"], 90);
-  EXPECT_FLOAT_EQ(parse(changed)["recognition"]["match_threshold"].get<float>(), 0.6f);
+  EXPECT_FLOAT_EQ(parse(changed)["recognition"]["match_threshold"].get<float>(), Settings{}.recognition.match_threshold);
 
   const HttpResult out_of_range = client().put_json("/api/v1/settings", R"({"detection": {"min_score": 1.5}, "recording": {"max_segment_s": 1}})");
   EXPECT_EQ(out_of_range.status, 422);

@@ -55,7 +55,7 @@ dir = "/opt/models"
 TEST_F(ConfigTest, DefaultsAreDocumentedValues) {
   const auto c = load_config(write(""), {}).engine;
   EXPECT_EQ(c.detector, vision::DetectorKind::Ssd);
-  EXPECT_FLOAT_EQ(c.match_threshold, 0.6f);
+  EXPECT_FLOAT_EQ(c.match_threshold, 0.5f);
   EXPECT_FLOAT_EQ(c.min_score, 0.5f);
 }
 

@@ -44,7 +44,7 @@ std::string text_of(T value) {
 Settings non_default() {
   Settings s;
   s.detection = {0.73f, 64};
-  s.recognition = {0.55f, 120};
+  s.recognition = {0.45f, 0.08f, 0.7f, 120};
   s.recording = {2, 20, 600};
   s.storage = {123ull << 30, false, 7};
   s.notifications = {false, true};
@@ -126,7 +126,7 @@ TEST(SettingsSchema, RangesSayWhichEndsBelong) {
 TEST(SettingsJson, TheShapeIsTheOneTheApiDocuments) {
   EXPECT_EQ(storage::settings_to_json(Settings{}), json::parse(R"({
     "detection": {"min_score": 0.5, "min_face_size": 40},
-    "recognition": {"match_threshold": 0.6, "sighting_cooldown_s": 30},
+    "recognition": {"match_threshold": 0.5, "min_margin": 0.05, "stranger_threshold": 0.65, "sighting_cooldown_s": 30},
     "recording": {"pre_buffer_s": 5, "post_buffer_s": 10, "max_segment_s": 300},
     "storage": {"quota_bytes": 100000000000, "auto_cleanup": true, "min_retention_days": 1},
     "notifications": {"on_flagged": true, "on_unknown": false},
@@ -209,7 +209,7 @@ TEST(SettingsSchemaJson, ListsEveryKeyWithItsRangeAndDefault) {
   EXPECT_EQ(schema_entry("detection.min_score"), json::parse(R"({"key": "detection.min_score", "type": "number", "unit": "",
     "minimum": 0, "exclusive_minimum": true, "maximum": 1, "exclusive_maximum": true, "default": 0.5})"));
   EXPECT_EQ(schema_entry("recognition.match_threshold"), json::parse(R"({"key": "recognition.match_threshold", "type": "number",
-    "unit": "", "minimum": 0, "exclusive_minimum": true, "maximum": 2, "exclusive_maximum": false, "default": 0.6})"));
+    "unit": "", "minimum": 0, "exclusive_minimum": true, "maximum": 2, "exclusive_maximum": false, "default": 0.5})"));
   EXPECT_EQ(schema_entry("detection.min_face_size"), json::parse(R"({"key": "detection.min_face_size", "type": "integer",
     "unit": "px", "minimum": 16, "exclusive_minimum": false, "maximum": 4096, "exclusive_maximum": false, "default": 40})"));
   EXPECT_EQ(schema_entry("storage.quota_bytes"), json::parse(R"({"key": "storage.quota_bytes", "type": "integer",

@@ -88,16 +88,33 @@ TEST_F(GalleryTest, CreateStoresTheBestFacesUpToCapacityIndexesThemAndAnnouncesT
   EXPECT_EQ(count<ProfileCreated>(), 1u);
 }
 
-TEST_F(GalleryTest, IdentifyFindsTheNearestProfileWithinTheDistanceOnly) {
+// face(v) has every component v: 0.01 apart is 0.113 in L2.
+MatchRule rule(float threshold) { return MatchRule{threshold, 0.05f, threshold}; }
+
+TEST_F(GalleryTest, MatchNamesTheNearestProfileWithinTheThresholdOnly) {
   const Profile near = gallery_->create(named("near"), std::vector{face(0.1f, 0.5f)}, "");
-  gallery_->create(named("far"), std::vector{face(0.5f, 0.5f)}, "");
+  gallery_->create(named("far"), std::vector{face(0.14f, 0.5f)}, "");
   const FaceSample query = face(0.11f, 0);
 
-  const auto match = gallery_->identify(query.descriptor, 0.6f);
-  ASSERT_TRUE(match);
-  EXPECT_EQ(match->profile.id, near.id);
-  EXPECT_NEAR(match->distance, std::sqrt(128 * 0.01f * 0.01f), 1e-4);
-  EXPECT_FALSE(gallery_->identify(query.descriptor, 0.05f));
+  const GalleryMatch match = gallery_->match(query.descriptor, rule(0.6f));
+  ASSERT_TRUE(match.named());
+  EXPECT_EQ(match.named()->id, near.id);
+  EXPECT_NEAR(match.decision.distance, std::sqrt(128 * 0.01f * 0.01f), 1e-4);
+  ASSERT_EQ(match.candidates.size(), 2u);
+  EXPECT_EQ(match.candidates[1].profile.name, "far");
+  EXPECT_FALSE(gallery_->match(query.descriptor, rule(0.05f)).named());
+  EXPECT_EQ(gallery_->match(query.descriptor, rule(0.05f)).decision.verdict, MatchVerdict::Stranger);
+}
+
+TEST_F(GalleryTest, MatchCanLeaveOutOneProfile) {
+  const Profile own = gallery_->create(named("own"), std::vector{face(0.1f, 0.5f)}, "");
+  const Profile other = gallery_->create(named("other"), std::vector{face(0.102f, 0.5f)}, "");
+  const FaceSample query = face(0.1f, 0);
+  // Both near: neither clearly nearer, so nobody is named.
+  EXPECT_EQ(gallery_->match(query.descriptor, rule(0.6f)).decision.verdict, MatchVerdict::Uncertain);
+  const GalleryMatch without_own = gallery_->match(query.descriptor, rule(0.6f), own.id);
+  ASSERT_TRUE(without_own.named());
+  EXPECT_EQ(without_own.named()->id, other.id);
 }
 
 TEST_F(GalleryTest, AddFacesPushesOutTheWorstAtCapacityAndKeepsTheIndexInStep) {
@@ -139,7 +156,7 @@ TEST_F(GalleryTest, MergeMovesTheSourcesIntoTheTargetTrimsItAndDeletesTheirThumb
   EXPECT_FALSE(database_->profiles().find(source.id));
   EXPECT_FALSE(media_->exists(storage::MediaKind::Thumbnail, source.id));
   EXPECT_TRUE(media_->exists(storage::MediaKind::Thumbnail, target.id));
-  EXPECT_EQ(gallery_->identify(face(0.2f, 0).descriptor, 0.01f)->profile.id, target.id);
+  EXPECT_EQ(gallery_->match(face(0.2f, 0).descriptor, rule(0.01f)).named()->id, target.id);
   EXPECT_EQ(count<ProfilesMerged>(), 1u);
 
   EXPECT_THROW(gallery_->merge(target.id, {Uuid::random()}), storage::NotFoundError);
@@ -208,7 +225,8 @@ TEST_F(GalleryTest, RebuildLoadsEveryStoredEmbeddingIntoAnEmptyIndex) {
 
   EXPECT_EQ(fresh.size(), 3u);
   EXPECT_EQ(fresh.profile_count(), 2u);
-  EXPECT_EQ(restarted.identify(face(0.1f, 0).descriptor, 0.01f)->profile.id, a.id);
+  ASSERT_TRUE(restarted.match(face(0.1f, 0).descriptor, rule(0.01f)).named());
+  EXPECT_EQ(restarted.match(face(0.1f, 0).descriptor, rule(0.01f)).named()->id, a.id);
 }
 
 }  // namespace

@@ -56,23 +56,51 @@ TEST(FaceTracker, AJumpIsBridgedByTheEmbeddingAndAStrangerIsNot) {
 TEST(FaceTracker, TracksEndAfterTheGap) {
   FaceTracker tracker({.max_gap = 1000ms});
   const SteadyTime t0{};
-  const auto a = tracker.update({face(0, 0)}, t0)[0];
-  EXPECT_EQ(tracker.update({face(0, 0)}, t0 + 900ms)[0], a);
-  EXPECT_NE(tracker.update({face(0, 0)}, t0 + 2000ms)[0], a);  // gone for 1.1 s: a new person
+  const auto a = tracker.update({face(0, 0, person(1))}, t0)[0];
+  EXPECT_EQ(tracker.update({face(0, 0, person(1))}, t0 + 900ms)[0], a);  // the embedding vouches for it
+  EXPECT_NE(tracker.update({face(0, 0, person(1))}, t0 + 2000ms)[0], a);  // gone for 1.1 s: a new visit
   EXPECT_EQ(tracker.tracks().size(), 1u);
+}
+
+TEST(FaceTracker, SomeoneElseAtTheSamePlaceStartsANewTrack) {
+  // The reported case: a woman came in where a man had just left and took
+  // over his track, and with it his name.
+  FaceTracker tracker;
+  const SteadyTime t0{};
+  const auto man = tracker.update({face(100, 100, person(1))}, t0)[0];
+  EXPECT_EQ(tracker.update({face(102, 100, person(1.05f))}, t0 + 100ms)[0], man);
+  const auto woman = tracker.update({face(104, 100, person(2))}, t0 + 200ms)[0];
+  EXPECT_NE(woman, man);
+  EXPECT_EQ(tracker.find(woman)->embeddings.size(), 1u);
+  EXPECT_EQ(tracker.find(man)->embeddings.size(), 2u) << "the man's track keeps only his faces";
+}
+
+TEST(FaceTracker, ABoxAloneContinuesATrackOnlyRightAfterItWasSeen) {
+  FaceTracker tracker({.box_only_gap = 300ms});
+  const SteadyTime t0{};
+  const auto a = tracker.update({face(0, 0, person(1))}, t0)[0];
+  EXPECT_EQ(tracker.update({face(5, 0)}, t0 + 100ms)[0], a);  // no descriptor, seen 100 ms ago
+  EXPECT_EQ(tracker.update({face(10, 0)}, t0 + 350ms)[0], a);  // 250 ms since the last box
+  // 500 ms unseen: nothing vouches that this is the same person.
+  const auto b = tracker.update({face(10, 0)}, t0 + 850ms)[0];
+  EXPECT_NE(b, a);
+  // Its embedding would have: the same person after the same gap continues.
+  FaceTracker vouched({.box_only_gap = 300ms});
+  const auto c = vouched.update({face(0, 0, person(1))}, t0)[0];
+  EXPECT_EQ(vouched.update({face(10, 0, person(1.02f))}, t0 + 850ms)[0], c);
 }
 
 TEST(FaceTracker, KeepsTheBestEmbeddingsAndAveragesThem) {
   FaceTracker tracker({.embeddings_kept = 2});
   const SteadyTime t0{};
   const auto id = tracker.update({face(0, 0, person(1.0f), 0.2f)}, t0)[0];
-  tracker.update({face(0, 0, person(2.0f), 0.9f)}, t0 + 10ms);
-  tracker.update({face(0, 0, person(4.0f), 0.5f)}, t0 + 20ms);
+  tracker.update({face(0, 0, person(1.2f), 0.9f)}, t0 + 10ms);
+  tracker.update({face(0, 0, person(1.4f), 0.5f)}, t0 + 20ms);
   const Track* track = tracker.find(id);
   ASSERT_EQ(track->embeddings.size(), 2u);
   EXPECT_FLOAT_EQ(track->embeddings[0].first, 0.9f);
   EXPECT_FLOAT_EQ(track->embeddings[1].first, 0.5f);
-  EXPECT_FLOAT_EQ((*track->mean_embedding())[0], 3.0f);
+  EXPECT_FLOAT_EQ((*track->mean_embedding())[0], 1.3f);
   EXPECT_FLOAT_EQ(track->best_quality, 0.9f);
 }
 

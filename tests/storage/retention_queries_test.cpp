@@ -221,12 +221,18 @@ TEST_F(RetentionQueriesTest, MigrationTwoUpgradesAVersionOneDatabase) {
   ASSERT_EQ(db_->schema_version(), 1);
   std::vector<StoredEmbedding> none;
   db_->profiles().create(profile_, none);
-  const Sighting old = add_sighting(kT0, true, false);
   db_.reset();
+  // A sighting as version 1 wrote it (today's writer knows later columns).
+  const Uuid old_id = make_uuid();
+  raw_exec(file(),
+           "INSERT INTO sightings (uuid, profile_key, camera_uuid, time, box_x, box_y, box_width, box_height, "
+           "detector_score, match_distance, has_face_snapshot, has_frame_snapshot, recording_uuid, recording_offset_s) "
+           "VALUES ('" + old_id.to_string() + "', (SELECT key FROM profiles), '" + camera_.to_string() + "', " +
+               std::to_string(kT0) + ", 1, 2, 3, 4, 0.9, 0.3, 1, 0, NULL, 0)");
   db_ = open_sqlite_database(file());
   EXPECT_EQ(db_->schema_version(), latest_sqlite_schema_version());
   EXPECT_GE(latest_sqlite_schema_version(), 2);
-  EXPECT_EQ(ids_of(db_->sightings().oldest_with_snapshots(at(kT0 + 1), 10)), (std::vector<Uuid>{old.id}));
+  EXPECT_EQ(ids_of(db_->sightings().oldest_with_snapshots(at(kT0 + 1), 10)), (std::vector<Uuid>{old_id}));
   db_.reset();
   EXPECT_EQ(raw_query(file(),
                       "SELECT name FROM sqlite_master WHERE type = 'index' AND name IN "

@@ -130,6 +130,7 @@ class SqliteTest : public ::testing::Test {
     sighting.box = {10, 20, 30, 40};
     sighting.detector_score = 0.9f;
     sighting.match_distance = 0.3f;
+    sighting.match_margin = 0.25f;
     return sighting;
   }
 
@@ -169,6 +170,24 @@ TEST_F(SqliteTest, ReopeningKeepsDataAndVersion) {
   EXPECT_EQ(found->name, "Alice");
   EXPECT_EQ(found->embedding_count, 2u);
   EXPECT_EQ(db_->users().count(), 1u);
+}
+
+TEST_F(SqliteTest, Migration5GivesOlderSightingsAnUnknownMarginAndNoCorrection) {
+  const Profile profile = create_profile("P");
+  const Sighting sighting = make_sighting(profile, kMonday);
+  db_->sightings().create(sighting);
+  db_.reset();
+  // The database as version 4 left it.
+  raw_exec(file(),
+           "ALTER TABLE sightings DROP COLUMN match_margin; ALTER TABLE sightings DROP COLUMN corrected_from; "
+           "PRAGMA user_version = 4");
+  reopen();
+  EXPECT_EQ(db_->schema_version(), latest_sqlite_schema_version());
+  const auto found = db_->sightings().find(sighting.id);
+  ASSERT_TRUE(found);
+  EXPECT_FLOAT_EQ(found->match_distance, 0.3f);
+  EXPECT_FLOAT_EQ(found->match_margin, 0.0f);
+  EXPECT_FALSE(found->corrected_from);
 }
 
 TEST_F(SqliteTest, RefusesASchemaNewerThanThisBuild) {
@@ -677,6 +696,8 @@ TEST_F(SqliteTest, SightingRoundTripBumpsTheProfile) {
   EXPECT_FLOAT_EQ(found->box.height, 40);
   EXPECT_FLOAT_EQ(found->detector_score, 0.9f);
   EXPECT_FLOAT_EQ(found->match_distance, 0.3f);
+  EXPECT_FLOAT_EQ(found->match_margin, 0.25f);
+  EXPECT_FALSE(found->corrected_from);
   EXPECT_TRUE(found->has_face_snapshot);
   EXPECT_FALSE(found->has_frame_snapshot);
   EXPECT_EQ(found->recording_id, sighting.recording_id);
@@ -691,6 +712,40 @@ TEST_F(SqliteTest, SightingRoundTripBumpsTheProfile) {
   Profile ghost = make_profile("Ghost");
   EXPECT_THROW(db_->sightings().create(make_sighting(ghost, kMonday)), NotFoundError);
   EXPECT_EQ(db_->sightings().list({}, {}).total, 3u);
+}
+
+TEST_F(SqliteTest, ReassignMovesSightingsRemembersTheFirstProfileAndRecountsBoth) {
+  Profile wrong = create_profile(std::nullopt);
+  Profile right = create_profile("Right");
+  const Sighting early = make_sighting(wrong, kMonday + 1 * kHour);
+  const Sighting late = make_sighting(wrong, kMonday + 5 * kHour);
+  const Sighting stays = make_sighting(wrong, kMonday + 3 * kHour);
+  const Sighting own = make_sighting(right, kMonday + 9 * kHour);
+  for (const Sighting& s : {early, late, stays, own}) db_->sightings().create(s);
+
+  const std::vector<Uuid> moving{early.id, late.id, make_uuid()};  // an unknown id is skipped
+  EXPECT_EQ(db_->sightings().reassign(moving, right.id), 2u);
+
+  EXPECT_EQ(db_->sightings().find(early.id)->profile_id, right.id);
+  EXPECT_EQ(db_->sightings().find(early.id)->corrected_from, wrong.id);
+  EXPECT_EQ(db_->sightings().find(stays.id)->profile_id, wrong.id);
+  EXPECT_FALSE(db_->sightings().find(own.id)->corrected_from);
+  const Profile after_right = *db_->profiles().find(right.id);
+  EXPECT_EQ(after_right.sighting_count, 3u);
+  EXPECT_EQ(after_right.first_seen, at(kMonday + 1 * kHour));
+  EXPECT_EQ(after_right.last_seen, at(kMonday + 9 * kHour));
+  const Profile after_wrong = *db_->profiles().find(wrong.id);
+  EXPECT_EQ(after_wrong.sighting_count, 1u);
+  EXPECT_EQ(after_wrong.first_seen, at(kMonday + 3 * kHour));
+  EXPECT_EQ(after_wrong.last_seen, at(kMonday + 3 * kHour));
+
+  // Moved again, a sighting still names the profile it first named.
+  Profile third = create_profile("Third");
+  EXPECT_EQ(db_->sightings().reassign(std::vector<Uuid>{early.id}, third.id), 1u);
+  EXPECT_EQ(db_->sightings().find(early.id)->corrected_from, wrong.id);
+  // Already there: nothing moves.
+  EXPECT_EQ(db_->sightings().reassign(std::vector<Uuid>{early.id}, third.id), 0u);
+  EXPECT_THROW(db_->sightings().reassign(std::vector<Uuid>{late.id}, make_uuid()), NotFoundError);
 }
 
 TEST_F(SqliteTest, SightingListFiltersNewestFirst) {

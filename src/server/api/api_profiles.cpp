@@ -485,6 +485,16 @@ HttpResponse import_profiles(ApiContext& context, HttpRequest& request, const Pr
   return ok({{"imported", imported.size()}}, 201);
 }
 
+json candidate_json(const gallery::Identification& c) {
+  return {{"profile",
+           {{"id", c.profile.id.to_string()},
+            {"name", c.profile.name ? json(*c.profile.name) : json(nullptr)},
+            {"classification", std::string(to_string(c.profile.classification))}}},
+          {"distance", short_decimal(c.distance)}};
+}
+
+// Each face's verdict: named (profile, distance, margin), uncertain (the
+// candidates, no name) or stranger.
 HttpResponse identify(ApiContext& context, HttpRequest& request) {
   Photo photo{"image", {}};
   const std::string type = media_type(request.header("content-type"));
@@ -509,17 +519,20 @@ HttpResponse identify(ApiContext& context, HttpRequest& request) {
   const Settings settings = context.settings();
   const cv::Mat image = decode_photo(context, photo);
   json faces = json::array();
+  const gallery::MatchRule rule = gallery::MatchRule::from(settings);
   for (const Face& face : context.engines.analyse(image, settings.detection.min_score)) {
-    json item = {{"box", box_json(face.detection.box)}, {"score", short_decimal(face.detection.score)}, {"profile", nullptr},
-                 {"distance", nullptr}};
     if (!face.descriptor) throw std::runtime_error("the face engine returned no descriptor");
-    if (const auto match = context.gallery.identify(*face.descriptor, settings.recognition.match_threshold)) {
-      item["profile"] = {{"id", match->profile.id.to_string()},
-                         {"name", match->profile.name ? json(*match->profile.name) : json(nullptr)},
-                         {"classification", std::string(to_string(match->profile.classification))}};
-      item["distance"] = short_decimal(match->distance);
-    }
-    faces.push_back(std::move(item));
+    const gallery::GalleryMatch match = context.gallery.match(*face.descriptor, rule);
+    json candidates = json::array();
+    for (const gallery::Identification& c : match.candidates) candidates.push_back(candidate_json(c));
+    const gallery::Identification* named = match.named() ? &match.candidates.front() : nullptr;
+    faces.push_back({{"box", box_json(face.detection.box)},
+                     {"score", short_decimal(face.detection.score)},
+                     {"verdict", gallery::to_string(match.decision.verdict)},
+                     {"profile", named ? candidate_json(*named)["profile"] : json(nullptr)},
+                     {"distance", named ? json(short_decimal(named->distance)) : json(nullptr)},
+                     {"margin", named ? json(short_decimal(match.decision.margin)) : json(nullptr)},
+                     {"candidates", std::move(candidates)}});
   }
   return ok({{"faces", std::move(faces)}, {"width", image.cols}, {"height", image.rows}});
 }

@@ -146,6 +146,8 @@ json to_json(const Sighting& s) {
       {"box", box_json(s.box)},
       {"score", short_decimal(s.detector_score)},
       {"distance", short_decimal(s.match_distance)},
+      {"margin", short_decimal(s.match_margin)},
+      {"corrected_from", s.corrected_from ? json(s.corrected_from->to_string()) : json(nullptr)},
       {"snapshot_url", s.has_face_snapshot ? json("/api/v1/sightings/" + id + "/snapshot") : json(nullptr)},
       {"frame_url", s.has_frame_snapshot ? json("/api/v1/sightings/" + id + "/snapshot?kind=frame") : json(nullptr)},
       {"recording_id", s.recording_id ? json(s.recording_id->to_string()) : json(nullptr)},
@@ -209,6 +211,16 @@ json event_payload(const EventPayload& payload) {
           return {{"camera_id", e.camera_id.to_string()}, {"box", box_json(e.box)}, {"score", short_decimal(e.score)}};
         } else if constexpr (std::is_same_v<T, NewSighting>) {
           return {{"sighting", to_json(e.sighting)}};
+        } else if constexpr (std::is_same_v<T, SightingsCorrected>) {
+          json ids = json::array();
+          for (const Uuid& id : e.sightings) ids.push_back(id.to_string());
+          return {{"from_profile_id", e.from.to_string()}, {"to_profile_id", e.to.to_string()},
+                  {"sighting_ids", ids}, {"from_removed", e.from_removed}};
+        } else if constexpr (std::is_same_v<T, UncertainFace>) {
+          json candidates = json::array();
+          for (const MatchCandidate& c : e.candidates)
+            candidates.push_back({{"profile_id", c.profile_id.to_string()}, {"distance", short_decimal(c.distance)}});
+          return {{"camera_id", e.camera_id.to_string()}, {"box", box_json(e.box)}, {"candidates", candidates}};
         } else if constexpr (std::is_same_v<T, CameraStatusChanged>) {
           return {{"camera_id", e.camera_id.to_string()},
                   {"status", std::string(to_string(e.status))},
