@@ -5,16 +5,13 @@
 #include <tuple>
 #include <vector>
 
+#include "pipeline/stage_clock.hpp"
+
 namespace safelynx::pipeline {
 
 namespace {
 
-using Steady = std::chrono::steady_clock;
 using namespace std::chrono_literals;
-
-double ms_since(Steady::time_point since) {
-  return std::chrono::duration<double, std::milli>(Steady::now() - since).count();
-}
 
 cv::Scalar colour_of(Classification c) {
   switch (c) {

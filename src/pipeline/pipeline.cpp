@@ -16,6 +16,7 @@
 #include "pipeline/frame_inbox.hpp"
 #include "recording/recorder.hpp"
 #include "pipeline/matching_stage.hpp"
+#include "pipeline/stage_clock.hpp"
 #include "pipeline/storage_stage.hpp"
 #include "vision/face_crops.hpp"
 #include "vision/face_engine.hpp"
@@ -23,17 +24,7 @@
 
 namespace safelynx::pipeline {
 
-namespace {
-
-using Steady = std::chrono::steady_clock;
 using namespace std::chrono_literals;
-
-double ms_since(Steady::time_point since) {
-  return std::chrono::duration<double, std::milli>(Steady::now() - since).count();
-}
-
-
-}  // namespace
 
 class Pipeline::Impl {
  public:
