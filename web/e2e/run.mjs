@@ -613,6 +613,8 @@ try {
       return response.json();
     }, state.linId);
     check(stored.name === "Lin-Manuel Miranda" && stored.classification === "flagged", `the API has ${JSON.stringify({ name: stored.name, classification: stored.classification })}`);
+    // Saved in the page too: a form with unsaved edits would ask before the reload.
+    await dashboard.locator("form.profile-form:not(.is-dirty)").waitFor({ timeout: 5_000 });
     await dashboard.reload();
     await settled(dashboard);
     check((await dashboard.locator("#profile-name").inputValue()) === "Lin-Manuel Miranda", "after a reload the profile page does not show the new name");

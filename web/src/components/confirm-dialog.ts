@@ -7,6 +7,7 @@ export interface ConfirmOptions {
   title: string;
   message: string;
   confirmLabel?: string;
+  cancelLabel?: string;
   danger?: boolean;
   container?: Element;
 }
@@ -17,7 +18,7 @@ export function confirmDialog(options: ConfirmOptions): Promise<boolean> {
   return new Promise((resolve) => {
     const id = `confirm-${++counter}`;
     let answer = false;
-    const cancel = h("button", { type: "button", class: "button", "data-testid": "confirm-cancel" }, "Cancel");
+    const cancel = h("button", { type: "button", class: "button", "data-testid": "confirm-cancel" }, options.cancelLabel ?? "Cancel");
     const confirm = h(
       "button",
       { type: "button", class: options.danger ? "button button-danger" : "button button-primary", "data-testid": "confirm-ok" },

@@ -5,7 +5,7 @@
 import { ApiError, api, errorText, type Classification, type Page, type Profile, type Sighting } from "../api.js";
 import { formatRelative, formatTime, h, profileName, replace } from "../dom.js";
 import { onEvent } from "../events.js";
-import { navigate, setQuery, type Cleanup, type PageContext } from "../router.js";
+import { guardLeaving, navigate, setQuery, type Cleanup, type PageContext } from "../router.js";
 import { empty, failed, loading } from "../states.js";
 import { toast } from "../toast.js";
 import { loadCameraNames, type CameraNames } from "../components/camera-names.js";
@@ -200,6 +200,22 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
     return !!baseline && !same(formValues(), baseline);
   }
 
+  // Edits not saved yet are not dropped without asking: a link, Back or
+  // Forward, closing or reloading the tab.
+  const releaseGuard = guardLeaving({
+    unsaved: () => active && !gone && dirty(),
+    confirm: () =>
+      confirmDialog({
+        title: "Leave without saving?",
+        message: `Your changes to ${profile ? profileName(profile) : "this profile"} are not saved yet. Leaving this page discards them.`,
+        confirmLabel: "Discard changes and leave",
+        cancelLabel: "Stay on this page",
+        danger: true,
+        container: root,
+      }),
+  });
+  stops.push(releaseGuard);
+
   function formValues(): Values {
     return { name: inputs.name.value, classification: inputs.classification.value, tags: inputs.tags.value, notes: inputs.notes.value };
   }
@@ -344,6 +360,7 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
     try {
       await api.del(base);
       toast(`Deleted ${name}.`, "success");
+      releaseGuard(); // nothing left to save
       if (active) navigate("/profiles");
     } catch (error) {
       deleteButton.disabled = false;

@@ -4,7 +4,7 @@
 // that moment) and ?t=SECONDS to start at a given second.
 import { ApiError, api, errorText, withToken, type Page, type Recording, type SightingDetail } from "../api.js";
 import { formatBytes, formatDuration, formatTime, h, profileName, replace } from "../dom.js";
-import { setQuery, type Cleanup, type PageContext } from "../router.js";
+import { setPath, setQuery, type Cleanup, type PageContext } from "../router.js";
 import { empty, failed, loading } from "../states.js";
 import { toast } from "../toast.js";
 import { cameraOptions, loadCameraNames, type CameraNames } from "../components/camera-names.js";
@@ -167,7 +167,7 @@ export function recordingsPage({ root, params, query }: PageContext): Cleanup {
   const list = h("div", { class: "recordings-list" });
   const pages = pagerSlot("Recordings", (n) => {
     filters.page = n;
-    history.replaceState(null, "", selectedId ? recordingPath(selectedId) : listPath());
+    setPath(selectedId ? recordingPath(selectedId) : listPath());
     void loadList();
   });
 
@@ -247,7 +247,7 @@ export function recordingsPage({ root, params, query }: PageContext): Cleanup {
     sightingCounts.set(recording.id, recording.sighting_ids?.length ?? 0);
     const close = h("button", { type: "button", class: "button button-quiet", "aria-label": "Close the player" }, "×");
     close.addEventListener("click", () => {
-      history.pushState(null, "", listPath());
+      setPath(listPath(), true);
       closePlayer();
     });
     const videoHost = h("div", { class: "recording-video" });
@@ -312,7 +312,7 @@ export function recordingsPage({ root, params, query }: PageContext): Cleanup {
   }
 
   function select(id: string): void {
-    history.pushState(null, "", recordingPath(id));
+    setPath(recordingPath(id), true);
     void showPlayer(id, null).then(() => {
       if (!active) return;
       player.scrollIntoView({ block: "start", behavior: "smooth" });
