@@ -41,3 +41,16 @@ export function confirmDialog(options: ConfirmOptions): Promise<boolean> {
     (options.danger ? cancel : confirm).focus();
   });
 }
+
+// The question of a page's leave guard (router.ts): `what` is what would be
+// lost, "Your changes to Rose Leslie".
+export function confirmLeave(what: string, container: Element): Promise<boolean> {
+  return confirmDialog({
+    title: "Leave without saving?",
+    message: `${what} are not saved yet. Leaving this page discards them.`,
+    confirmLabel: "Discard changes and leave",
+    cancelLabel: "Stay on this page",
+    danger: true,
+    container,
+  });
+}

@@ -10,7 +10,7 @@ import { empty, failed, loading } from "../states.js";
 import { toast } from "../toast.js";
 import { loadCameraNames, type CameraNames } from "../components/camera-names.js";
 import { classificationLabel, classificationPill, classificationSelect } from "../components/classification.js";
-import { confirmDialog } from "../components/confirm-dialog.js";
+import { confirmDialog, confirmLeave } from "../components/confirm-dialog.js";
 import { fieldMessage, fieldOfError, parseTags } from "../components/enrol-dialog.js";
 import { faceThumb } from "../components/face-thumb.js";
 import { matchLabel } from "../components/match-strength.js";
@@ -204,15 +204,7 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
   // Forward, closing or reloading the tab.
   const releaseGuard = guardLeaving({
     unsaved: () => active && !gone && dirty(),
-    confirm: () =>
-      confirmDialog({
-        title: "Leave without saving?",
-        message: `Your changes to ${profile ? profileName(profile) : "this profile"} are not saved yet. Leaving this page discards them.`,
-        confirmLabel: "Discard changes and leave",
-        cancelLabel: "Stay on this page",
-        danger: true,
-        container: root,
-      }),
+    confirm: () => confirmLeave(`Your changes to ${profile ? profileName(profile) : "this profile"}`, root),
   });
   stops.push(releaseGuard);
 
