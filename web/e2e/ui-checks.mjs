@@ -6,6 +6,7 @@
 // - the recordings list shows each recording's sighting count without Refresh
 // - a dashboard sighting's photo opens the sighting (mouse and keyboard)
 // - unsaved profile edits ask before a link, Back, or closing the tab drops them
+//   (and changed settings before a link)
 // - on a phone (375x667): the timeline's axis labels, a camera's error text and
 //   the player's title fit the screen
 // - no "descriptor" or "distance" in what the pages show, and times in one format
@@ -171,6 +172,26 @@ export async function uiChecks(t) {
     await notes.waitFor();
     check((await notes.inputValue()) === saved, `back on the profile, the notes are ${JSON.stringify(await notes.inputValue())}`);
     check((await confirm.count()) === 0, "going back to the profile asked");
+  });
+
+  // The same guard on the settings form (an admin's changes).
+  await step("settings: changed settings ask before a link drops them", { needs: needsLogin }, async () => {
+    t.setActivePage(page);
+    const confirm = page.locator('[data-testid="confirm-dialog"]');
+    await goto(page, "/settings");
+    const field = page.locator('[data-setting="recognition.sighting_cooldown_s"]');
+    await field.waitFor();
+    const before = await field.inputValue();
+    await field.fill(String(Number(before) + 7));
+    await page.locator('nav a[data-nav="/"]').click();
+    await confirm.waitFor({ timeout: 5_000 }).catch(() => { throw new Error("a link away from changed settings did not ask"); });
+    await confirm.locator('[data-testid="confirm-cancel"]').click();
+    await confirm.waitFor({ state: "detached" });
+    check(new URL(page.url()).pathname === "/settings" && (await field.inputValue()) === String(Number(before) + 7), "after \"Stay\" the settings page or its change is gone");
+    await page.locator('[data-testid="settings-discard"]').click();
+    await page.locator('nav a[data-nav="/"]').click();
+    await page.waitForURL((url) => url.pathname === "/");
+    check((await confirm.count()) === 0, "leaving discarded settings asked");
   });
 
   // On a phone: the last axis label ran past the chart and was cut; a
