@@ -80,7 +80,11 @@ async function ask(current: LeaveGuard): Promise<boolean> {
 }
 
 const here = () => location.pathname + location.search;
-const placeOf = (state: unknown) => (typeof (state as { place?: unknown } | null)?.place === "number" ? (state as { place: number }).place : 0);
+// An entry the router did not make (an in-page #link's) has no place: it counts as the current one.
+const placeOf = (state: unknown, fallback: number) => {
+  const value = (state as { place?: unknown } | null)?.place;
+  return typeof value === "number" ? value : fallback;
+};
 
 function show(): void {
   rendered = here();
@@ -89,7 +93,7 @@ function show(): void {
 }
 
 function popped(event: PopStateEvent): void {
-  const to = placeOf(event.state);
+  const to = placeOf(event.state, place);
   const delta = to - place;
   place = to;
   if (restoring) {
@@ -115,7 +119,7 @@ function popped(event: PopStateEvent): void {
 
 export function startRouter(handler: () => void): void {
   onChange = handler;
-  place = placeOf(history.state);
+  place = placeOf(history.state, 0);
   // Each entry the app makes knows its place, so Back and Forward can be undone.
   history.replaceState({ ...(history.state ?? {}), place }, "");
   window.addEventListener("popstate", popped);
@@ -131,6 +135,8 @@ export function startRouter(handler: () => void): void {
     if (!link || link.target || link.hasAttribute("download")) return;
     const url = new URL(link.href, location.href);
     if (url.origin !== location.origin || url.pathname.startsWith("/api/")) return;
+    // An in-page link ("Skip to content") is the browser's: it scrolls and moves the focus.
+    if (url.hash && url.pathname + url.search === here()) return;
     event.preventDefault();
     navigate(url.pathname + url.search);
   });
