@@ -10,6 +10,7 @@
 // - on a phone (375x667): the timeline's axis labels, a camera's error text and
 //   the player's title fit the screen
 // - no "descriptor" or "distance" in what the pages show, and times in one format
+// - and one found on the way: "Skip to content" did nothing
 
 const phone = { width: 375, height: 667 };
 
@@ -281,6 +282,20 @@ export async function uiChecks(t) {
       await api(`/api/v1/cameras/${camera.id}/stream/stop`, { method: "POST" }).catch(() => {});
       await api(`/api/v1/cameras/${camera.id}`, { method: "DELETE" }).catch(() => {});
     }
+  });
+
+  // The router took every same-origin link, "#main" included, and did nothing with it.
+  await step("keyboard: \"Skip to content\" moves on into the page, past the menu", { needs: needsLogin }, async () => {
+    t.setActivePage(page);
+    await goto(page, "/profiles");
+    await page.keyboard.press("Tab");
+    const skip = await page.evaluate(() => document.activeElement?.textContent);
+    check(skip === "Skip to content", `the first Tab reaches ${JSON.stringify(skip)}, not "Skip to content"`);
+    await page.keyboard.press("Enter");
+    await page.keyboard.press("Tab");
+    const inside = await page.evaluate(() => !!document.activeElement?.closest("#main"));
+    check(inside, `after the skip link, Tab reaches ${await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 100))}, not the page's content`);
+    check(new URL(page.url()).pathname === "/profiles", `the skip link left the page for ${page.url()}`);
   });
 
   // Words and times as the user reads them, over the main pages and dialogs.
