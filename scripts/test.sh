@@ -2,9 +2,9 @@
 # Run every test: a release build with warnings as errors, then the same tests
 # again under AddressSanitizer and UndefinedBehaviorSanitizer, then the
 # embedding index tests (the multi-threaded part) under ThreadSanitizer.
-# After the release tests, the web UI is built and tested end to end in
-# Chromium against the release server (web/e2e/run.mjs; screenshots in
-# web/test-results/). Installs what is missing and fetches the models first.
+# After the release tests, the web UI is built, unit-tested (web/test) and
+# tested end to end in Chromium against the release server (web/e2e/run.mjs;
+# screenshots in web/test-results/). Installs what is missing and fetches the models first.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -17,6 +17,8 @@ echo "test: release build" >&2
 ctest --test-dir build/release --output-on-failure -j "$jobs"
 
 bash scripts/build-web.sh
+echo "test: web UI unit tests" >&2
+npm --prefix web run --silent test:unit
 echo "test: web UI end to end (Chromium, build/release/src/safelynx)" >&2
 npm --prefix web run --silent test:e2e
 

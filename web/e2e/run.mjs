@@ -36,6 +36,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { uiChecks } from "./ui-checks.mjs";
 
 const webDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const repo = resolve(webDir, "..");
@@ -613,6 +614,8 @@ try {
       return response.json();
     }, state.linId);
     check(stored.name === "Lin-Manuel Miranda" && stored.classification === "flagged", `the API has ${JSON.stringify({ name: stored.name, classification: stored.classification })}`);
+    // Saved in the page too: a form with unsaved edits would ask before the reload.
+    await dashboard.locator("form.profile-form:not(.is-dirty)").waitFor({ timeout: 5_000 });
     await dashboard.reload();
     await settled(dashboard);
     check((await dashboard.locator("#profile-name").inputValue()) === "Lin-Manuel Miranda", "after a reload the profile page does not show the new name");
@@ -873,6 +876,12 @@ try {
     activePage = page;
     await context?.close();
   }
+
+  // Issue 15's UI bugs, each with the check that would have caught it (ui-checks.mjs).
+  await uiChecks({
+    step, check, until, goto, settled, api, a11y, shot, log, tabTo, newContext, watchPage, state, page, token,
+    setActivePage: (p) => (activePage = p),
+  });
 } finally {
   await new Promise((done) => setTimeout(done, 200));
   if (pageErrors.length) {

@@ -39,24 +39,9 @@ export function replace(parent: Element, ...children: Child[]): void {
   append(parent, children);
 }
 
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
-const timeOnly = new Intl.DateTimeFormat(undefined, { timeStyle: "medium" });
-
-export function formatTime(iso: string | null | undefined): string {
-  if (!iso) return "never";
-  const date = new Date(iso);
-  const today = new Date();
-  return date.toDateString() === today.toDateString() ? timeOnly.format(date) : dateTime.format(date);
-}
-
-export function formatRelative(iso: string | null | undefined): string {
-  if (!iso) return "never";
-  const seconds = Math.round((Date.now() - new Date(iso).getTime()) / 1000);
-  if (seconds < 60) return "just now";
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
-  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
-  return `${Math.floor(seconds / 86400)} d ago`;
-}
+// Times have a module of their own (time.ts, one format for the whole UI);
+// the two every page uses are offered here too, with the rest of formatting.
+export { formatRelative, formatTime } from "./time.js";
 
 export function formatBytes(bytes: number): string {
   const units = ["B", "KB", "MB", "GB", "TB"];

@@ -5,7 +5,7 @@ import { h, profileName, replace } from "./dom.js";
 import { connectEvents, disconnectEvents, onConnection, onEvent } from "./events.js";
 import { addAlert, onNotificationsChanged, unreadCount } from "./notifications.js";
 import { routes } from "./pages/index.js";
-import { match, navigate, startRouter, type Cleanup } from "./router.js";
+import { match, mayLeave, navigate, startRouter, type Cleanup } from "./router.js";
 import { toast } from "./toast.js";
 import { loginPage } from "./pages/login.js";
 import { forgetUser, loadUser } from "./session.js";
@@ -65,6 +65,7 @@ function buildShell(): NonNullable<typeof shell> {
   });
   const logout = h("button", { type: "button", class: "button button-quiet", "data-testid": "logout" }, "Sign out");
   logout.addEventListener("click", async () => {
+    if (!(await mayLeave())) return; // unsaved work on the page: the user stays
     try {
       await api.post("/api/v1/auth/logout");
     } catch {

@@ -7,6 +7,7 @@ export interface ConfirmOptions {
   title: string;
   message: string;
   confirmLabel?: string;
+  cancelLabel?: string;
   danger?: boolean;
   container?: Element;
 }
@@ -17,7 +18,7 @@ export function confirmDialog(options: ConfirmOptions): Promise<boolean> {
   return new Promise((resolve) => {
     const id = `confirm-${++counter}`;
     let answer = false;
-    const cancel = h("button", { type: "button", class: "button", "data-testid": "confirm-cancel" }, "Cancel");
+    const cancel = h("button", { type: "button", class: "button", "data-testid": "confirm-cancel" }, options.cancelLabel ?? "Cancel");
     const confirm = h(
       "button",
       { type: "button", class: options.danger ? "button button-danger" : "button button-primary", "data-testid": "confirm-ok" },
@@ -38,5 +39,18 @@ export function confirmDialog(options: ConfirmOptions): Promise<boolean> {
     });
     // Destructive actions start on Cancel, so Enter never deletes by accident.
     (options.danger ? cancel : confirm).focus();
+  });
+}
+
+// The question of a page's leave guard (router.ts): `what` is what would be
+// lost, "Your changes to Rose Leslie".
+export function confirmLeave(what: string, container: Element): Promise<boolean> {
+  return confirmDialog({
+    title: "Leave without saving?",
+    message: `${what} are not saved yet. Leaving this page discards them.`,
+    confirmLabel: "Discard changes and leave",
+    cancelLabel: "Stay on this page",
+    danger: true,
+    container,
   });
 }

@@ -2,10 +2,9 @@
 // SVG text that shrinks on a phone). Sighted users get the bars, the values
 // above them and a tooltip per bar; screen readers get a summary and a table.
 import { h, replace } from "../dom.js";
+import { formatClock } from "../time.js";
 
 const HOUR_MS = 3_600_000;
-const hourFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-const axisFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", hourCycle: "h23" });
 
 export interface HourlySeries {
   from: string; // start of the first hour (ISO)
@@ -37,7 +36,7 @@ export function hourlyChart(caption: string): HourlyChart {
   );
 
   const hourAt = (index: number) => new Date(new Date(series.from).getTime() + index * HOUR_MS);
-  const hourLabel = (index: number) => hourFormat.format(hourAt(index));
+  const hourLabel = (index: number) => formatClock(hourAt(index), false);
 
   // Moves the window on so that its last hour holds `time`; returns the
   // index of `time`'s hour, or -1 when it is before the window.
@@ -73,12 +72,13 @@ export function hourlyChart(caption: string): HourlyChart {
         const bar = h("span", { class: "hourly-bar" + (count === 0 ? " hourly-bar-zero" : "") });
         bar.style.height = count === 0 ? "2px" : `${Math.max(4, (count / max) * 100)}%`;
         const last = i === counts.length - 1;
+        // Every third hour is labelled, but not just before "now" (they would touch on a phone).
         return h(
           "div",
           { class: "hourly-col" + (last ? " hourly-col-now" : ""), title: `${hourLabel(i)}: ${count} sighting${count === 1 ? "" : "s"}` },
           h("span", { class: "hourly-value" }, count > 0 ? String(count) : ""),
           h("div", { class: "hourly-track" }, bar),
-          h("span", { class: "hourly-label" }, last ? "now" : i % 3 === 0 ? axisFormat.format(hourAt(i)) : ""),
+          h("span", { class: "hourly-label" }, last ? "now" : i % 3 === 0 && i < counts.length - 3 ? hourLabel(i) : ""),
         );
       }),
     );

@@ -1,6 +1,6 @@
 // Merging several profiles of the same person: the user picks the one that
 // is kept (its name, classification, tags and notes stay); the others'
-// descriptors and sightings move into it and they are deleted
+// face samples and sightings move into it and they are deleted
 // (POST /api/v1/profiles/{kept}/merge {"source_ids": [...]}).
 import { api, errorText, type Profile } from "../api.js";
 import { h, profileName } from "../dom.js";
@@ -37,7 +37,7 @@ export function openMergeDialog(container: Element, profiles: Profile[], onMerge
         radio,
         faceThumb(p.thumbnail_url, p.name ?? "?", "small"),
         h("span", { class: "merge-option-text" }, h("strong", {}, profileName(p)), " ", classificationPill(p.classification),
-          h("span", { class: "muted merge-option-facts" }, `${p.sighting_count} sighting${p.sighting_count === 1 ? "" : "s"} · ${p.embedding_count} face descriptor${p.embedding_count === 1 ? "" : "s"}`)),
+          h("span", { class: "muted merge-option-facts" }, `${p.sighting_count} sighting${p.sighting_count === 1 ? "" : "s"} · ${p.embedding_count} face sample${p.embedding_count === 1 ? "" : "s"}`)),
       ),
     );
   });
@@ -48,7 +48,7 @@ export function openMergeDialog(container: Element, profiles: Profile[], onMerge
     h(
       "p",
       { id: "merge-text" },
-      "Choose the profile to keep. The face descriptors and sightings of the others move into it and the others are deleted. " +
+      "Choose the profile to keep. The face samples and sightings of the others move into it and the others are deleted. " +
         "The kept profile's name, classification, tags and notes stay as they are.",
     ),
     h("fieldset", { class: "merge-options" }, h("legend", {}, "Keep"), h("ul", { class: "plain-list" }, options)),

@@ -4,6 +4,7 @@
 import { ApiError, api, errorText, withToken, type Recording, type Sighting } from "../api.js";
 import { formatTime, h, profileName, replace } from "../dom.js";
 import { classificationPill } from "./classification.js";
+import { matchLabel } from "./match-strength.js";
 import { openModal } from "./modal-dialog.js";
 import type { ProfileSummary } from "./profile-lookup.js";
 
@@ -67,7 +68,7 @@ export function openSightingDialog(container: Element, sighting: Sighting, profi
     "dialog",
     { class: "sighting-dialog", "aria-labelledby": `${id}-title`, "data-testid": "sighting-dialog" },
     h("div", { class: "dialog-header" }, h("h2", { id: `${id}-title` }, name, " ", profile ? classificationPill(profile.classification) : null), close),
-    h("p", { class: "muted" }, h("time", { datetime: sighting.time }, formatTime(sighting.time)), ` · ${cameraName} · distance ${sighting.distance.toFixed(2)}`),
+    h("p", { class: "muted" }, h("time", { datetime: sighting.time }, formatTime(sighting.time)), ` · ${cameraName} · `, matchLabel(sighting.distance)),
     h("div", { class: "sighting-media" }, h("figure", {}, frame, h("figcaption", { class: "muted" }, "Frame")), h("figure", {}, videoHost, h("figcaption", { class: "muted" }, "Recording"))),
     links,
   );

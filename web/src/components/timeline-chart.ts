@@ -3,15 +3,13 @@
 // axis labels; screen readers get the summary and a table of every bucket.
 import type { TimelineCounts } from "../api.js";
 import { h, replace } from "../dom.js";
+import { formatClock, formatDate } from "../time.js";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
-const hourLabel = new Intl.DateTimeFormat(undefined, { weekday: "short", hour: "2-digit", minute: "2-digit" });
-const hourShort = new Intl.DateTimeFormat(undefined, { hour: "2-digit" });
-const timeOnly = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-// Day buckets are UTC days: label them as such, not in the local zone.
-const dayLabel = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" });
-const dayShort = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", timeZone: "UTC" });
+// Day buckets are UTC days: they are labelled as such, not in the local zone.
+const dayTick = (d: Date) => formatDate(d, { utc: true, year: false });
+const hourTick = (d: Date) => formatClock(d, false);
 
 export interface TimelineChart {
   element: HTMLElement;
@@ -37,9 +35,9 @@ export function timelineChart(): TimelineChart {
   const start = (i: number) => new Date(new Date(series!.from).getTime() + i * step());
   const label = (i: number) => {
     const from = start(i);
-    if (series!.bucket === "day") return `${dayLabel.format(from)} (UTC)`;
+    if (series!.bucket === "day") return `${formatDate(from, { utc: true, weekday: true })} (UTC)`;
     const to = new Date(from.getTime() + HOUR_MS);
-    return `${hourLabel.format(from)}–${timeOnly.format(to)}`;
+    return `${formatDate(from, { weekday: true, year: false })}, ${formatClock(from, false)}–${formatClock(to, false)}`;
   };
 
   function draw(): void {
@@ -57,7 +55,11 @@ export function timelineChart(): TimelineChart {
       (total === 0 ? "No sightings in this period." : `${plural(total)}; busiest ${byDay ? "day" : "hour"}: ${label(busiest)} with ${counts[busiest]}.`) +
       (byDay ? " Days are UTC days." : "") +
       (note ? ` ${note}` : "");
+    // A label starts at its column and runs to the right over the next ones,
+    // so none is put in the last `every` columns: there it ran past the
+    // chart's edge and was cut off (on a phone, columns are a few px wide).
     const every = Math.max(1, Math.ceil(counts.length / 8));
+    const labelled = (i: number) => i % every === 0 && i <= counts.length - every;
     replace(
       bars,
       counts.map((count, i) => {
@@ -69,7 +71,7 @@ export function timelineChart(): TimelineChart {
     replace(
       axis,
       counts.map((_, i) =>
-        h("span", { class: "timeline-tick" }, i % every === 0 ? (byDay ? dayShort.format(start(i)) : hourShort.format(start(i))) : ""),
+        h("span", { class: "timeline-tick" }, labelled(i) ? (byDay ? dayTick(start(i)) : hourTick(start(i))) : ""),
       ),
     );
     bars.style.setProperty("--columns", String(counts.length));

@@ -32,16 +32,18 @@ interface Row {
   busy: boolean;
 }
 
-function liveText(camera: Camera): Array<Node | string> {
+// One element: on a phone the cell is a two-column grid (its label, then
+// the value), where several children would be spread over both columns.
+function liveText(camera: Camera): HTMLElement {
   const live = camera.live;
-  if (!live) return [h("span", { class: "muted" }, "—")];
+  if (!live) return h("span", { class: "muted" }, "—");
   const parts: Array<Node | string> = [h("span", {}, `${live.fps.toFixed(1)} fps · ${live.frames.toLocaleString()} frames`)];
   if (live.dropped > 0) parts.push(h("span", { class: "muted cam-live-extra" }, `${live.dropped.toLocaleString()} dropped`));
   if (live.reconnects > 0) parts.push(h("span", { class: "muted cam-live-extra" }, `${live.reconnects} reconnects`));
   if (live.recording) parts.push(h("span", { class: "cam-recording" }, "Recording"));
   if (live.last_frame_at)
     parts.push(h("span", { class: "muted cam-live-extra", title: formatTime(live.last_frame_at) }, `last frame ${formatRelative(live.last_frame_at)}`));
-  return parts;
+  return h("div", { class: "cam-live-parts" }, parts);
 }
 
 // The field a 422 message names ("source: an rtsp camera needs ..."), if it is one of the form's.
@@ -94,10 +96,16 @@ function updateRow(row: Row, camera: Camera): void {
   replace(row.cells.kind, cameraKindLabels[camera.kind] ?? camera.kind);
   replace(row.cells.source, camera.kind === "browser" ? h("span", { class: "muted" }, "this browser's camera") : h("code", {}, maskSource(camera.source)));
   replace(row.cells.location, camera.location || h("span", { class: "muted" }, "—"));
+  // The badge and the message in one element, as liveText: on a phone the
+  // message was put under the cell's label, squeezed into its narrow column.
   replace(
     row.cells.status,
-    cameraStatusBadge(camera.status),
-    camera.status_message ? h("span", { class: "cam-status-message" + (camera.status === "error" ? " cam-status-error" : "") }, camera.status_message) : null,
+    h(
+      "div",
+      {},
+      cameraStatusBadge(camera.status),
+      camera.status_message ? h("span", { class: "cam-status-message" + (camera.status === "error" ? " cam-status-error" : ""), "data-testid": "camera-status-message" }, camera.status_message) : null,
+    ),
   );
   replace(row.cells.live, liveText(camera));
   const running = camera.enabled && camera.status !== "stopped";

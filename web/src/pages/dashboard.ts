@@ -6,6 +6,7 @@ import { cameraStatusBadge, listAllCameras } from "../components/camera-info.js"
 import { faceThumb } from "../components/face-thumb.js";
 import { hourlyChart } from "../components/hourly-chart.js";
 import { loadFailed } from "../components/load-error.js";
+import { openSightingDialog } from "../components/sighting-dialog.js";
 import { formatBytes, formatRelative, formatTime, h, profileName, replace } from "../dom.js";
 import { onConnection, onEvent, type ServerEvent } from "../events.js";
 import type { Cleanup, PageContext } from "../router.js";
@@ -94,12 +95,20 @@ function mostSeenList(data: DashboardData): HTMLElement {
 }
 
 // `p`: null when the profile is gone, undefined when it could not be loaded now.
-function sightingItem(s: Sighting, p: ProfileSummary | null | undefined, camera: string): HTMLElement {
+// The photo opens the sighting (frame and recording), as on the Timeline.
+function sightingItem(s: Sighting, p: ProfileSummary | null | undefined, camera: string, open: () => void): HTMLElement {
   const name = p ? profileName(p) : p === null ? "Deleted profile" : `Profile ${s.profile_id.slice(0, 8)}`;
+  const photo = h(
+    "button",
+    { type: "button", class: "dash-sighting-photo", "data-testid": "sighting-photo", "aria-haspopup": "dialog" },
+    faceThumb(s.snapshot_url, name, "medium"),
+    h("span", { class: "visually-hidden" }, `Show the sighting of ${name} by ${camera}`),
+  );
+  photo.addEventListener("click", open);
   return h(
     "li",
     { class: "dash-sighting", "data-testid": "sighting-item", "data-sighting-id": s.id, "data-profile-id": s.profile_id },
-    faceThumb(s.snapshot_url, name, "medium", s.snapshot_url ? `Face of ${name} seen by ${camera}` : ""),
+    photo,
     h(
       "div",
       { class: "dash-sighting-text" },
@@ -267,7 +276,8 @@ export function dashboardPage({ root }: PageContext): Cleanup {
   }
 
   function item(s: Sighting, p: ProfileSummary | null | undefined): HTMLElement {
-    return sightingItem(s, p, cameraName(s.camera_id));
+    const camera = cameraName(s.camera_id);
+    return sightingItem(s, p, camera, () => openSightingDialog(root, s, p, camera));
   }
 
   // The container stays in place (and visible) whether it lists sightings or says there are none.

@@ -5,6 +5,7 @@
 // otherwise it stays in UTC. The page always says which.
 import { api, type HeatmapCounts } from "../api.js";
 import { h, replace } from "../dom.js";
+import { formatDate } from "../time.js";
 import { setQuery, type Cleanup, type PageContext } from "../router.js";
 import { empty, failed, loading } from "../states.js";
 
@@ -114,7 +115,7 @@ export function heatmapPage({ root, query }: PageContext): Cleanup {
           : "Hours in UTC.";
 
     const total = counts.flat().reduce((a, b) => a + b, 0);
-    const period = `${from.toLocaleDateString()} – ${to.toLocaleDateString()}`;
+    const period = `${formatDate(from)} – ${formatDate(to)}`;
     if (total === 0) {
       replace(content, zoneNote, empty(`No sightings in the last ${days} days (${period}).`, h("a", { href: "/cameras", class: "button" }, "Check the cameras")));
       return;

@@ -5,14 +5,15 @@
 import { ApiError, api, errorText, type Classification, type Page, type Profile, type Sighting } from "../api.js";
 import { formatRelative, formatTime, h, profileName, replace } from "../dom.js";
 import { onEvent } from "../events.js";
-import { navigate, setQuery, type Cleanup, type PageContext } from "../router.js";
+import { guardLeaving, navigate, setQuery, type Cleanup, type PageContext } from "../router.js";
 import { empty, failed, loading } from "../states.js";
 import { toast } from "../toast.js";
 import { loadCameraNames, type CameraNames } from "../components/camera-names.js";
 import { classificationLabel, classificationPill, classificationSelect } from "../components/classification.js";
-import { confirmDialog } from "../components/confirm-dialog.js";
+import { confirmDialog, confirmLeave } from "../components/confirm-dialog.js";
 import { fieldMessage, fieldOfError, parseTags } from "../components/enrol-dialog.js";
 import { faceThumb } from "../components/face-thumb.js";
+import { matchLabel } from "../components/match-strength.js";
 import { openLightbox } from "../components/lightbox.js";
 import { pageParam, pagerSlot } from "../components/pager.js";
 import { photoPicker } from "../components/photo-picker.js";
@@ -37,12 +38,12 @@ function same(a: Values, b: Values): boolean {
 }
 
 function factTime(iso: string | null): HTMLElement {
-  return iso ? h("time", { datetime: iso, title: iso }, formatTime(iso), h("span", { class: "muted" }, ` (${formatRelative(iso)})`)) : h("span", { class: "muted" }, "never");
+  return iso ? h("span", {}, h("time", { datetime: iso }, formatTime(iso)), h("span", { class: "muted" }, ` (${formatRelative(iso)})`)) : h("span", { class: "muted" }, "never");
 }
 
 function profileFacts(p: Profile): HTMLElement[] {
   return [
-    h("dt", {}, "Face descriptors"), h("dd", { "data-testid": "fact-embeddings" }, String(p.embedding_count)),
+    h("dt", {}, "Face samples"), h("dd", { "data-testid": "fact-embeddings" }, String(p.embedding_count)),
     h("dt", {}, "Sightings"), h("dd", { "data-testid": "fact-sightings" }, String(p.sighting_count)),
     h("dt", {}, "First seen"), h("dd", {}, factTime(p.first_seen)),
     h("dt", {}, "Last seen"), h("dd", {}, factTime(p.last_seen)),
@@ -63,9 +64,9 @@ function sightingItem(s: Sighting, camera: string, profile: Profile | null, cont
     h(
       "div",
       { class: "sighting-info" },
-      h("time", { datetime: s.time, class: "sighting-time", title: s.time }, formatTime(s.time)),
+      h("time", { datetime: s.time, class: "sighting-time" }, formatTime(s.time)),
       h("span", { class: "muted" }, ` · ${formatRelative(s.time)}`),
-      h("div", {}, h("span", { class: "sighting-camera" }, camera), h("span", { class: "muted", title: "Face descriptor distance: lower is a closer match" }, ` · distance ${s.distance.toFixed(2)}`)),
+      h("div", {}, h("span", { class: "sighting-camera" }, camera), h("span", { class: "muted" }, " · ", matchLabel(s.distance))),
     ),
     h(
       "div",
@@ -198,6 +199,14 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
   function dirty(): boolean {
     return !!baseline && !same(formValues(), baseline);
   }
+
+  // Edits not saved yet are not dropped without asking: a link, Back or
+  // Forward, closing or reloading the tab.
+  const releaseGuard = guardLeaving({
+    unsaved: () => active && !gone && dirty(),
+    confirm: () => confirmLeave(`Your changes to ${profile ? profileName(profile) : "this profile"}`, root),
+  });
+  stops.push(releaseGuard);
 
   function formValues(): Values {
     return { name: inputs.name.value, classification: inputs.classification.value, tags: inputs.tags.value, notes: inputs.notes.value };
@@ -333,7 +342,7 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
     const name = profileName(profile);
     const ok = await confirmDialog({
       title: `Delete ${name}?`,
-      message: `The profile, its face descriptors and its ${profile.sighting_count} sighting${profile.sighting_count === 1 ? "" : "s"} with their snapshots will be deleted. Recordings are kept. This cannot be undone.`,
+      message: `The profile, its face samples and its ${profile.sighting_count} sighting${profile.sighting_count === 1 ? "" : "s"} with their snapshots will be deleted. Recordings are kept. This cannot be undone.`,
       confirmLabel: "Delete profile",
       danger: true,
       container: root,
@@ -343,6 +352,7 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
     try {
       await api.del(base);
       toast(`Deleted ${name}.`, "success");
+      releaseGuard(); // nothing left to save
       if (active) navigate("/profiles");
     } catch (error) {
       deleteButton.disabled = false;
@@ -374,7 +384,7 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
         (result.added === files.length
           ? `Added ${files.length} photo${files.length === 1 ? "" : "s"}`
           : `Added ${result.added} of ${files.length} photos`) +
-          (result.evicted ? `, replacing ${result.evicted} weaker descriptor${result.evicted === 1 ? "" : "s"}` : "") +
+          (result.evicted ? `, replacing ${result.evicted} weaker face sample${result.evicted === 1 ? "" : "s"}` : "") +
           (skipped > 0 ? `; ${skipped} ${skipped === 1 ? "was" : "were"} not better than the stored ones` : "") +
           ".",
         "success",

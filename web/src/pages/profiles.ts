@@ -369,7 +369,7 @@ export function profilesPage({ root, query }: PageContext): Cleanup {
     const ok = await confirmDialog({
       title: `Delete ${plural(total, "profile")}?`,
       message:
-        `${total === 1 ? "This profile" : `These ${total} profiles`}, ${total === 1 ? "its" : "their"} face descriptors, sightings and snapshots will be deleted. ` +
+        `${total === 1 ? "This profile" : `These ${total} profiles`}, ${total === 1 ? "its" : "their"} face samples, sightings and snapshots will be deleted. ` +
         "Recordings are kept. This cannot be undone.",
       confirmLabel: `Delete ${plural(total, "profile")}`,
       danger: true,

@@ -4,7 +4,7 @@
 // that moment) and ?t=SECONDS to start at a given second.
 import { ApiError, api, errorText, withToken, type Page, type Recording, type SightingDetail } from "../api.js";
 import { formatBytes, formatDuration, formatTime, h, profileName, replace } from "../dom.js";
-import { setQuery, type Cleanup, type PageContext } from "../router.js";
+import { setPath, setQuery, type Cleanup, type PageContext } from "../router.js";
 import { empty, failed, loading } from "../states.js";
 import { toast } from "../toast.js";
 import { cameraOptions, loadCameraNames, type CameraNames } from "../components/camera-names.js";
@@ -167,7 +167,7 @@ export function recordingsPage({ root, params, query }: PageContext): Cleanup {
   const list = h("div", { class: "recordings-list" });
   const pages = pagerSlot("Recordings", (n) => {
     filters.page = n;
-    history.replaceState(null, "", selectedId ? recordingPath(selectedId) : listPath());
+    setPath(selectedId ? recordingPath(selectedId) : listPath());
     void loadList();
   });
 
@@ -247,7 +247,7 @@ export function recordingsPage({ root, params, query }: PageContext): Cleanup {
     sightingCounts.set(recording.id, recording.sighting_ids?.length ?? 0);
     const close = h("button", { type: "button", class: "button button-quiet", "aria-label": "Close the player" }, "×");
     close.addEventListener("click", () => {
-      history.pushState(null, "", listPath());
+      setPath(listPath(), true);
       closePlayer();
     });
     const videoHost = h("div", { class: "recording-video" });
@@ -312,7 +312,7 @@ export function recordingsPage({ root, params, query }: PageContext): Cleanup {
   }
 
   function select(id: string): void {
-    history.pushState(null, "", recordingPath(id));
+    setPath(recordingPath(id), true);
     void showPlayer(id, null).then(() => {
       if (!active) return;
       player.scrollIntoView({ block: "start", behavior: "smooth" });
@@ -325,10 +325,19 @@ export function recordingsPage({ root, params, query }: PageContext): Cleanup {
     return recordingRow(recording, cameraName(recording.camera_id), recordingPath(recording.id), count, () => select(recording.id));
   }
 
-  // The list carries each recording's sighting count; a server without it
-  // is asked per recording (a few at a time).
+  // The list carries each recording's sighting count, taken before its rows
+  // are drawn (taken after, the rows kept "…" until the next load: Refresh).
+  // A recording still being written gains sightings, so its count from an
+  // older answer is not kept.
+  function takeCounts(items: Recording[]): void {
+    for (const r of items) {
+      if (typeof r.sighting_count === "number") sightingCounts.set(r.id, r.sighting_count);
+      else if (!r.end) sightingCounts.delete(r.id);
+    }
+  }
+
+  // A server whose list lacks the counts is asked per recording (a few at a time).
   async function fillCounts(items: Recording[], number: number): Promise<void> {
-    for (const r of items) if (typeof r.sighting_count === "number") sightingCounts.set(r.id, r.sighting_count);
     const missing = items.filter((r) => !sightingCounts.has(r.id));
     await mapLimit(missing, 3, async (r) => {
       if (!active || number !== loadNumber) return;
@@ -363,14 +372,12 @@ export function recordingsPage({ root, params, query }: PageContext): Cleanup {
         const filtered = filters.camera || filters.from || filters.to;
         replace(list, empty(filtered ? "No recordings match these filters." : "No recordings yet. Cameras record while they see faces."));
       } else {
+        takeCounts(page.items);
         replace(list, recordingsTable(page.items.map(row)));
         markSelected();
         void fillCounts(page.items, number);
         // Recordings still being written get their length once finished.
-        if (page.items.some((r) => !r.end)) {
-          for (const r of page.items) if (!r.end) sightingCounts.delete(r.id);
-          listTimer = window.setTimeout(() => void loadList(true), 10_000);
-        }
+        if (page.items.some((r) => !r.end)) listTimer = window.setTimeout(() => void loadList(true), 10_000);
       }
       pages.show(filters.page, PER_PAGE, page.total);
     } catch (error) {

@@ -3,11 +3,11 @@
 // (GET /api/v1/settings/schema), so nothing about a setting is repeated
 // here; and the API tokens (Home Assistant, Prometheus, scripts).
 import { ApiError, api, errorText, type Page } from "../api.js";
-import { confirmDialog } from "../components/confirm-dialog.js";
+import { confirmDialog, confirmLeave } from "../components/confirm-dialog.js";
 import { loadFailed } from "../components/load-error.js";
 import { passwordSection } from "../components/password-form.js";
 import { formatBytes, formatRelative, formatTime, h, replace } from "../dom.js";
-import type { Cleanup, PageContext } from "../router.js";
+import { guardLeaving, type Cleanup, type PageContext } from "../router.js";
 import { empty, loading } from "../states.js";
 import { toast } from "../toast.js";
 
@@ -99,7 +99,8 @@ function helpText(schema: SettingSchema): string {
   return `${schema.help} ${capitalized(facts)}.`;
 }
 
-function settingsSection(isAlive: () => boolean): HTMLElement {
+// `unsaved`: whether the form holds changes not saved yet.
+function settingsSection(isAlive: () => boolean): { element: HTMLElement; unsaved: () => boolean } {
   const body = h("div", {}, loading("Loading settings…"));
   const section = h(
     "section",
@@ -294,7 +295,7 @@ function settingsSection(isAlive: () => boolean): HTMLElement {
   }
 
   void load();
-  return section;
+  return { element: section, unsaved: () => changed().length > 0 };
 }
 
 function tokensSection(root: HTMLElement, isAlive: () => boolean): HTMLElement {
@@ -473,8 +474,15 @@ function tokensSection(root: HTMLElement, isAlive: () => boolean): HTMLElement {
 export function settingsPage({ root }: PageContext): Cleanup {
   let alive = true;
   const isAlive = () => alive;
-  replace(root, h("div", { class: "page-header" }, h("h1", {}, "Settings")), settingsSection(isAlive), passwordSection(isAlive), tokensSection(root, isAlive));
+  const settings = settingsSection(isAlive);
+  replace(root, h("div", { class: "page-header" }, h("h1", {}, "Settings")), settings.element, passwordSection(isAlive), tokensSection(root, isAlive));
+  // Changed settings are not dropped without asking; only admins can save them.
+  const releaseGuard = guardLeaving({
+    unsaved: () => alive && document.body.dataset.role === "admin" && settings.unsaved(),
+    confirm: () => confirmLeave("Your changes to the settings", root),
+  });
   return () => {
     alive = false;
+    releaseGuard();
   };
 }

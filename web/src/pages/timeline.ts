@@ -5,6 +5,7 @@
 // range includes now.
 import { api, errorText, type Page, type Sighting, type TimelineCounts } from "../api.js";
 import { formatTime, h, profileName, replace } from "../dom.js";
+import { formatClock, formatDate } from "../time.js";
 import { onEvent } from "../events.js";
 import { setQuery, type Cleanup, type PageContext } from "../router.js";
 import { empty, failed, loading } from "../states.js";
@@ -33,15 +34,12 @@ interface Filters {
   page: number;
 }
 
-const dayHeading = new Intl.DateTimeFormat(undefined, { weekday: "long", day: "numeric", month: "long", year: "numeric" });
-const timeOfDay = new Intl.DateTimeFormat(undefined, { timeStyle: "medium" });
-
 function dayLabel(date: Date): string {
   const today = new Date();
   const yesterday = new Date(today.getTime() - DAY_MS);
   if (date.toDateString() === today.toDateString()) return "Today";
   if (date.toDateString() === yesterday.toDateString()) return "Yesterday";
-  return dayHeading.format(date);
+  return formatDate(date, { weekday: true });
 }
 
 // `profile`: null when it was deleted, undefined when it could not be loaded;
@@ -53,7 +51,7 @@ function timelineEntry(s: Sighting, profile: ProfileSummary | null | undefined, 
     { type: "button", class: "timeline-entry", "data-testid": "timeline-entry", "data-sighting-id": s.id },
     faceThumb(s.snapshot_url, profile?.name ?? "?", "small"),
     h("span", { class: "timeline-entry-main" }, h("span", { class: "timeline-entry-name" }, name), profile ? classificationPill(profile.classification) : null),
-    h("span", { class: "timeline-entry-meta muted" }, h("span", {}, camera), h("time", { datetime: s.time, title: formatTime(s.time) }, timeOfDay.format(new Date(s.time)))),
+    h("span", { class: "timeline-entry-meta muted" }, h("span", {}, camera), h("time", { datetime: s.time, title: formatTime(s.time) }, formatClock(s.time))),
     // The name is the visible text (WCAG 2.5.3, label in name) and then what the button does.
     h("span", { class: "visually-hidden" }, "Show frame and recording"),
   );
