@@ -45,11 +45,11 @@ constexpr SettingSpec kSchema[] = {
     {"detection.min_score", number<&S::detection, &S::Detection::min_score>(0.0f, 1.0f, RangeEnds::OpenBoth), "",
      "Minimum detector score", "Faces the detector is less sure of are ignored (enrolment, identify, cameras)."},
     {"detection.min_face_size", number<&S::detection, &S::Detection::min_face_size>(16, 4096), "px", "Minimum face size",
-     "Smallest face side the cameras use: smaller faces do not give reliable descriptors."},
+     "Smallest face side the cameras use: smaller faces are not recognised reliably."},
     {"recognition.match_threshold", number<&S::recognition, &S::Recognition::match_threshold>(0.0f, 2.0f, RangeEnds::OpenLow),
      "", "Match threshold",
-     "How close a face must be to a person's photos to be named (L2 distance of the face signatures): lower is stricter "
-     "(fewer mix-ups, more faces left uncertain)."},
+     "How close a face must be to a person's face samples to be named: lower is stricter (fewer mix-ups, more faces "
+     "left uncertain)."},
     {"recognition.min_margin", number<&S::recognition, &S::Recognition::min_margin>(0.0f, 1.0f), "", "Lead over the runner-up",
      "A face is named only when the best person is at least this much closer than the next one; otherwise it is shown "
      "as uncertain with both candidates, never with a wrong name."},

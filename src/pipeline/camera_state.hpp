@@ -63,6 +63,7 @@ struct TrackInfo {
   std::optional<Uuid> own_unknown;  // the unknown profile made from this track's faces
   std::vector<Uuid> sightings;      // written for this track: what a correction moves
   bool uncertain_announced = false;
+  std::string uncertain_label;      // "? Kit / Rose": the candidates of the latest uncertain decision
   bool named_once = false;          // time to name observed
   // The best view of the face so far: for the thumbnail of a new profile.
   cv::Mat best_frame;

@@ -67,6 +67,11 @@ void MatchingStage::decide_track(const std::shared_ptr<CameraState>& camera, con
   info.margin = match.decision.margin;
   services_.metrics.add_match_decision(state.id_text, gallery::to_string(info.verdict));
   if (!match.decision.candidates.empty()) services_.metrics.observe_match(info.distance, info.margin);
+  if (info.verdict == gallery::MatchVerdict::Uncertain) {
+    info.uncertain_label = "?";
+    for (std::size_t i = 0; i < match.candidates.size(); ++i)
+      info.uncertain_label += (i == 0 ? " " : " / ") + match.candidates[i].profile.name.value_or("unknown");
+  }
   if (info.verdict == gallery::MatchVerdict::Uncertain && !info.uncertain_announced) {
     info.uncertain_announced = true;
     UncertainFace uncertain{frame.camera_id, box, {}};
@@ -131,7 +136,7 @@ double MatchingStage::match(const std::shared_ptr<CameraState>& camera, Analysed
       propose_unknown(camera, ids[i], *track, info);
     const bool uncertain = info.verdict == gallery::MatchVerdict::Uncertain && !info.profile;
     overlay.push_back(OverlayBox{tracked[i].box,
-                                 info.profile ? info.profile->name.value_or("unknown") : (uncertain ? "?" : ""),
+                                 info.profile ? info.profile->name.value_or("unknown") : (uncertain ? info.uncertain_label : ""),
                                  info.profile ? colour_of(info.profile->classification) : cv::Scalar(200, 200, 200)});
     if (info.profile) settled.push_back(SettledFace{tracked[i].box, info.last_descriptor});
     // A sighting only from a face with its own descriptor (a box followed

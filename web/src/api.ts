@@ -47,7 +47,9 @@ export interface Sighting {
   time: string;
   box: [number, number, number, number]; // x, y, width, height in frame pixels
   score: number;                         // detector score
-  distance: number;                      // match distance (L2)
+  distance: number;                      // this face's match distance (L2)
+  margin: number;                        // lead over the next profile (2: none near; 0: unknown, older sightings)
+  corrected_from: string | null;         // the profile it first named, when its track turned out to be someone else
   snapshot_url: string | null;
   frame_url: string | null;
   recording_id: string | null;

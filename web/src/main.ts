@@ -98,8 +98,14 @@ function buildShell(): NonNullable<typeof shell> {
   return { main, nav, status, badge };
 }
 
-// Alerts reach the user on every page.
+// Alerts reach the user on every page, and so do corrections: a name shown
+// a moment ago may have been replaced.
 onEvent((event) => {
+  if (event.type === "SightingsCorrected") {
+    const count = Array.isArray(event.payload.sighting_ids) ? event.payload.sighting_ids.length : 0;
+    toast(`${count} sighting${count === 1 ? "" : "s"} corrected: the face turned out to be someone already known.`, "info", 8000);
+    return;
+  }
   if (event.type !== "Alert") return;
   const item = addAlert(event);
   const who = item.profile ? profileName(item.profile) : "someone";

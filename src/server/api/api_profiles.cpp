@@ -215,7 +215,7 @@ std::vector<EnrolledFace> analyse_photos(ApiContext& context, const std::vector<
     if (found.size() > 1)
       throw ApiError(422, "multiple_faces", photo.label + ": " + std::to_string(found.size()) +
                                                 " faces found; enrolment needs a photo of one person");
-    if (!found.front().descriptor) throw std::runtime_error("the face engine returned no descriptor");
+    if (!found.front().descriptor) throw std::runtime_error("the face could not be read");
     const float quality = face_quality(found.front().detection);
     faces.push_back({std::move(found.front()), std::move(image), quality});
   }
@@ -521,7 +521,7 @@ HttpResponse identify(ApiContext& context, HttpRequest& request) {
   json faces = json::array();
   const gallery::MatchRule rule = gallery::MatchRule::from(settings);
   for (const Face& face : context.engines.analyse(image, settings.detection.min_score)) {
-    if (!face.descriptor) throw std::runtime_error("the face engine returned no descriptor");
+    if (!face.descriptor) throw std::runtime_error("the face could not be read");
     const gallery::GalleryMatch match = context.gallery.match(*face.descriptor, rule);
     json candidates = json::array();
     for (const gallery::Identification& c : match.candidates) candidates.push_back(candidate_json(c));

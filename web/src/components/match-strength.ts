@@ -1,14 +1,14 @@
 // How closely a sighting's face matched its profile, in words. The API gives
 // a number (the sighting's `distance`, lower is closer) that means nothing
 // to someone watching their cameras; the bands sit below the default match
-// threshold of 0.6, where a face still counts as that person.
+// threshold of 0.5, where a face still counts as that person.
 import { h } from "../dom.js";
 
 export type MatchStrength = "very close" | "close" | "borderline";
 
 export function matchStrength(distance: number): MatchStrength {
-  if (distance < 0.4) return "very close";
-  if (distance < 0.5) return "close";
+  if (distance < 0.35) return "very close";
+  if (distance < 0.45) return "close";
   return "borderline";
 }
 

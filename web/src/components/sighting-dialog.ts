@@ -39,6 +39,23 @@ export function stopVideo(video: HTMLVideoElement): void {
   video.load();
 }
 
+// Said when the sighting was re-attributed: its track was first taken for
+// someone else (often an unknown face, whose profile was then removed).
+function correctionNote(sighting: Sighting): HTMLElement | null {
+  const from = sighting.corrected_from;
+  if (!from) return null;
+  const note = h("p", { class: "notice", "data-testid": "sighting-corrected" }, "Corrected automatically: this face was first taken for another profile.");
+  api
+    .get<ProfileSummary>(`/api/v1/profiles/${from}`)
+    .then((first) => {
+      replace(note, "Corrected automatically: this face was first taken for ", h("a", { href: `/profiles/${from}` }, profileName(first)), ".");
+    })
+    .catch(() => {
+      replace(note, "Corrected automatically: this face was first taken for an unknown face, whose profile was then removed.");
+    });
+  return note;
+}
+
 // `profile`: null when it was deleted, undefined when it could not be loaded.
 export function openSightingDialog(container: Element, sighting: Sighting, profile: ProfileSummary | null | undefined, cameraName: string): void {
   const id = `sighting-${++counter}`;
@@ -69,6 +86,7 @@ export function openSightingDialog(container: Element, sighting: Sighting, profi
     { class: "sighting-dialog", "aria-labelledby": `${id}-title`, "data-testid": "sighting-dialog" },
     h("div", { class: "dialog-header" }, h("h2", { id: `${id}-title` }, name, " ", profile ? classificationPill(profile.classification) : null), close),
     h("p", { class: "muted" }, h("time", { datetime: sighting.time }, formatTime(sighting.time)), ` · ${cameraName} · `, matchLabel(sighting.distance)),
+    correctionNote(sighting),
     h("div", { class: "sighting-media" }, h("figure", {}, frame, h("figcaption", { class: "muted" }, "Frame")), h("figure", {}, videoHost, h("figcaption", { class: "muted" }, "Recording"))),
     links,
   );
