@@ -15,6 +15,7 @@
 
 #include "app/config.hpp"
 #include "app/engine_bench.hpp"
+#include "app/eval_command.hpp"
 #include "app/pipeline_bench.hpp"
 #include "app/recording_bench.hpp"
 #include "app/index_benchmark.hpp"
@@ -216,6 +217,11 @@ int run_cli(int argc, char** argv) {
   identify->add_option("images", images, "Image files")->required();
   engine_flags.add_to(*identify);
 
+  EvalOptions eval_options;
+  auto* eval = app.add_subcommand(
+      "eval", "Recognition quality on DIR/<person>/<photos>: rank-1, TAR at FAR 1e-2/1e-3, a threshold (one JSON line)");
+  add_eval_flags(*eval, eval_options);
+
   auto* bench = app.add_subcommand("bench", "Benchmarks");
   bench->require_subcommand(1);
   EngineBenchOptions bench_options;
@@ -261,6 +267,7 @@ int run_cli(int argc, char** argv) {
 
     if (*bench_index) return run_index_bench(index_bench_options);
     if (*bench_engine) return run_engine_bench(config, bench_options);
+    if (*eval) return run_eval(config, eval_options);
 
     vision::FaceEngine engine = make_engine(config);
     const vision::ImageReadOptions read_options{config.max_image_pixels};

@@ -82,7 +82,7 @@ std::vector<std::vector<Face>> FaceEngine::describe(std::span<const ImageDetecti
     // face-api shifts by the unclipped detection box, not the crop origin.
     for (std::size_t p = 0; p < kLandmarkCount; ++p)
       face.landmarks[p] = {points[k][p].x + face.detection.box.x, points[k][p].y + face.detection.box.y};
-    face.aligned_box = dlib_aligned_box(face.landmarks, crops[k].size());
+    face.aligned_box = aligned_box(face.landmarks, crops[k].size(), options_.alignment);
   }
   timings_.landmarks_ms = elapsed_ms(start);
   if (!with_descriptors) return faces;
@@ -90,14 +90,12 @@ std::vector<std::vector<Face>> FaceEngine::describe(std::span<const ImageDetecti
   start = std::chrono::steady_clock::now();
   std::vector<cv::Mat> aligned;
   std::vector<Face*> owners;
-  for (std::size_t i = 0; i < images.size(); ++i) {
-    for (Face& face : faces[i]) {
-      if (face.aligned_box.width <= 0 || face.aligned_box.height <= 0) continue;  // no landmarks
-      const cv::Rect r = clip_to_image(face.aligned_box, images[i].image.size());
-      if (r.empty()) continue;  // no descriptor rather than a made-up one
-      aligned.push_back(images[i].image(r));
-      owners.push_back(&face);
-    }
+  for (std::size_t k = 0; k < crops.size(); ++k) {
+    Face& face = faces[crop_owner[k].first][crop_owner[k].second];
+    cv::Mat crop = aligned_crop(images[crop_owner[k].first].image, face.landmarks, crops[k].size(), options_.alignment);
+    if (crop.empty()) continue;  // no descriptor rather than a made-up one
+    aligned.push_back(std::move(crop));
+    owners.push_back(&face);
   }
   if (!aligned.empty()) {
     const auto descriptors = embedder_->extract_embeddings_batch(aligned, options_.descriptor_batch_size);

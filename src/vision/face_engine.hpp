@@ -10,6 +10,7 @@
 #include <opencv2/core.hpp>
 
 #include "domain/face.hpp"
+#include "vision/face_alignment.hpp"
 #include "vision/face_detector.hpp"
 #include "vision/face_embedder.hpp"
 #include "vision/landmark_detector.hpp"
@@ -25,6 +26,10 @@ struct FaceEngineOptions {
   DetectorKind detector = DetectorKind::Ssd;
   int tiny_input_size = 416;
   std::size_t descriptor_batch_size = 8;
+  // dlib's chip is what the ResNet was trained on and recognises better
+  // (docs/ACCURACY.md); FaceApiBox reproduces face-api's descriptors (the
+  // reference-agreement test). The same face moves by about 0.15 between them.
+  FaceAlignment alignment = FaceAlignment::DlibChip;
 };
 
 struct ImageDetections {
@@ -48,7 +53,7 @@ class FaceEngine {
              std::unique_ptr<FaceEmbedder> embedder, const FaceEngineOptions& options);
 
   // Faces with score >= min_score, best first, each with landmarks and (when
-  // asked) a descriptor computed on the dlib-aligned crop.
+  // asked) a descriptor computed on the aligned crop (options' alignment).
   std::vector<Face> analyse(const cv::Mat& bgr, float min_score, bool with_descriptors);
 
   // Landmarks and descriptors for faces already detected, over several

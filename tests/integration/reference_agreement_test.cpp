@@ -58,6 +58,7 @@ TEST_P(ReferenceAgreement, EveryImageAgreesWithTheReference) {
   vision::FaceEngineOptions options;
   options.detector = GetParam().detector;
   options.tiny_input_size = 416;
+  options.alignment = vision::FaceAlignment::FaceApiBox;  // face-api's crop, whatever the default
   vision::FaceEngine engine(testing::models_dir(), options);
 
   int faces_compared = 0;

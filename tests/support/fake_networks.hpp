@@ -26,7 +26,8 @@ class FixedDetector : public vision::FaceDetector {
   std::vector<FaceDetection> found_;
 };
 
-// Eyes and mouth where a frontal face has them, in the crop's pixels.
+// Nose, eyes and mouth where a frontal face has them, in the crop's pixels
+// (what both alignments fit; the other points stay at the crop's origin).
 class FrontalLandmarks : public vision::LandmarkDetector {
  public:
   std::vector<Landmarks68> detect_landmarks_batch(std::span<const cv::Mat> crops) override {
@@ -34,6 +35,8 @@ class FrontalLandmarks : public vision::LandmarkDetector {
     for (const cv::Mat& crop : crops) {
       Landmarks68 points{};
       const auto w = static_cast<float>(crop.cols), h = static_cast<float>(crop.rows);
+      for (std::size_t p = 27; p < 31; ++p) points[p] = {0.5f * w, (0.45f + 0.05f * static_cast<float>(p - 27)) * h};
+      for (std::size_t p = 31; p < 36; ++p) points[p] = {(0.4f + 0.05f * static_cast<float>(p - 31)) * w, 0.65f * h};
       for (std::size_t p = 36; p < 42; ++p) points[p] = {0.3f * w, 0.4f * h};
       for (std::size_t p = 42; p < 48; ++p) points[p] = {0.7f * w, 0.4f * h};
       for (std::size_t p = 48; p < 68; ++p) points[p] = {0.5f * w, 0.8f * h};

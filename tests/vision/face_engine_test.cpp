@@ -15,9 +15,9 @@ using safelynx::testing::FixedDetector;
 using safelynx::testing::FrontalLandmarks;
 using safelynx::testing::GreyLevelEmbedder;
 
-FaceEngine engine_with(std::vector<FaceDetection> found = {}) {
+FaceEngine engine_with(std::vector<FaceDetection> found = {}, FaceEngineOptions options = {}) {
   return FaceEngine(std::make_unique<FixedDetector>(std::move(found)), std::make_unique<FrontalLandmarks>(),
-                    std::make_unique<GreyLevelEmbedder>(), FaceEngineOptions{});
+                    std::make_unique<GreyLevelEmbedder>(), options);
 }
 
 // 300x200, left half grey 50, right half grey 200.
@@ -67,6 +67,29 @@ TEST(FaceEngineDescribe, LandmarksOnlyWhenNoDescriptorIsAsked) {
   EXPECT_FALSE(described[0][0].descriptor);
   EXPECT_GT(described[0][0].aligned_box.width, 0);
   EXPECT_NEAR(described[0][0].landmarks[36].x, 10 + 0.3f * 100, 0.01);
+}
+
+// The descriptor's crop follows the options: face-api's box, or dlib's chip.
+TEST(FaceEngineDescribe, AlignsAsTheOptionsSay) {
+  const cv::Mat image = two_tone();
+  const FaceDetection right{{180, 40, 100, 100}, 0.9f};
+  for (const FaceAlignment alignment : {FaceAlignment::FaceApiBox, FaceAlignment::DlibChip}) {
+    SCOPED_TRACE(to_string(alignment));
+    FaceEngineOptions options;
+    options.alignment = alignment;
+    FaceEngine engine = engine_with({right}, options);
+    const auto faces = engine.analyse(image, 0.5f, true);
+    ASSERT_EQ(faces.size(), 1u);
+    const Box expected = alignment == FaceAlignment::FaceApiBox ? dlib_aligned_box(faces[0].landmarks, {100, 100})
+                                                                : dlib_face_chip(faces[0].landmarks).bounds();
+    EXPECT_FLOAT_EQ(faces[0].aligned_box.x, expected.x);
+    EXPECT_FLOAT_EQ(faces[0].aligned_box.width, expected.width);
+    // Both lie on the face, inside the bright half.
+    EXPECT_GE(faces[0].aligned_box.x, 150);
+    EXPECT_LE(faces[0].aligned_box.right(), 300);
+    ASSERT_TRUE(faces[0].descriptor);
+    EXPECT_NEAR((*faces[0].descriptor)[0], 200, 1);
+  }
 }
 
 }  // namespace
