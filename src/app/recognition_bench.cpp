@@ -151,7 +151,10 @@ class Observer {
         ++corrected_sightings_;
       }
     } else if (const auto* u = std::get_if<UncertainFace>(&event.payload)) {
-      if (u->camera_id == camera_) uncertain_.emplace_back(now, u->box);
+      if (u->camera_id != camera_) return;
+      ObservedUncertain& seen = uncertain_.emplace_back(ObservedUncertain{0, u->box, {}});
+      for (const MatchCandidate& m : u->candidates) seen.candidates.emplace_back(m.profile_id, m.distance);
+      uncertain_at_.push_back(now);
     } else if (const auto* p = std::get_if<ProfileCreated>(&event.payload)) {
       if (!enrolled_.count(p->profile.id)) created_.emplace_back(p->profile.id, now);
     } else if (const auto* d = std::get_if<ProfileDeleted>(&event.payload)) {
@@ -171,7 +174,8 @@ class Observer {
     }
     for (const auto& [id, person] : enrolled_) run.profiles.push_back({id, person, true, 0});
     for (const auto& [id, at] : created_) run.profiles.push_back({id, std::nullopt, !removed_.count(id), clock.video_s(at)});
-    for (const auto& [at, box] : uncertain_) run.uncertain.push_back({clock.video_s(at), box});
+    run.uncertain = uncertain_;
+    for (std::size_t i = 0; i < uncertain_at_.size(); ++i) run.uncertain[i].video_s = clock.video_s(uncertain_at_[i]);
     return run;
   }
   int uncertain() const { return static_cast<int>(locked(uncertain_.size())); }
@@ -197,7 +201,8 @@ class Observer {
   std::vector<Seen> sightings_;
   std::vector<std::pair<Uuid, TimePoint>> created_;
   std::set<Uuid> removed_;
-  std::vector<std::pair<TimePoint, Box>> uncertain_;
+  std::vector<ObservedUncertain> uncertain_;
+  std::vector<TimePoint> uncertain_at_;
   int corrections_ = 0, corrected_sightings_ = 0;
 };
 
@@ -248,6 +253,19 @@ void print_table(const Scenario& s, const RecognitionScore& score) {
                  ap.first_frame / s.options.fps, person.name.c_str(), kind.c_str(), size.c_str(),
                  s.first_usable_frame(ap) / s.options.fps, named, to_name, r.uncertain,
                  names.empty() ? "(no sighting)" : names.c_str());
+  }
+  for (std::size_t a = 0; a < s.appearances.size(); ++a) {
+    const AppearanceScore& r = score.appearances[a];
+    if (r.uncertain_between.empty()) continue;
+    std::string between;
+    for (const auto& [name, distance] : r.uncertain_between) {
+      char d[16];
+      std::snprintf(d, sizeof d, " %.3f", distance);
+      between += (between.empty() ? "" : ", ") + name + d;
+    }
+    std::fprintf(stderr, "uncertain: %s (visit %d) %d time(s), nearest: %s\n",
+                 s.people[static_cast<std::size_t>(s.appearances[a].person)].name.c_str(), s.appearances[a].visit + 1,
+                 r.uncertain, between.c_str());
   }
   for (const WrongName& w : score.wrong)
     std::fprintf(stderr, "wrong name%s: %s named as %s at %.2f s (distance %.3f, margin %.3f)\n",
@@ -334,6 +352,15 @@ int run_recognition_bench(const Config& config, const RecognitionBenchOptions& o
     per_stranger[s.name] = s.unknown_profiles;
     re_recognised[s.name] = s.re_recognised;
   }
+  json uncertain = json::array();  // per appearance announced uncertain: who it was near
+  for (std::size_t a = 0; a < scenario.appearances.size(); ++a) {
+    const AppearanceScore& r = score.appearances[a];
+    if (r.uncertain == 0) continue;
+    json near = json::object();
+    for (const auto& [name, distance] : r.uncertain_between) near[name] = round_to(distance, 3);
+    uncertain.push_back({{"person", scenario.people[static_cast<std::size_t>(scenario.appearances[a].person)].name},
+                         {"visit", scenario.appearances[a].visit + 1}, {"times", r.uncertain}, {"nearest", near}});
+  }
   json times = json::array();  // per enrolled appearance, in the video's order; null: never named
   for (std::size_t a = 0; a < scenario.appearances.size(); ++a) {
     if (!scenario.people[static_cast<std::size_t>(scenario.appearances[a].person)].enrolled) continue;
@@ -371,6 +398,7 @@ int run_recognition_bench(const Config& config, const RecognitionBenchOptions& o
       {"enrolled_as_unknown", score.enrolled_as_unknown},
       {"unattributed_unknown", score.unattributed_unknown},
       {"uncertain_faces", observer.uncertain()},
+      {"uncertain", uncertain},
       {"corrections", observer.corrections()},
       {"sightings_corrected", observer.corrected_sightings()},
       {"sightings_outside_visits", score.sightings_outside_visits},

@@ -131,13 +131,19 @@ RecognitionScore score_recognition(const Scenario& s, const RecognitionRun& run,
   std::vector<int> appearance(run.sightings.size());
   for (std::size_t i = 0; i < run.sightings.size(); ++i)
     appearance[i] = appearance_of(s, run.sightings[i].video_s, run.sightings[i].box, o.slack_s, o.slack_s);
-  for (const ObservedUncertain& u : run.uncertain) {
-    const int a = appearance_of(s, u.video_s, u.box, o.slack_s, o.slack_s + o.latency_s);
-    if (a != kNobody) ++score.appearances[static_cast<std::size_t>(a)].uncertain;
-  }
   const Profiles profiles(run);
   const std::map<Uuid, int> owner = owners(s, run, appearance, false);
   const std::map<Uuid, int> published_owner = owners(s, run, appearance, true);
+  for (const ObservedUncertain& u : run.uncertain) {
+    const int a = appearance_of(s, u.video_s, u.box, o.slack_s, o.slack_s + o.latency_s);
+    if (a == kNobody) continue;
+    AppearanceScore& result = score.appearances[static_cast<std::size_t>(a)];
+    ++result.uncertain;
+    for (const auto& [profile, distance] : u.candidates) {
+      auto [it, added] = result.uncertain_between.emplace(profiles.name(s, profile, published_owner), distance);
+      if (!added) it->second = std::min(it->second, distance);
+    }
+  }
 
   std::vector<double> first_named(s.appearances.size(), -1);
   // Per stranger and unknown profile of theirs: the rounds it was named on.

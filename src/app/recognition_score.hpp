@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +55,7 @@ struct ObservedProfile {
 struct ObservedUncertain {
   double video_s = 0;  // when it was announced: its frame's time plus the pipeline's latency
   Box box;
+  std::vector<std::pair<Uuid, float>> candidates;  // profile, distance; nearest first
 };
 
 struct RecognitionRun {
@@ -80,6 +82,7 @@ struct WrongName {
 struct AppearanceScore {
   int sightings = 0;
   int uncertain = 0;   // faces announced as uncertain
+  std::map<std::string, float> uncertain_between;  // their candidates: name -> nearest distance
   bool named = false;  // enrolled: their profile named; strangers: their own unknown profile
   std::optional<double> named_s;        // enrolled: video time of the first right name
   std::optional<double> time_to_name_s;  // from the first usable frame, 0 when named before it

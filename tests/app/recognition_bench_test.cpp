@@ -302,6 +302,19 @@ TEST_F(RecognitionScoreTest, InAPairEachSightingBelongsToTheFaceItsBoxCovers) {
   for (int a : pair->appearances) EXPECT_EQ(score.appearances[static_cast<std::size_t>(a)].sightings, 1);
 }
 
+TEST_F(RecognitionScoreTest, UncertainFacesCountForTheAppearanceTheyWereAnnouncedIn) {
+  const Appearance& a = appearance_of(s, 0);
+  const ObservedSighting at = seen(a, enrolled[0]);
+  run.uncertain.push_back({at.video_s + 0.3, at.box, {{enrolled[1], 0.55f}, {enrolled[0], 0.57f}}});
+  run.uncertain.push_back({at.video_s + 0.6, at.box, {{enrolled[1], 0.52f}}});
+  const RecognitionScore score = score_recognition(s, run);
+  const auto index = static_cast<std::size_t>(&a - s.appearances.data());
+  EXPECT_EQ(score.appearances[index].uncertain, 2);
+  EXPECT_FLOAT_EQ(score.appearances[index].uncertain_between.at(s.people[1].name), 0.52f);
+  EXPECT_FLOAT_EQ(score.appearances[index].uncertain_between.at(s.people[0].name), 0.57f);
+  EXPECT_EQ(score.wrong_names, 0);  // uncertain is not a name
+}
+
 TEST(FrameClock, MapsWallTimesToVideoTimeFromTheCapturedFrames) {
   FrameClock clock(25);
   const TimePoint t0 = from_unix_ms(1'000'000);
