@@ -17,6 +17,7 @@
 #include "app/engine_bench.hpp"
 #include "app/eval_command.hpp"
 #include "app/pipeline_bench.hpp"
+#include "app/recognition_bench.hpp"
 #include "app/recording_bench.hpp"
 #include "app/index_benchmark.hpp"
 #include "app/serve_command.hpp"
@@ -236,6 +237,10 @@ int run_cli(int argc, char** argv) {
   auto* bench_pipeline = bench->add_subcommand(
       "pipeline", "N file cameras through the live pipeline with storage: throughput, latency, memory (one JSON line)");
   add_pipeline_bench_flags(*bench_pipeline, pipeline_bench_options);
+  RecognitionBenchOptions recognition_bench_options;
+  auto* bench_recognition = bench->add_subcommand(
+      "recognition", "Enrolled people and strangers walking through a rendered video: names right, wrong, and how soon (one JSON line)");
+  add_recognition_bench_flags(*bench_recognition, recognition_bench_options);
   RecordingBenchOptions recording_bench_options;
   auto* bench_recording = bench->add_subcommand(
       "recording", "N MP4 files written at once from a clip, Mp4Writer or cv::VideoWriter: time, CPU, memory (one JSON line)");
@@ -254,9 +259,10 @@ int run_cli(int argc, char** argv) {
   try {
     if (*serve) return run_serve(config_file, models_dir, serve_options);
     if (*bench_recording) return run_recording_bench(recording_bench_options);
-    if (*bench_pipeline) {
+    if (*bench_pipeline || *bench_recognition) {
       Config full = load_config(config_file ? std::optional<fs::path>(*config_file) : std::nullopt, process_environment());
       if (models_dir) full.engine.models_dir = fs::path(*models_dir);
+      if (*bench_recognition) return run_recognition_bench(full, recognition_bench_options);
       return run_pipeline_bench(full, pipeline_bench_options);
     }
     EngineConfig config = load_config(config_file, process_environment()).engine;

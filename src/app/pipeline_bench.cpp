@@ -21,6 +21,17 @@ namespace safelynx::app {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+Camera create_file_camera(storage::Database& database, const std::string& name, const fs::path& file) {
+  Camera camera;
+  camera.id = Uuid::random();
+  camera.name = name;
+  camera.kind = CameraKind::File;
+  camera.source = file.string();
+  camera.created_at = camera.updated_at = now_ms();
+  database.cameras().create(camera);
+  return camera;
+}
+
 void add_pipeline_bench_flags(CLI::App& command, PipelineBenchOptions& o) {
   command.add_option("--source", o.source, "Video file every camera plays")->check(CLI::ExistingFile);
   command.add_option("--gallery", o.gallery, "People to enrol first: DIR/<person>/<photos>");
@@ -122,16 +133,7 @@ int run_pipeline_bench(const Config& config, const PipelineBenchOptions& o) {
                           options);
 
   std::vector<Camera> cameras;
-  for (int i = 0; i < o.cameras; ++i) {
-    Camera camera;
-    camera.id = Uuid::random();
-    camera.name = "bench " + std::to_string(i + 1);
-    camera.kind = CameraKind::File;
-    camera.source = clip.string();
-    camera.created_at = camera.updated_at = now_ms();
-    database->cameras().create(camera);
-    cameras.push_back(camera);
-  }
+  for (int i = 0; i < o.cameras; ++i) cameras.push_back(create_file_camera(*database, "bench " + std::to_string(i + 1), clip));
   const double cpu_start = cpu_seconds();
   const auto start = std::chrono::steady_clock::now();
   for (const Camera& camera : cameras) live.start_camera(camera);

@@ -6,6 +6,8 @@
 
 #include "app/config.hpp"
 #include "app/process_stats.hpp"
+#include "domain/entities.hpp"
+#include "storage/repositories.hpp"
 
 namespace safelynx::app {
 
@@ -16,6 +18,9 @@ struct PipelineBenchOptions {
   bool realtime = false;  // play the file at its frame rate, like a camera
   bool record = true;
 };
+
+// Stores a camera that plays `file`, as the bench commands do.
+Camera create_file_camera(storage::Database& database, const std::string& name, const std::filesystem::path& file);
 
 void add_pipeline_bench_flags(CLI::App& command, PipelineBenchOptions& options);
 
