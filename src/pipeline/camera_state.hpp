@@ -73,6 +73,7 @@ struct TrackInfo {
   std::chrono::steady_clock::time_point last_confirm_attempt{};
   bool becoming_profile = false;  // handed to the storage stage, which answers
   std::chrono::steady_clock::time_point last_descriptor{};
+  std::chrono::steady_clock::time_point first_described{};
 };
 
 // The storage stage's answer about one track, applied by the matching stage.
@@ -132,6 +133,9 @@ struct UnknownCandidateJob {
   FaceDescriptor mean{};
   cv::Mat best_frame;
   Box best_box;
+  // A near miss that lasted (beyond the match threshold for its first
+  // seconds): the storage stage's second decision may find it uncertain too.
+  bool near_miss = false;
 };
 
 // A track turned out to be someone else: its sightings move to `to`; the

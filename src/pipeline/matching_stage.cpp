@@ -13,6 +13,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// How long a track must stay a near miss before it may become a stranger:
+// the "usable faces for 2 s".
+constexpr auto kNearMissBecomesStranger = 2s;
+
 cv::Scalar colour_of(Classification c) {
   switch (c) {
     case Classification::Flagged: return {40, 40, 230};
@@ -132,8 +136,16 @@ double MatchingStage::match(const std::shared_ptr<CameraState>& camera, Analysed
     }
     // Every new face re-decides: better faces may name (or rename) the track.
     if (described || !info.decided) decide_track(camera, *track, info, rule, frame, tracked[i].box);
-    if (!info.profile && info.verdict == gallery::MatchVerdict::Stranger && described)
-      propose_unknown(camera, ids[i], *track, info);
+    if (described && info.first_described == Steady::time_point{}) info.first_described = frame.captured;
+    // A stranger, or a face that stayed a near miss (beyond the match
+    // threshold, not a close call between two people) for its whole first
+    // seconds in view: most likely someone new who resembles a profile. If
+    // they are that person after all, a later decision corrects the track.
+    const bool lasting_near_miss = info.verdict == gallery::MatchVerdict::Uncertain &&
+                                   info.distance > rule.match_threshold &&
+                                   frame.captured - info.first_described >= kNearMissBecomesStranger;
+    if (!info.profile && described && (info.verdict == gallery::MatchVerdict::Stranger || lasting_near_miss))
+      propose_unknown(camera, ids[i], *track, info, lasting_near_miss);
     const bool uncertain = info.verdict == gallery::MatchVerdict::Uncertain && !info.profile;
     overlay.push_back(OverlayBox{tracked[i].box,
                                  info.profile ? info.profile->name.value_or("unknown") : (uncertain ? info.uncertain_label : ""),
@@ -141,9 +153,9 @@ double MatchingStage::match(const std::shared_ptr<CameraState>& camera, Analysed
     if (info.profile) settled.push_back(SettledFace{tracked[i].box, info.last_descriptor});
     // A sighting only from a face with its own descriptor (a box followed
     // without one may already be someone else), and only while the latest
-    // decision stands behind the profile: named, or a stranger on the
-    // unknown profile made from this very track.
-    const bool own_stranger = info.verdict == gallery::MatchVerdict::Stranger && info.own_unknown && info.profile &&
+    // decision stands behind the profile: named, or nobody else named on a
+    // track that made its own unknown profile.
+    const bool own_stranger = info.verdict != gallery::MatchVerdict::Named && info.own_unknown && info.profile &&
                               info.profile->id == *info.own_unknown;
     if (info.profile && described && (info.verdict == gallery::MatchVerdict::Named || own_stranger))
       sighting_candidates.emplace_back(ids[i], i);
@@ -162,7 +174,7 @@ double MatchingStage::match(const std::shared_ptr<CameraState>& camera, Analysed
 // The cheap gates here; the sharpness check, the SSD's confirmation and
 // the writes in the storage stage, which answers with a TrackNotice.
 void MatchingStage::propose_unknown(const std::shared_ptr<CameraState>& camera, std::uint64_t track_id,
-                                    const Track& track, TrackInfo& info) {
+                                    const Track& track, TrackInfo& info, bool near_miss) {
   if (info.becoming_profile) return;
   if (track.hits < options_.unknown_min_detections || info.best_frame.empty()) return;
   if (std::min(info.best_box.width, info.best_box.height) < options_.unknown_min_face_size) {
@@ -179,7 +191,7 @@ void MatchingStage::propose_unknown(const std::shared_ptr<CameraState>& camera, 
   const std::optional<FaceDescriptor> mean = track.mean_embedding();
   if (!mean) return;
   // The track keeps its few best faces; the gallery keeps the best of them.
-  UnknownCandidateJob job{camera, track_id, track.embeddings, *mean, info.best_frame, info.best_box};
+  UnknownCandidateJob job{camera, track_id, track.embeddings, *mean, info.best_frame, info.best_box, near_miss};
   if (job.embeddings.empty()) return;
   info.becoming_profile = true;
   storage_.submit(std::move(job));

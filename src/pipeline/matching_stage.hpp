@@ -31,7 +31,7 @@ class MatchingStage {
   void decide_track(const std::shared_ptr<CameraState>& camera, const Track& track, TrackInfo& info,
                     const gallery::MatchRule& rule, const Frame& frame, const Box& box);
   void propose_unknown(const std::shared_ptr<CameraState>& camera, std::uint64_t track_id, const Track& track,
-                       TrackInfo& info);
+                       TrackInfo& info, bool near_miss);
   std::pair<float, float> own_decision(const FaceDescriptor& descriptor, const TrackInfo& info, const Settings& settings);
   void maybe_record_sighting(const std::shared_ptr<CameraState>& camera, std::uint64_t track_id, const Face& face,
                              const Frame& frame, const std::optional<RecordingMoment>& moment, const Settings& settings);

@@ -74,7 +74,8 @@ std::optional<TrackNotice> StorageStage::perform(UnknownCandidateJob& job, const
     answer.profile = *named;
     return answer;
   }
-  if (match.decision.verdict == gallery::MatchVerdict::Uncertain) {
+  const bool lasting_near_miss = job.near_miss && match.decision.distance > settings.recognition.match_threshold;
+  if (match.decision.verdict == gallery::MatchVerdict::Uncertain && !lasting_near_miss) {
     services_.metrics.add_unknown_rejected(job.camera->id_text, "uncertain");
     return answer;
   }
