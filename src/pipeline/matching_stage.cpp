@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "pipeline/stage_clock.hpp"
+#include "vision/face_quality.hpp"
 
 namespace safelynx::pipeline {
 
@@ -105,7 +106,10 @@ double MatchingStage::match(const std::shared_ptr<CameraState>& camera, Analysed
   const Frame& frame = item.frame;
   std::vector<TrackedFace> tracked;
   for (const Face& face : item.faces)
-    tracked.push_back(TrackedFace{face.detection.box, face.detection.score, face_quality(face.detection), face.descriptor});
+    // A described face has landmarks: its pose and sharpness count too.
+    tracked.push_back(TrackedFace{face.detection.box, face.detection.score,
+                                  face.descriptor ? vision::face_quality(face, frame.bgr) : face_quality(face.detection),
+                                  face.descriptor});
   const std::vector<std::uint64_t> ids = state.tracker.update(tracked, frame.captured);
   std::erase_if(state.tracks, [&](const auto& entry) { return state.tracker.find(entry.first) == nullptr; });
   apply_notices(state);
