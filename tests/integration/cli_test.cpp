@@ -12,6 +12,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "../support/run_command.hpp"
+#include "domain/settings.hpp"
 #include "../support/test_paths.hpp"
 
 namespace safelynx {
@@ -273,7 +274,7 @@ TEST_F(CliTest, EvalMeasuresAFolderOfPeopleInOneJsonLine) {
   EXPECT_GT(rank1["correct_margin"]["p1"].get<double>(), 0.0);
   EXPECT_EQ(out["verification"]["same_pairs"], 3);
   EXPECT_EQ(out["verification"]["different_pairs"], 12);
-  EXPECT_DOUBLE_EQ(out["verification"]["at_match_threshold"]["threshold"].get<double>(), 0.6);
+  EXPECT_FLOAT_EQ(out["verification"]["at_match_threshold"]["threshold"].get<float>(), Settings{}.recognition.match_threshold);
   // With 12 pairs of different people, FAR 1e-3 lets none through: the
   // threshold is the closest different pair.
   const double threshold = out["recommended_threshold"].get<double>();
