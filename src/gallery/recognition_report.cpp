@@ -13,7 +13,7 @@ constexpr double kRank1Budget = 2e7;
 constexpr std::size_t kFewImpostorPairs = 1000;
 
 std::string format(const char* pattern, double a, double b = 0, double c = 0) {
-  char text[256];
+  char text[512];
   std::snprintf(text, sizeof text, pattern, a, b, c);
   return text;
 }
@@ -38,20 +38,25 @@ std::string advise(const GalleryReport& r, const GalleryReportOptions& options) 
            std::to_string(r.profiles_used) + " named profile(s) have 2+ embeddings now)";
   std::string advice;
   const OperatingPoint& at = *r.at_match_threshold;
-  const float recommended = *r.recommended_threshold;
-  if (at.far > kRecommendedFar) {
+  const std::vector<float>& impostor = r.verification->impostor;
+  if (impostor.size() < kFewImpostorPairs) {
+    // A "threshold at FAR 1e-3" of a few pairs is just the nearest one: no advice to follow.
+    advice = format("only %.0f pairs of different people: too few to recommend a threshold (false-accept rate 1e-3 "
+                    "needs 1,000 or more, about 16 people with 3 photos each); the configured match threshold %.3f "
+                    "accepts %.2f%% of them",
+                    static_cast<double>(impostor.size()), options.match_threshold, 100 * at.far);
+    advice += format(" and %.1f%% of pairs of the same person", 100 * at.tar);
+    if (at.far > 0) advice += format("; the nearest pair of different people is %.3f apart", impostor.front());
+  } else if (at.far > kRecommendedFar) {
     advice = format("the configured match threshold %.3f accepts %.2f%% of pairs of different people; "
                     "recommended %.3f (false-accept rate 1e-3)",
-                    options.match_threshold, 100 * at.far, recommended);
+                    options.match_threshold, 100 * at.far, *r.recommended_threshold);
   } else {
     advice = format("the configured match threshold %.3f accepts %.2f%% of pairs of different people and "
                     "%.1f%% of pairs of the same person",
                     options.match_threshold, 100 * at.far, 100 * at.tar);
-    advice += format("; the threshold at false-accept rate 1e-3 is %.3f", recommended);
+    advice += format("; the threshold at false-accept rate 1e-3 is %.3f", *r.recommended_threshold);
   }
-  if (r.verification->impostor.size() < kFewImpostorPairs)
-    advice += "; only " + std::to_string(r.verification->impostor.size()) +
-              " pairs of different people: the false-accept figures are rough until more people are enrolled";
   if (r.closest_means && r.closest_means->distance < options.match_threshold)
     advice += "; " + r.closest_means->first.name + " and " + r.closest_means->second.name +
               format(" are nearer each other (%.3f) than the match threshold: check they are different people",
