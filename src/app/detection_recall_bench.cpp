@@ -54,6 +54,7 @@ void paste_rotated(cv::Mat& frame, const cv::Mat& crop, cv::Point2f centre, int 
 struct Tally {
   int frames = 0;
   int hits = 0;
+  int near = 0;  // missed, but a box overlapped the face: a box of another shape, not no box
 };
 
 struct DetectorRun {
@@ -132,14 +133,17 @@ int run_detection_recall_bench(const EngineConfig& config, const DetectionRecall
           const std::vector<FaceDetection> found = run.detector->detect(frame, config.min_score);
           run.ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
           ++run.frames;
-          bool hit = false;
+          bool hit = false, near = false;
           for (const FaceDetection& d : found) {
-            if (intersection_over_union(d.box, truth) >= kHitIou) hit = true;
+            const float iou = intersection_over_union(d.box, truth);
+            if (iou >= kHitIou) hit = true;
             else ++run.false_detections;
+            near = near || iou > 0;
           }
           Tally& t = run.tallies[{size, angle}];
           ++t.frames;
           t.hits += hit ? 1 : 0;
+          t.near += !hit && near ? 1 : 0;
         }
       }
     }
@@ -151,7 +155,7 @@ int run_detection_recall_bench(const EngineConfig& config, const DetectionRecall
     print_table(run, o);
     for (const auto& [key, t] : run.tallies)
       results.push_back({{"detector", run.detector->name()}, {"size", key.first}, {"angle", key.second},
-                         {"frames", t.frames}, {"hits", t.hits},
+                         {"frames", t.frames}, {"hits", t.hits}, {"near_misses", t.near},
                          {"recall", std::round(1e4 * t.hits / std::max(t.frames, 1)) / 1e4}});
     ms[run.detector->name()] = std::round(10 * run.ms / std::max(run.frames, 1)) / 10;
     false_detections[run.detector->name()] =
