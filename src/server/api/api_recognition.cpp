@@ -88,10 +88,14 @@ std::vector<gallery::ProfileSamples> named_profiles(ApiContext& context, std::si
       if (!p.name || p.name->empty() || p.classification == Classification::Unknown) continue;
       gallery::ProfileSamples samples{p.id, *p.name, {}};
       // Beyond the cap a profile is only counted: its embeddings are not read.
-      if (p.embedding_count >= 2 && measurable++ >= max_profiles)
+      // Counted by what was read, as report_gallery counts: a profile losing
+      // embeddings meanwhile must not let a zero-filled one past the cap.
+      if (p.embedding_count >= 2 && measurable >= max_profiles) {
         samples.embeddings.resize(static_cast<std::size_t>(p.embedding_count));
-      else if (p.embedding_count >= 2)
+      } else if (p.embedding_count >= 2) {
         samples.embeddings = profiles.embeddings_of(p.id);
+        measurable += samples.embeddings.size() >= 2 ? 1 : 0;
+      }
       out.push_back(std::move(samples));
     }
     if (listed.items.size() < page.per_page || page.page * page.per_page >= listed.total) break;
