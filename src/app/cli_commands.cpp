@@ -14,6 +14,7 @@
 #include <opencv2/core/utils/logger.hpp>
 
 #include "app/config.hpp"
+#include "app/detection_recall_bench.hpp"
 #include "app/engine_bench.hpp"
 #include "app/eval_command.hpp"
 #include "app/pipeline_bench.hpp"
@@ -245,6 +246,10 @@ int run_cli(int argc, char** argv) {
   auto* bench_recording = bench->add_subcommand(
       "recording", "N MP4 files written at once from a clip, Mp4Writer or cv::VideoWriter: time, CPU, memory (one JSON line)");
   add_recording_bench_flags(*bench_recording, recording_bench_options);
+  DetectionRecallOptions detection_recall_options;
+  auto* bench_detection_recall = bench->add_subcommand(
+      "detection-recall", "Detector recall on dev faces rendered small and tilted into 640x480 frames (one JSON line)");
+  add_detection_recall_flags(*bench_detection_recall, detection_recall_options);
 
   ServeOptions serve_options;
   auto* serve = app.add_subcommand("serve", "Run the server: REST API, WebSocket events, web UI");
@@ -273,6 +278,7 @@ int run_cli(int argc, char** argv) {
 
     if (*bench_index) return run_index_bench(index_bench_options);
     if (*bench_engine) return run_engine_bench(config, bench_options);
+    if (*bench_detection_recall) return run_detection_recall_bench(config, detection_recall_options);
     if (*eval) return run_eval(config, eval_options);
 
     vision::FaceEngine engine = make_engine(config);

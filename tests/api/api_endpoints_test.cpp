@@ -316,7 +316,8 @@ TEST_F(EndpointsApi, OpenApiDocumentCoversTheRoutes) {
                            "/api/v1/sightings", "/api/v1/sightings/{id}", "/api/v1/sightings/{id}/snapshot",
                            "/api/v1/recordings", "/api/v1/recordings/{id}", "/api/v1/recordings/{id}/video",
                            "/api/v1/settings", "/api/v1/analytics/dashboard", "/api/v1/analytics/timeline",
-                           "/api/v1/analytics/heatmap", "/api/v1/analytics/storage"})
+                           "/api/v1/analytics/heatmap", "/api/v1/analytics/storage",
+                           "/api/v1/recognition/report"})
     EXPECT_TRUE(spec["paths"].contains(path)) << path;
 }
 

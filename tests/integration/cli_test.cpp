@@ -196,6 +196,26 @@ TEST_F(CliTest, TruncatedOrMalformedModelFilesAreNamed) {
   EXPECT_NE(result.err.find("malformed JSON"), std::string::npos) << result.err;
 }
 
+// One size and two angles of one crop per person: the JSON's cells, and
+// upright 160 px faces are found (94-100% in the recorded run, docs/ACCURACY.md).
+TEST_F(CliTest, BenchDetectionRecallReportsEveryCell) {
+  const auto result = safelynx_cli({"bench", "detection-recall", "--per-person", "1", "--sizes", "160", "--angles", "0,20",
+                                    "--dev-set", (testing::testdata_dir() / "celebrities-dev").string()});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const json j = json::parse(result.out);
+  EXPECT_EQ(j["crops"], 12);
+  ASSERT_EQ(j["results"].size(), 4u);  // 2 detectors x 1 size x 2 angles
+  for (const json& cell : j["results"]) {
+    EXPECT_EQ(cell["frames"], 12) << cell.dump();
+    EXPECT_EQ(cell["size"], 160);
+    if (cell["angle"] == 0) {
+      EXPECT_GE(cell["recall"].get<double>(), 0.75) << cell.dump();
+    }
+  }
+  for (const char* detector : {"tiny", "ssd"}) EXPECT_GT(j["ms_per_frame"][detector].get<double>(), 0.0) << detector;
+  EXPECT_NE(result.err.find("size \\ angle"), std::string::npos) << result.err;
+}
+
 TEST_F(CliTest, BenchEngineReportsEveryStage) {
   const auto result = safelynx_cli({"bench", "engine", "--repeat", "2", "--warmup", "0", "--no-reference", "--images",
                                     (testing::testdata_dir() / "scenes/kit_test.jpg").string()});

@@ -63,5 +63,6 @@ void add_sighting_routes(Router& router, ApiContext& context);
 void add_analytics_routes(Router& router, ApiContext& context);
 void add_user_routes(Router& router, ApiContext& context);
 void add_audit_routes(Router& router, ApiContext& context);
+void add_recognition_routes(Router& router, ApiContext& context);
 
 }  // namespace safelynx::server::detail
