@@ -148,14 +148,27 @@ std::optional<Profile> Gallery::update(Profile profile) {
   return profile;
 }
 
-MergeResult Gallery::merge(const Uuid& into, const std::vector<Uuid>& sources) {
+MergeResult Gallery::merge_sources_of(const Uuid& into, const std::vector<Uuid>& sources) {
   MergeResult result;
   result.target = existing(database_.profiles(), into);
   for (const Uuid& source : sources) {
     if (source == into) throw std::invalid_argument("a profile cannot be merged into itself");
     result.sources.push_back(existing(database_.profiles(), source));
   }
-  result.merged = database_.profiles().merge(into, sources);
+  return result;
+}
+
+MergePlan Gallery::preview_merge(const Uuid& into, const std::vector<Uuid>& sources) {
+  const MergeResult profiles = merge_sources_of(into, sources);
+  return plan_merge(profiles.target, profiles.sources, options_.capacity);
+}
+
+MergeResult Gallery::merge(const Uuid& into, const std::vector<Uuid>& sources) {
+  MergeResult result = merge_sources_of(into, sources);
+  MergePlan plan = plan_merge(result.target, result.sources, options_.capacity);
+  if (!plan.over_limits.empty()) throw std::invalid_argument(plan.over_limits.front());
+  result.conflicts = std::move(plan.conflicts);
+  result.merged = database_.profiles().merge(into, sources, &plan.merged);
   for (const Profile& source : result.sources) {
     index_.merge_profiles(source.key, result.target.key);
     media_.remove(storage::MediaKind::Thumbnail, source.id);
@@ -210,6 +223,29 @@ GalleryMatch Gallery::match(const FaceDescriptor& descriptor, const MatchRule& r
   result.decision = decide(kept, rule);
   profiles.resize(std::min(profiles.size(), result.decision.candidates.size()));
   result.candidates = std::move(profiles);
+  return result;
+}
+
+std::vector<Identification> Gallery::similar(const Uuid& id, std::size_t limit, float radius) {
+  const Profile profile = existing(database_.profiles(), id);
+  if (limit == 0) return {};
+  // Each embedding asks for one more than wanted: the profile finds itself.
+  std::vector<index::Match> best;
+  for (const StoredEmbedding& e : database_.profiles().embeddings_of(id)) {
+    for (const index::Match& m : index_.search(e.descriptor, limit + 1, radius)) {
+      if (m.profile == profile.key) continue;
+      auto known = std::find_if(best.begin(), best.end(), [&](const index::Match& b) { return b.profile == m.profile; });
+      if (known == best.end()) best.push_back(m);
+      else known->distance = std::min(known->distance, m.distance);
+    }
+  }
+  std::stable_sort(best.begin(), best.end(), [](const index::Match& a, const index::Match& b) { return a.distance < b.distance; });
+  std::vector<Identification> result;
+  for (const index::Match& m : best) {
+    if (result.size() == limit) break;
+    // A profile deleted between the search and the read is left out.
+    if (auto other = database_.profiles().find_by_key(m.profile)) result.push_back({std::move(*other), m.distance});
+  }
   return result;
 }
 

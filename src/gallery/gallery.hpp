@@ -19,6 +19,7 @@
 #include "domain/entities.hpp"
 #include "domain/events.hpp"
 #include "gallery/match_decision.hpp"
+#include "gallery/merge_plan.hpp"
 #include "index/embedding_index.hpp"
 #include "storage/media_store.hpp"
 #include "storage/repositories.hpp"
@@ -62,6 +63,7 @@ struct MergeResult {
   Profile target;                // as it was before the merge
   std::vector<Profile> sources;  // as they were
   Profile merged;
+  std::vector<MergeConflict> conflicts;  // what was chosen (see merge_plan.hpp)
 };
 
 class Gallery {
@@ -88,10 +90,20 @@ class Gallery {
   // nullopt when the profile does not exist.
   std::optional<Profile> update(Profile profile);
   // Moves the sources' embeddings and sightings into `into`, deletes the
-  // sources (their thumbnails too), trims the merged gallery to capacity.
+  // sources (their thumbnails too), trims the merged gallery to capacity;
+  // the fields are merged by plan_merge (the most restrictive
+  // classification wins, tags and notes combined) in the same transaction.
   // Publishes ProfilesMerged and ProfileUpdated. Throws storage::NotFoundError
-  // naming a profile that does not exist.
+  // naming a profile that does not exist, std::invalid_argument when the
+  // combined notes or tags would be over their limits.
   MergeResult merge(const Uuid& into, const std::vector<Uuid>& sources);
+  // What merge() would make of these profiles, changing nothing (a dry run).
+  // Throws as merge() does, except for the limits: see over_limits.
+  MergePlan preview_merge(const Uuid& into, const std::vector<Uuid>& sources);
+  // The other profiles nearest to this one, nearest first, at most `limit`,
+  // each at its best distance from any of the profile's embeddings, within
+  // `radius`. Throws storage::NotFoundError.
+  std::vector<Identification> similar(const Uuid& id, std::size_t limit, float radius);
   // Deletes the profile with its embeddings, sightings (rows and snapshots),
   // index entries and thumbnail; publishes ProfileDeleted. Returns the
   // profile as it was, or nullopt if there was none.
@@ -114,6 +126,7 @@ class Gallery {
   const GalleryOptions options_;
 
   void index_embeddings(const std::vector<StoredEmbedding>& embeddings);
+  MergeResult merge_sources_of(const Uuid& into, const std::vector<Uuid>& sources);
   Profile create_with(Profile profile, std::vector<StoredEmbedding> embeddings, const std::string& thumbnail_jpeg);
 };
 

@@ -90,8 +90,11 @@ class ProfileRepository {
                                   const std::function<void(std::uint64_t, std::uint64_t)>& progress = {}) = 0;
   // Moves embeddings and sightings of `sources` to `into`, adds their
   // sighting counts, widens first/last seen, deletes the sources: one
-  // transaction. Returns the merged profile.
-  virtual Profile merge(const Uuid& into, const std::vector<Uuid>& sources) = 0;
+  // transaction. With `fields`, its name, classification, tags and notes
+  // become the merged profile's in that same transaction (a crash must not
+  // leave the sources gone and a Flagged classification lost). Returns the
+  // merged profile.
+  virtual Profile merge(const Uuid& into, const std::vector<Uuid>& sources, const Profile* fields = nullptr) = 0;
   virtual std::optional<Profile> find_by_key(std::uint64_t key) = 0;
   virtual std::uint64_t count() = 0;
   virtual std::vector<std::pair<Classification, std::uint64_t>> count_by_classification() = 0;

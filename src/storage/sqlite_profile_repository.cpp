@@ -325,7 +325,7 @@ void SqliteProfileRepository::for_each_embedding(const std::function<void(const 
   if (progress && done == 0) progress(0, 0);
 }
 
-Profile SqliteProfileRepository::merge(const Uuid& into, const std::vector<Uuid>& sources) {
+Profile SqliteProfileRepository::merge(const Uuid& into, const std::vector<Uuid>& sources, const Profile* fields) {
   return pool_.write([&](Connection& connection) {
     const std::int64_t into_key = require_profile_key(connection, into, "merge");
     std::set<std::int64_t> source_keys;
@@ -350,6 +350,16 @@ Profile SqliteProfileRepository::merge(const Uuid& into, const std::vector<Uuid>
       move_sightings.bind_int(1, into_key).bind_int(2, key).run();
       auto remove = connection.prepare("DELETE FROM profiles WHERE key = ?1");
       remove.bind_int(1, key).run();
+    }
+    if (fields) {
+      auto statement = connection.prepare(
+          // ?11 makes every parameter bind_profile_fields binds a valid index; the
+          // touch below sets the final time.
+          "UPDATE profiles SET name = ?2, classification = ?3, tags = ?4, notes = ?5, updated_at = ?11 "
+          "WHERE key = ?1");
+      bind_profile_fields(statement, *fields);
+      statement.bind_int(1, into_key).run();
+      write_tags(connection, into_key, fields->tags);
     }
     auto touch = connection.prepare("UPDATE profiles SET updated_at = ?2 WHERE key = ?1");
     touch.bind_int(1, into_key).bind_time(2, now_ms()).run();

@@ -21,7 +21,7 @@ class SqliteProfileRepository final : public ProfileRepository {
   std::vector<StoredEmbedding> embeddings_of(const Uuid& profile_id) override;
   void for_each_embedding(const std::function<void(const StoredEmbedding&)>& visit,
                           const std::function<void(std::uint64_t, std::uint64_t)>& progress) override;
-  Profile merge(const Uuid& into, const std::vector<Uuid>& sources) override;
+  Profile merge(const Uuid& into, const std::vector<Uuid>& sources, const Profile* fields = nullptr) override;
   std::uint64_t count() override;
   std::vector<std::pair<Classification, std::uint64_t>> count_by_classification() override;
   std::uint64_t count_created_since(TimePoint since) override;

@@ -309,7 +309,7 @@ TEST_F(EndpointsApi, OpenApiDocumentCoversTheRoutes) {
   EXPECT_TRUE(spec["openapi"].get<std::string>().starts_with("3."));
   for (const char* path : {"/api/v1/health", "/api/v1/auth/login", "/api/v1/auth/logout", "/api/v1/auth/tokens", "/api/v1/auth/tokens/{id}",
                            "/api/v1/profiles", "/api/v1/profiles/{id}", "/api/v1/profiles/{id}/photos",
-                           "/api/v1/profiles/{id}/merge", "/api/v1/profiles/{id}/sightings",
+                           "/api/v1/profiles/{id}/merge", "/api/v1/profiles/{id}/similar", "/api/v1/profiles/{id}/sightings",
                            "/api/v1/profiles/{id}/thumbnail", "/api/v1/profiles/export", "/api/v1/profiles/import",
                            "/api/v1/identify", "/api/v1/cameras", "/api/v1/cameras/{id}",
                            "/api/v1/cameras/{id}/stream/start", "/api/v1/cameras/{id}/stream/stop",

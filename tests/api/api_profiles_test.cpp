@@ -1,6 +1,7 @@
 // Enrolment and identification through the API of a real server process:
 // the six identities of the shared test data, every scene named correctly,
-// across a restart and a kill -9; editing, merging, export and import.
+// across a restart and a kill -9; editing, look-alikes, merging, export
+// and import.
 #include <set>
 
 #include <opencv2/imgcodecs.hpp>
@@ -256,6 +257,74 @@ TEST_F(ProfilesApi, AddPhotosAndMerge) {
   const std::set<std::string> candidates{faces[0]["candidates"][0]["profile"]["id"].get<std::string>(),
                                          faces[0]["candidates"][1]["profile"]["id"].get<std::string>()};
   EXPECT_EQ(candidates, (std::set<std::string>{id_a, ids_["alex_lacamoire"]}));
+  EXPECT_EQ(client().del("/api/v1/profiles/" + id_a).status, 204);
+}
+
+TEST_F(ProfilesApi, ADuplicateIsEnrolledAndSaysWhomItLooksLikeAndSimilarNamesThem) {
+  const HttpResult again = enrol(client(), "alex again", {testdata_dir() / "faces/alex_lacamoire/alex1.jpg"});
+  ASSERT_EQ(again.status, 201) << again.body;
+  const json created = parse(again);
+  const std::string id = created["id"];
+  ASSERT_GE(created["looks_like"].size(), 1u) << created.dump();
+  EXPECT_EQ(created["looks_like"][0]["profile"]["id"], ids_["alex_lacamoire"]);
+  EXPECT_EQ(created["looks_like"][0]["profile"]["name"], "alex_lacamoire");
+  EXPECT_LT(created["looks_like"][0]["distance"].get<double>(), 0.6);
+
+  const HttpResult similar = client().get("/api/v1/profiles/" + id + "/similar");
+  ASSERT_EQ(similar.status, 200) << similar.body;
+  const json items = parse(similar)["items"];
+  ASSERT_GE(items.size(), 1u);
+  EXPECT_EQ(items[0]["profile"]["id"], ids_["alex_lacamoire"]);
+  EXPECT_EQ(items[0]["likely_same"], true);
+  for (const json& item : items) {
+    EXPECT_NE(item["profile"]["id"], id) << "a profile is not similar to itself";
+    EXPECT_EQ(item["likely_same"], item["distance"].get<double>() <= 0.6) << item.dump();
+  }
+  EXPECT_EQ(parse(client().get("/api/v1/profiles/" + id + "/similar?limit=1"))["items"].size(), 1u);
+  for (const char* bad : {"0", "21", "abc", "-1", "5x"}) {
+    const HttpResult refused = client().get("/api/v1/profiles/" + id + "/similar?limit=" + bad);
+    EXPECT_EQ(refused.status, 400) << bad;
+    EXPECT_EQ(error_code(refused), "invalid_query") << bad;
+  }
+  EXPECT_EQ(client().get("/api/v1/profiles/00000000-0000-4000-8000-000000000000/similar").status, 404);
+  EXPECT_EQ(server_->anonymous().get("/api/v1/profiles/" + id + "/similar").status, 401);
+  EXPECT_EQ(client().del("/api/v1/profiles/" + id).status, 204);
+}
+
+TEST_F(ProfilesApi, MergingKeepsFlaggedAndTheDryRunShowsTheConflictsChangingNothing) {
+  const auto lin = testdata_dir() / "faces/lin_manuel_miranda/lin1.png";
+  const HttpResult a = enrol(client(), "neighbour", {lin}, "known");
+  const HttpResult b = enrol(client(), "intruder", {lin}, "flagged");
+  ASSERT_EQ(a.status, 201);
+  ASSERT_EQ(b.status, 201);
+  const std::string id_a = parse(a)["id"], id_b = parse(b)["id"];
+  ASSERT_EQ(client().put_json("/api/v1/profiles/" + id_a, R"({"notes": "lives next door", "tags": ["street"]})").status, 200);
+  ASSERT_EQ(client().put_json("/api/v1/profiles/" + id_b, R"({"notes": "tried the gate", "tags": ["banned"]})").status, 200);
+  const std::string path = "/api/v1/profiles/" + id_a + "/merge";
+
+  const HttpResult preview = client().post_json(path, json{{"source_ids", {id_b}}, {"dry_run", true}}.dump());
+  ASSERT_EQ(preview.status, 200) << preview.body;
+  const json plan = parse(preview);
+  EXPECT_EQ(plan["dry_run"], true);
+  EXPECT_EQ(plan["profile"]["id"], id_a);
+  EXPECT_EQ(plan["profile"]["classification"], "flagged");
+  EXPECT_EQ(plan["profile"]["name"], "neighbour");
+  EXPECT_EQ(plan["profile"]["tags"], json({"banned", "street"}));
+  EXPECT_TRUE(plan["refused"].empty());
+  std::set<std::string> fields;
+  for (const json& c : plan["conflicts"]) fields.insert(c["field"].get<std::string>());
+  EXPECT_EQ(fields, (std::set<std::string>{"name", "classification", "notes"}));
+  EXPECT_EQ(parse(client().get("/api/v1/profiles/" + id_a))["classification"], "known");
+  EXPECT_EQ(client().get("/api/v1/profiles/" + id_b).status, 200);
+  EXPECT_EQ(client().post_json(path, json{{"source_ids", {id_b}}, {"dry_run", "yes"}}.dump()).status, 422);
+
+  const HttpResult merged = client().post_json(path, json{{"source_ids", {id_b}}}.dump());
+  ASSERT_EQ(merged.status, 200) << merged.body;
+  const json profile = parse(client().get("/api/v1/profiles/" + id_a));
+  EXPECT_EQ(profile["classification"], "flagged");
+  EXPECT_EQ(profile["tags"], json({"banned", "street"}));
+  EXPECT_EQ(profile["notes"], "lives next door\n\nFrom intruder:\ntried the gate");
+  EXPECT_EQ(client().get("/api/v1/profiles/" + id_b).status, 404);
   EXPECT_EQ(client().del("/api/v1/profiles/" + id_a).status, 204);
 }
 

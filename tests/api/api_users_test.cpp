@@ -365,6 +365,8 @@ TEST_F(UsersApi, TheOpenApiDocumentNamesTheRoleOfEveryOperation) {
   EXPECT_EQ(spec["paths"]["/api/v1/cameras"]["post"]["x-safelynx-role"], "operator");
   EXPECT_EQ(spec["paths"]["/api/v1/cameras"]["get"]["x-safelynx-role"], "viewer");
   EXPECT_EQ(spec["paths"]["/api/v1/recordings/{id}"]["delete"]["x-safelynx-role"], "operator");
+  EXPECT_EQ(spec["paths"]["/api/v1/profiles/{id}/similar"]["get"]["x-safelynx-role"], "viewer");
+  EXPECT_EQ(spec["paths"]["/api/v1/profiles/{id}/merge"]["post"]["x-safelynx-role"], "operator");
 }
 
 // SAFELYNX_ADMIN_PASSWORD follows the password policy, but only when it is

@@ -163,6 +163,109 @@ TEST_F(GalleryTest, MergeMovesTheSourcesIntoTheTargetTrimsItAndDeletesTheirThumb
   EXPECT_THROW(gallery_->merge(target.id, {target.id}), std::invalid_argument);
 }
 
+Profile with(std::optional<std::string> name, Classification classification, std::vector<std::string> tags = {},
+             std::string notes = "") {
+  Profile fields;
+  fields.name = std::move(name);
+  fields.classification = classification;
+  fields.tags = std::move(tags);
+  fields.notes = std::move(notes);
+  return fields;
+}
+
+TEST_F(GalleryTest, MergingAFlaggedSourceIntoAKnownTargetStaysFlaggedAndCombinesTagsAndNotes) {
+  const Profile target = gallery_->create(with("ada", Classification::Known, {"staff"}, "works nights"),
+                                          std::vector{face(0.1f, 0.5f)}, "");
+  const Profile source = gallery_->create(with("intruder", Classification::Flagged, {"banned", "staff"}, "stole a bike"),
+                                          std::vector{face(0.11f, 0.5f)}, "");
+
+  const MergeResult result = gallery_->merge(target.id, {source.id});
+
+  const Profile stored = *database_->profiles().find(target.id);
+  EXPECT_EQ(stored.classification, Classification::Flagged);
+  EXPECT_EQ(stored.name, "ada");
+  EXPECT_EQ(stored.tags, (std::vector<std::string>{"banned", "staff"}));
+  EXPECT_EQ(stored.notes, "works nights\n\nFrom intruder:\nstole a bike");
+  EXPECT_EQ(result.merged.classification, Classification::Flagged);
+  std::vector<std::string> fields;
+  for (const MergeConflict& c : result.conflicts) fields.push_back(c.field);
+  EXPECT_EQ(fields, (std::vector<std::string>{"name", "classification", "notes"}));
+}
+
+TEST_F(GalleryTest, MergeTakesTheMostRestrictiveClassificationAndTrustedNeverWinsOverAnother) {
+  const auto merged = [&](Classification into, Classification from) {
+    const Profile target = gallery_->create(with("a", into), std::vector{face(0.1f, 0.5f)}, "");
+    const Profile source = gallery_->create(with("a", from), std::vector{face(0.1f, 0.5f)}, "");
+    const Classification result = gallery_->merge(target.id, {source.id}).merged.classification;
+    gallery_->remove(target.id);
+    return result;
+  };
+  using C = Classification;
+  EXPECT_EQ(merged(C::Trusted, C::Flagged), C::Flagged);
+  EXPECT_EQ(merged(C::Flagged, C::Trusted), C::Flagged);
+  EXPECT_EQ(merged(C::Unknown, C::Flagged), C::Flagged);
+  EXPECT_EQ(merged(C::Trusted, C::Known), C::Known);
+  EXPECT_EQ(merged(C::Trusted, C::Unknown), C::Unknown);
+  EXPECT_EQ(merged(C::Known, C::Unknown), C::Known);  // a stranger merged into someone known
+  EXPECT_EQ(merged(C::Unknown, C::Known), C::Known);
+  EXPECT_EQ(merged(C::Trusted, C::Trusted), C::Trusted);
+}
+
+TEST_F(GalleryTest, MergeIntoAnUnnamedTargetTakesTheFirstSourcesName) {
+  const Profile target = gallery_->create(with(std::nullopt, Classification::Unknown), std::vector{face(0.1f, 0.5f)}, "");
+  const Profile first = gallery_->create(with("bea", Classification::Known), std::vector{face(0.1f, 0.5f)}, "");
+  const Profile second = gallery_->create(with("cy", Classification::Known), std::vector{face(0.1f, 0.5f)}, "");
+  EXPECT_EQ(gallery_->merge(target.id, {first.id, second.id}).merged.name, "bea");
+}
+
+TEST_F(GalleryTest, PreviewMergeChangesNothingAndSaysWhatTheMergeWouldDo) {
+  const Profile target = gallery_->create(with("ada", Classification::Trusted), std::vector{face(0.1f, 0.5f)}, "");
+  const Profile source = gallery_->create(with(std::nullopt, Classification::Unknown, {"night"}),
+                                          std::vector{face(0.11f, 0.5f), face(0.12f, 0.6f)}, "");
+  events_seen_.clear();
+
+  const MergePlan plan = gallery_->preview_merge(target.id, {source.id});
+
+  EXPECT_EQ(plan.merged.id, target.id);
+  EXPECT_EQ(plan.merged.classification, Classification::Unknown);
+  EXPECT_EQ(plan.merged.tags, std::vector<std::string>{"night"});
+  EXPECT_EQ(plan.merged.embedding_count, 3u);
+  ASSERT_EQ(plan.conflicts.size(), 1u);
+  EXPECT_EQ(plan.conflicts[0].field, "classification");
+  EXPECT_EQ(plan.conflicts[0].values, (std::vector<std::string>{"trusted", "unknown"}));
+  EXPECT_EQ(plan.conflicts[0].resolution, "unknown");
+  EXPECT_TRUE(database_->profiles().find(source.id));
+  EXPECT_EQ(database_->profiles().find(target.id)->classification, Classification::Trusted);
+  EXPECT_TRUE(events_seen_.empty());
+  EXPECT_THROW(gallery_->preview_merge(target.id, {Uuid::random()}), storage::NotFoundError);
+}
+
+TEST_F(GalleryTest, MergeRefusesNotesOverTheLimitRatherThanCuttingThem) {
+  const Profile target = gallery_->create(with("ada", Classification::Known, {}, std::string(kMaxNotesLength - 10, 'a')),
+                                          std::vector{face(0.1f, 0.5f)}, "");
+  const Profile source = gallery_->create(with("bea", Classification::Flagged, {}, "more notes"),
+                                          std::vector{face(0.1f, 0.5f)}, "");
+  EXPECT_EQ(gallery_->preview_merge(target.id, {source.id}).over_limits.size(), 1u);
+  EXPECT_THROW(gallery_->merge(target.id, {source.id}), std::invalid_argument);
+  EXPECT_TRUE(database_->profiles().find(source.id));
+}
+
+TEST_F(GalleryTest, SimilarNamesTheOtherProfilesNearestFirstWithinTheRadius) {
+  const Profile ada = gallery_->create(named("ada"), std::vector{face(0.1f, 0.5f), face(0.3f, 0.5f)}, "");
+  const Profile near = gallery_->create(named("near"), std::vector{face(0.305f, 0.5f)}, "");
+  const Profile nearer = gallery_->create(named("nearer"), std::vector{face(0.14f, 0.5f), face(0.101f, 0.5f)}, "");
+  gallery_->create(named("far"), std::vector{face(0.6f, 0.5f)}, "");
+
+  const std::vector<Identification> similar = gallery_->similar(ada.id, 5, 0.6f);
+  ASSERT_EQ(similar.size(), 2u);
+  EXPECT_EQ(similar[0].profile.id, nearer.id);
+  EXPECT_NEAR(similar[0].distance, std::sqrt(128 * 0.001f * 0.001f), 1e-4);  // its best embedding
+  EXPECT_EQ(similar[1].profile.id, near.id);
+  EXPECT_EQ(gallery_->similar(ada.id, 1, 0.6f).size(), 1u);
+  EXPECT_TRUE(gallery_->similar(ada.id, 5, 0.001f).empty());
+  EXPECT_THROW(gallery_->similar(Uuid::random(), 5, 0.6f), storage::NotFoundError);
+}
+
 TEST_F(GalleryTest, RemoveDeletesTheProfileWithItsEmbeddingsSightingsSnapshotsAndThumbnail) {
   const Profile profile = gallery_->create(named("ada"), std::vector{face(0.1f, 0.5f)}, "t");
   Sighting sighting;

@@ -592,6 +592,28 @@ TEST_F(SqliteTest, MergeOfUnseenProfilesKeepsSeenTimesEmpty) {
   EXPECT_EQ(merged.sighting_count, 0u);
 }
 
+TEST_F(SqliteTest, MergeWritesTheMergedFieldsInItsTransactionKeepingTheThumbnailFlag) {
+  Profile into = create_profile("Into", Classification::Known, kMonday, {"keep"}, 1);
+  Profile source = create_profile("Source", Classification::Flagged, kMonday, {"banned"}, 1);
+  into.has_thumbnail = true;
+  ASSERT_TRUE(db_->profiles().update(into));
+  Profile fields = into;
+  fields.has_thumbnail = false;  // not a field of the merge
+  fields.classification = Classification::Flagged;
+  fields.tags = {"banned", "keep"};
+  fields.notes = "combined";
+
+  const Profile merged = db_->profiles().merge(into.id, {source.id}, &fields);
+  EXPECT_EQ(merged.classification, Classification::Flagged);
+  EXPECT_EQ(merged.tags, (std::vector<std::string>{"banned", "keep"}));
+  EXPECT_EQ(merged.notes, "combined");
+  EXPECT_EQ(merged.name, "Into");
+  EXPECT_TRUE(merged.has_thumbnail);
+  ProfileFilter banned;
+  banned.tag = "banned";
+  EXPECT_EQ(db_->profiles().list(banned, {}).total, 1u);
+}
+
 // --- Cameras -----------------------------------------------------------------
 
 Camera make_camera(std::string name, std::int64_t created_ms) {

@@ -37,6 +37,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { uiChecks } from "./ui-checks.mjs";
+import { mergeChecks } from "./merge-checks.mjs";
 
 const webDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const repo = resolve(webDir, "..");
@@ -885,6 +886,12 @@ try {
   // Issue 15's UI bugs, each with the check that would have caught it (ui-checks.mjs).
   await uiChecks({
     step, check, until, goto, settled, api, a11y, shot, log, tabTo, newContext, watchPage, state, page, token,
+    setActivePage: (p) => (activePage = p),
+  });
+  // Merging (merge-checks.mjs): last, as it flags Rose Leslie's profile.
+  const rosePhoto = join(roseDir, readdirSync(roseDir).filter((f) => statSync(join(roseDir, f)).isFile()).sort()[0]);
+  await mergeChecks({
+    step, check, until, goto, settled, api, log, state, page, token, base, rosePhoto,
     setActivePage: (p) => (activePage = p),
   });
 } finally {

@@ -40,6 +40,28 @@ export interface Profile {
   [key: string]: unknown;
 }
 
+export type ProfileSummary = Pick<Profile, "id" | "name" | "classification" | "thumbnail_url">;
+
+// A profile near another: enrolment's looks_like, GET /profiles/{id}/similar.
+export interface NearProfile {
+  profile: ProfileSummary;
+  distance: number;
+  likely_same?: boolean; // /similar only: within the match threshold
+}
+
+// POST /profiles/{id}/merge with dry_run: what the merge would make.
+export interface MergeConflict {
+  field: "name" | "classification" | "notes";
+  values: string[];
+  resolution: string;
+}
+export interface MergePreview {
+  dry_run: true;
+  profile: Profile;
+  conflicts: MergeConflict[];
+  refused: string[];
+}
+
 export interface Sighting {
   id: string;
   profile_id: string;

@@ -327,6 +327,7 @@ std::shared_ptr<Router> make_api_router(ApiContext& context) {
   auto router = std::make_shared<Router>();
   add_system_routes(*router, context);
   detail::add_profile_routes(*router, context);
+  detail::add_merge_routes(*router, context);
   detail::add_camera_routes(*router, context);
   detail::add_sighting_routes(*router, context);
   detail::add_analytics_routes(*router, context);

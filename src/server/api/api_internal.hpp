@@ -57,7 +57,13 @@ nlohmann::json page_json(nlohmann::json items, std::uint64_t total, const storag
 // One page of sightings matching `filter` (page and per_page from the query).
 HttpResponse sightings_page(ApiContext& context, storage::SightingFilter filter, const HttpRequest& request);
 
+// Profiles near another as [{"profile": summary, "distance"}], nearest first.
+nlohmann::json similar_json(const std::vector<gallery::Identification>& similar);
+// How many look-alikes an enrolment's answer names at most.
+inline constexpr std::size_t kLooksLikeLimit = 5;
+
 void add_profile_routes(Router& router, ApiContext& context);
+void add_merge_routes(Router& router, ApiContext& context);
 void add_camera_routes(Router& router, ApiContext& context);
 void add_sighting_routes(Router& router, ApiContext& context);
 void add_analytics_routes(Router& router, ApiContext& context);

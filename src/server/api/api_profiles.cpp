@@ -1,6 +1,7 @@
-// /api/v1/profiles and /api/v1/identify: enrolment, editing, merging, export
-// and import of profiles, and stateless identification. About 600 lines:
-// the routes and their request readers; what they do is the gallery's.
+// /api/v1/profiles and /api/v1/identify: enrolment, editing, export and
+// import of profiles, and stateless identification (merging and look-alikes:
+// api_merge.cpp). The routes and their request readers; what they do is the
+// gallery's.
 #include <sodium.h>
 
 #include <algorithm>
@@ -263,7 +264,11 @@ HttpResponse enrol(ApiContext& context, HttpRequest& request, const Principal& w
   profile.notes = fields.notes.value_or("");
   profile = context.gallery.create(profile, samples_of(faces), thumbnail_jpeg(best_face(faces)));
   context.audit.record(AuditActor::of(who, request), "profile.create", {"profile", profile.id.to_string()}, nullptr, audit_fields(profile));
-  HttpResponse response = ok(to_json(profile), 201);
+  // A duplicate is enrolled all the same (the user may mean two profiles);
+  // the answer says whom it looks like, so the UI can offer a merge.
+  json body = to_json(profile);
+  body["looks_like"] = similar_json(context.gallery.similar(profile.id, kLooksLikeLimit, context.settings().recognition.match_threshold));
+  HttpResponse response = ok(body, 201);
   response.headers.emplace_back("Location", "/api/v1/profiles/" + profile.id.to_string());
   return response;
 }
@@ -302,41 +307,6 @@ HttpResponse update_profile(ApiContext& context, HttpRequest& request, const Pri
   profile = *updated;
   context.audit.record(AuditActor::of(who, request), "profile.update", {"profile", id.to_string()}, audit_fields(before), audit_fields(profile));
   return ok(to_json(profile));
-}
-
-HttpResponse merge_profiles(ApiContext& context, HttpRequest& request, const Principal& who) {
-  const Uuid into = path_uuid(request, "profile");
-  const json body = json_object_body(request);
-  reject_unknown_keys(body, {"source_ids"});
-  if (!body.contains("source_ids") || !body["source_ids"].is_array() || body["source_ids"].empty())
-    invalid_field("source_ids", "must be a non-empty array of profile ids");
-  std::vector<Uuid> sources;
-  for (const json& item : body["source_ids"]) {
-    if (!item.is_string()) invalid_field("source_ids", "must be an array of profile id strings");
-    Uuid source;
-    try {
-      source = Uuid::parse(item.get<std::string>());
-    } catch (const std::invalid_argument& error) {
-      invalid_field("source_ids", error.what());
-    }
-    if (source == into) invalid_field("source_ids", "a profile cannot be merged into itself");
-    if (std::find(sources.begin(), sources.end(), source) == sources.end()) sources.push_back(source);
-  }
-  find_profile(context, into);
-  for (const Uuid& source : sources)
-    if (!context.database.profiles().find(source)) invalid_field("source_ids", "no profile with id " + source.to_string());
-  gallery::MergeResult result;
-  try {
-    result = context.gallery.merge(into, sources);
-  } catch (const storage::NotFoundError& error) {
-    throw ApiError(404, "not_found", error.what());  // deleted meanwhile
-  }
-  json merged_sources = json::array();
-  for (const Profile& source : result.sources) merged_sources.push_back({{"id", source.id.to_string()}, {"fields", audit_fields(source)}});
-  context.audit.record(AuditActor::of(who, request), "profile.merge", {"profile", into.to_string()},
-                       {{"target", audit_fields(result.target)}, {"sources", merged_sources}},
-                       {{"target", audit_fields(result.merged)}});
-  return ok(to_json(result.merged));
 }
 
 // Export format 1: every profile with its embeddings (128 float32,
@@ -596,7 +566,6 @@ void add_profile_routes(Router& router, ApiContext& api) {
     return no_content();
   }, kManage);
   audited("POST", "/api/v1/profiles/{id}/photos", add_photos, kManage);
-  audited("POST", "/api/v1/profiles/{id}/merge", merge_profiles, kManage);
   route("GET", "/api/v1/profiles/{id}/sightings", [](ApiContext& context, HttpRequest& request) {
     const Uuid id = path_uuid(request, "profile");
     find_profile(context, id);

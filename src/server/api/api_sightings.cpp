@@ -24,11 +24,7 @@ TimePoint start_of_day(TimePoint t) {
 
 json profile_summary(ApiContext& context, const Uuid& id) {
   auto profile = context.database.profiles().find(id);
-  if (!profile) return nullptr;
-  return {{"id", id.to_string()},
-          {"name", profile->name ? json(*profile->name) : json(nullptr)},
-          {"classification", std::string(to_string(profile->classification))},
-          {"thumbnail_url", profile->has_thumbnail ? json("/api/v1/profiles/" + id.to_string() + "/thumbnail") : json(nullptr)}};
+  return profile ? summary_json(*profile) : json(nullptr);
 }
 
 // `from`/`to` query parameters with a default window ending now.

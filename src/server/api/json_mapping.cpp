@@ -119,6 +119,14 @@ json to_json(const Profile& p) {
   };
 }
 
+json summary_json(const Profile& p) {
+  const std::string id = p.id.to_string();
+  return {{"id", id},
+          {"name", p.name ? json(*p.name) : json(nullptr)},
+          {"classification", std::string(to_string(p.classification))},
+          {"thumbnail_url", p.has_thumbnail ? json("/api/v1/profiles/" + id + "/thumbnail") : json(nullptr)}};
+}
+
 json to_json(const Camera& c) {
   return {
       {"id", c.id.to_string()},

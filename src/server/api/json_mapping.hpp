@@ -19,6 +19,8 @@
 namespace safelynx::server {
 
 nlohmann::json to_json(const Profile& profile);
+// The short form other answers embed: id, name, classification, thumbnail_url.
+nlohmann::json summary_json(const Profile& profile);
 nlohmann::json to_json(const Camera& camera);
 nlohmann::json to_json(const Sighting& sighting);
 nlohmann::json to_json(const Recording& recording);

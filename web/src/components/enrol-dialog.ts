@@ -2,7 +2,7 @@
 // multipart to POST /api/v1/profiles. A photo the server refuses (no face,
 // several faces, not an image) is marked under its preview and the form
 // stays open; on success the dialog closes and the new profile opens.
-import { ApiError, api, errorText, type Profile } from "../api.js";
+import { ApiError, api, errorText, type NearProfile, type Profile } from "../api.js";
 import { h, profileName } from "../dom.js";
 import { navigate } from "../router.js";
 import { toast } from "../toast.js";
@@ -106,10 +106,16 @@ export function openEnrolDialog(container: Element, pageActive: () => boolean): 
     cancel.disabled = true;
     submit.textContent = files.length > 1 ? `Checking ${files.length} photos…` : "Checking the photo…";
     try {
-      const profile = await api.post<Profile>("/api/v1/profiles", body);
+      const profile = await api.post<Profile & { looks_like?: NearProfile[] }>("/api/v1/profiles", body);
       sending = false;
       modal.close();
-      toast(`Enrolled ${profileName(profile)}.`, "success");
+      const alike = profile.looks_like ?? [];
+      // A duplicate is enrolled all the same; say so, and the profile page's
+      // "Similar profiles" offers the merge.
+      if (alike.length)
+        toast(`Enrolled ${profileName(profile)}. Looks like ${alike.map((a) => profileName(a.profile)).join(", ")}: ` +
+          `if it is the same person, merge them under "Similar profiles".`, "alert", 12000);
+      else toast(`Enrolled ${profileName(profile)}.`, "success");
       if (pageActive()) navigate(`/profiles/${profile.id}`);
     } catch (error) {
       sending = false;

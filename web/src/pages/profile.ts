@@ -1,7 +1,8 @@
 // /profiles/:id: one person. Header with photo, name and classification,
 // quick Flag / Trust, the edit form (with a notice instead of a silent
 // overwrite when the profile changes elsewhere while the user edits), adding
-// photos, deleting, the facts, and the sighting history (paged, live).
+// photos, deleting, the facts, similar profiles (to merge) and the sighting
+// history (paged, live).
 import { ApiError, api, errorText, type Classification, type Page, type Profile, type Sighting } from "../api.js";
 import { formatRelative, formatTime, h, profileName, replace } from "../dom.js";
 import { onEvent } from "../events.js";
@@ -17,6 +18,7 @@ import { matchLabel } from "../components/match-strength.js";
 import { openLightbox } from "../components/lightbox.js";
 import { pageParam, pagerSlot } from "../components/pager.js";
 import { photoPicker } from "../components/photo-picker.js";
+import { similarProfiles } from "../components/similar-profiles.js";
 
 const PER_PAGE = 20;
 const FIELDS = ["name", "classification", "tags", "notes"] as const;
@@ -165,6 +167,18 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
 
   // Facts
   const facts = h("dl", { class: "facts", "data-testid": "profile-facts" });
+
+  // Look-alikes: merging one into this profile keeps the page; keeping the
+  // other moves there.
+  const similar = similarProfiles(root, () => profile, (merged) => {
+    if (!active) return;
+    if (merged.id !== id) navigate(`/profiles/${merged.id}`);
+    else {
+      showProfile(merged);
+      if (!dirty()) fillForm(valuesOf(merged));
+      void similar.load();
+    }
+  });
 
   // Add photos
   const photos = photoPicker({
@@ -509,7 +523,7 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
           "div",
           { class: "profile-columns" },
           form,
-          h("div", { class: "profile-side" }, h("section", { class: "card", "aria-labelledby": "facts-title" }, h("h2", { id: "facts-title" }, "Facts"), facts), photosForm),
+          h("div", { class: "profile-side" }, h("section", { class: "card", "aria-labelledby": "facts-title" }, h("h2", { id: "facts-title" }, "Facts"), facts), similar.element, photosForm),
         ),
         h(
           "section",
@@ -520,6 +534,7 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
         ),
       );
       void loadHistory();
+      void similar.load();
     } catch (error) {
       if (!active) return;
       if (error instanceof ApiError && error.status === 404) {
