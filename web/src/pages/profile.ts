@@ -1,8 +1,8 @@
 // /profiles/:id: one person. Header with photo, name and classification,
 // quick Flag / Trust, the edit form (with a notice instead of a silent
 // overwrite when the profile changes elsewhere while the user edits), adding
-// photos, deleting, the facts, similar profiles (to merge) and the sighting
-// history (paged, live).
+// photos, deleting, the facts, the faces it is recognised by, similar
+// profiles (to merge) and the sighting history (paged, live).
 import { ApiError, api, errorText, type Classification, type Page, type Profile, type Sighting } from "../api.js";
 import { formatRelative, formatTime, h, profileName, replace } from "../dom.js";
 import { onEvent } from "../events.js";
@@ -13,6 +13,7 @@ import { loadCameraNames, type CameraNames } from "../components/camera-names.js
 import { classificationLabel, classificationPill, classificationSelect } from "../components/classification.js";
 import { confirmDialog, confirmLeave } from "../components/confirm-dialog.js";
 import { fieldMessage, fieldOfError, parseTags } from "../components/enrol-dialog.js";
+import { faceGallery } from "../components/face-gallery.js";
 import { faceThumb } from "../components/face-thumb.js";
 import { matchLabel } from "../components/match-strength.js";
 import { openLightbox } from "../components/lightbox.js";
@@ -179,6 +180,9 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
       void similar.load();
     }
   });
+
+  // The faces it is recognised by; a removal changes the facts' count.
+  const faces = faceGallery(root, id, () => (profile ? profileName(profile) : "this person"), () => refreshFacts());
 
   // Add photos
   const photos = photoPicker({
@@ -393,6 +397,7 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
       if (!active) return;
       photos.clear();
       showProfile(result.profile);
+      void faces.load();
       const skipped = files.length - result.added;
       toast(
         (result.added === files.length
@@ -473,6 +478,8 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
         const p = payload.profile as Profile | undefined;
         if (!p || p.id !== id || saving) return;
         showProfile(p);
+        // A sighting or a correction added a face, or one was removed elsewhere.
+        if (faces.count() !== null && faces.count() !== p.embedding_count) void faces.load();
         const remote = valuesOf(p);
         if (!dirty()) fillForm(remote);
         else if (baseline && same(remote, baseline)) {
@@ -523,7 +530,7 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
           "div",
           { class: "profile-columns" },
           form,
-          h("div", { class: "profile-side" }, h("section", { class: "card", "aria-labelledby": "facts-title" }, h("h2", { id: "facts-title" }, "Facts"), facts), similar.element, photosForm),
+          h("div", { class: "profile-side" }, h("section", { class: "card", "aria-labelledby": "facts-title" }, h("h2", { id: "facts-title" }, "Facts"), facts), faces.element, similar.element, photosForm),
         ),
         h(
           "section",
@@ -534,6 +541,7 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
         ),
       );
       void loadHistory();
+      void faces.load();
       void similar.load();
     } catch (error) {
       if (!active) return;
