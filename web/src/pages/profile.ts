@@ -19,6 +19,7 @@ import { matchLabel } from "../components/match-strength.js";
 import { openLightbox } from "../components/lightbox.js";
 import { pageParam, pagerSlot } from "../components/pager.js";
 import { photoPicker } from "../components/photo-picker.js";
+import { openSightingDialog } from "../components/sighting-dialog.js";
 import { similarProfiles } from "../components/similar-profiles.js";
 
 const PER_PAGE = 20;
@@ -56,8 +57,9 @@ function profileFacts(p: Profile): HTMLElement[] {
 }
 
 // One sighting of `profile` (null before it has loaded) on `camera`; its full
-// frame opens in a lightbox over `container`.
-function sightingItem(s: Sighting, camera: string, profile: Profile | null, container: HTMLElement, fresh: boolean): HTMLElement {
+// frame opens in a lightbox over `container`, its details (and the
+// correction of who it is) with `open`.
+function sightingItem(s: Sighting, camera: string, profile: Profile | null, container: HTMLElement, fresh: boolean, open: () => void): HTMLElement {
   const who = profile ? profileName(profile) : "Sighting";
   const snapshot = faceThumb(s.snapshot_url, profile?.name ?? "?", "small", s.snapshot_url ? `Face seen on ${camera}` : "");
   return h(
@@ -74,6 +76,7 @@ function sightingItem(s: Sighting, camera: string, profile: Profile | null, cont
     h(
       "div",
       { class: "sighting-actions" },
+      h("button", { type: "button", class: "button button-small", "data-testid": "sighting-open", onclick: () => open() }, "Details"),
       s.frame_url
         ? h(
             "button",
@@ -418,7 +421,12 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
   });
 
   function item(s: Sighting, names: CameraNames, fresh = false): HTMLElement {
-    return sightingItem(s, names.name(s.camera_id), profile, root, fresh);
+    const camera = names.name(s.camera_id);
+    // A sighting moved to someone else leaves this history.
+    return sightingItem(s, camera, profile, root, fresh, () => openSightingDialog(root, s, profile, camera, () => {
+      void loadHistory();
+      refreshFacts();
+    }));
   }
 
   async function loadHistory(): Promise<void> {
