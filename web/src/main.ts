@@ -32,7 +32,7 @@ const menu: Array<[string, string]> = [
 ];
 
 // Menu entries only some roles may use (session.ts hides them for others).
-const menuNeeds: Record<string, string> = { "/search": "operator", "/users": "admin", "/audit": "admin" };
+const menuNeeds: Record<string, string> = { "/users": "admin", "/audit": "admin" };
 
 function signOut(expired: boolean): void {
   setToken(null);

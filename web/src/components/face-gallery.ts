@@ -78,7 +78,9 @@ export function faceGallery(container: Element, profileId: string, whose: () => 
     button.disabled = true;
     try {
       const answer = await api.del<{ remaining: number; warning?: string }>(`${base}/${encodeURIComponent(String(face.id))}`);
-      if (answer?.warning) toast(`Face removed. ${answer.warning}`, "alert", 12_000);
+      // The server's warning is a lower-case clause: "this profile has no faces left and …".
+      const warning = answer?.warning ? answer.warning.charAt(0).toUpperCase() + answer.warning.slice(1).replace(/\.?$/, ".") : "";
+      if (warning) toast(`Face removed. ${warning}`, "alert", 12_000);
       else toast(`Face removed; ${answer?.remaining ?? total - 1} left.`, "success");
       await load();
       onChanged();

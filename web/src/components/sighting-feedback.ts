@@ -4,8 +4,8 @@
 // stranger's profile). Both can be undone (DELETE /api/v1/feedback/{id}),
 // from the dialog or from the notice that stays after it closes. Sightings
 // from before faces were kept cannot be corrected: the server answers 409
-// and its message is shown.
-import { api, errorText, type Feedback, type Sighting, type SightingDetail } from "../api.js";
+// (no_embedding), and the dialog says so.
+import { ApiError, api, errorText, type Feedback, type Sighting, type SightingDetail } from "../api.js";
 import { h, profileName, replace } from "../dom.js";
 import { toast, undoToast } from "../toast.js";
 import { profilePicker } from "./profile-picker.js";
@@ -14,6 +14,7 @@ import type { ProfileSummary } from "./profile-lookup.js";
 interface FeedbackAnswer {
   feedback: Feedback;
   sighting: SightingDetail;
+  reason: string | null; // why an "is" face was kept out of the gallery
 }
 
 export interface SightingFeedback {
@@ -88,7 +89,10 @@ export function sightingFeedback(sighting: Sighting, profile: ProfileSummary | n
     try {
       const answer = await api.post<FeedbackAnswer>(`/api/v1/sightings/${encodeURIComponent(sighting.id)}/feedback`, { verdict, profile_id: target.id });
       const to = answer.sighting.profile ? profileName(answer.sighting.profile) : "another profile";
-      const learnt = answer.feedback.added_to_gallery ? ` This face now helps recognise ${to}.` : "";
+      // The server's reason is in its own terms; what it means for the user is this.
+      const learnt = answer.feedback.added_to_gallery
+        ? ` This face now helps recognise ${to}.`
+        : verdict === "is" && answer.reason ? ` The face looks too unlike ${to}'s photos to be learnt from.` : "";
       let undone = false;
       const once = (button: HTMLButtonElement | null) => {
         if (undone) return;
@@ -104,8 +108,11 @@ export function sightingFeedback(sighting: Sighting, profile: ProfileSummary | n
       chosen = null;
       moved(answer.sighting);
     } catch (failure) {
-      // 409: a sighting from before faces were kept; the server says so.
-      error.textContent = `Not corrected: ${errorText(failure)}`;
+      // A sighting from before sightings kept their face cannot be judged again.
+      error.textContent =
+        failure instanceof ApiError && failure.code === "no_embedding"
+          ? "Not corrected: this sighting is from before Safelynx kept the face of each sighting, so it cannot be moved."
+          : `Not corrected: ${errorText(failure)}`;
     } finally {
       sending = false;
       show();

@@ -2,6 +2,7 @@
 // POST /api/v1/search/face, which finds its face and every stored sighting
 // of a face like it, newest first, paged (each page sends the photo again:
 // nothing is kept on the server). Each sighting opens in the sighting dialog.
+// Sightings from before sightings kept their face are not searched.
 import { ApiError, api, errorText, type FaceSearch, type Sighting } from "../api.js";
 import { formatRelative, formatTime, h, profileName, replace } from "../dom.js";
 import type { Cleanup, PageContext } from "../router.js";
@@ -143,8 +144,8 @@ export function searchPage({ root }: PageContext): Cleanup {
       replace(found);
       replace(results);
       pages.clear();
-      if (error instanceof ApiError && error.status === 400)
-        formError.textContent = `No face found in this photo (${errorText(error)}). Choose one where the face is clear and faces the camera.`;
+      if (error instanceof ApiError && error.code === "no_face")
+        formError.textContent = "No face found in this photo. Choose one where the face is clear and turned to the camera.";
       else if (!picker.showError(error)) formError.textContent = `The search failed: ${errorText(error)}`;
     } finally {
       if (number === asked) {
