@@ -7,6 +7,7 @@
 // notice (a merge cannot: the stranger's profile is gone).
 import { api, errorText, type FaceList, type NearProfile, type Page, type Profile } from "../api.js";
 import { formatRelative, formatTime, h, profileName, replace } from "../dom.js";
+import { onEvent } from "../events.js";
 import { setQuery, type Cleanup, type PageContext } from "../router.js";
 import { empty, failed, loading } from "../states.js";
 import { toast, undoToast } from "../toast.js";
@@ -128,9 +129,13 @@ export function reviewPage({ root, query }: PageContext): Cleanup {
     },
     () => root.querySelector("h1"),
   );
+  // New strangers are announced, not slipped in: the cards stay where the user is.
+  const arrivals = h("p", { class: "notice review-arrivals", role: "status", "data-testid": "review-arrivals", hidden: true }, "New strangers were seen. ",
+    h("button", { type: "button", class: "button button-small", onclick: () => void load() }, "Show them"));
   replace(
     root,
     h("div", { class: "page-header" }, h("h1", { tabindex: "-1" }, "Review strangers ", count)),
+    arrivals,
     h(
       "p",
       { class: "muted review-intro" },
@@ -228,7 +233,8 @@ export function reviewPage({ root, query }: PageContext): Cleanup {
         ]);
         openMergeDialog(root, [stranger, person], (merged) => {
           toast(`Merged into ${profileName(merged)}.`, "success");
-          if (active) dismiss(element);
+          // Keeping the stranger's profile keeps it unreviewed: the queue says what it is now.
+          if (active) merged.id === p.id ? void load() : dismiss(element);
         });
       } catch (failure) {
         error.textContent = `Could not open the merge: ${errorText(failure)}`;
@@ -282,6 +288,7 @@ export function reviewPage({ root, query }: PageContext): Cleanup {
 
   async function load(): Promise<void> {
     const number = ++loadNumber;
+    arrivals.hidden = true;
     if (!list.firstChild) replace(list, loading("Loading strangers…"));
     list.setAttribute("aria-busy", "true");
     try {
@@ -313,8 +320,13 @@ export function reviewPage({ root, query }: PageContext): Cleanup {
     }
   }
   void load();
+  const unsubscribe = onEvent((event) => {
+    const created = event.payload.profile as Profile | undefined;
+    if (event.type === "ProfileCreated" && created?.classification === "unknown" && !created.reviewed) arrivals.hidden = false;
+  });
 
   return () => {
     active = false;
+    unsubscribe();
   };
 }
