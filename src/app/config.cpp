@@ -173,6 +173,19 @@ std::vector<Key> make_keys() {
          if (size % 32 != 0) throw ConfigError("pipeline.tiny_input_size: must be a multiple of 32, got " + std::to_string(size));
          c.pipeline.tiny_input_size = size;
        }},
+      {"pipeline.second_pass_every", Type::Integer,
+       [](Config& c, const Value& v) { c.pipeline.second_pass_every = in_range<std::size_t>(as_integer(v), 0, 1000, "pipeline.second_pass_every"); }},
+      {"pipeline.second_pass_input_size", Type::Integer,
+       [](Config& c, const Value& v) {
+         const int size = in_range<int>(as_integer(v), 0, 1024, "pipeline.second_pass_input_size");
+         if (size % 32 != 0 || (size != 0 && size < 128))
+           throw ConfigError("pipeline.second_pass_input_size: must be 0 or a multiple of 32 in [128, 1024], got " + std::to_string(size));
+         c.pipeline.second_pass.small_face_input = size;
+       }},
+      {"pipeline.second_pass_turn_degrees", Type::Number,
+       [](Config& c, const Value& v) {
+         c.pipeline.second_pass.turn_degrees = number_in_range(as_number(v), 0, 60, "pipeline.second_pass_turn_degrees");
+       }},
       {"pipeline.detection_fps", Type::Number,
        [](Config& c, const Value& v) { c.pipeline.detection_fps = number_in_range(as_number(v), 0, 120, "pipeline.detection_fps"); }},
       {"pipeline.motion_gating", Type::Boolean, [](Config& c, const Value& v) { c.pipeline.motion_gating = as_bool(v); }},

@@ -16,6 +16,7 @@
 #include "app/recognition_scenario.hpp"
 #include "vision/image_io.hpp"
 #include "vision/model_paths.hpp"
+#include "vision/multi_pass_detector.hpp"
 #include "vision/ssd_mobilenet_detector.hpp"
 #include "vision/tiny_face_detector.hpp"
 
@@ -58,6 +59,7 @@ struct Tally {
 };
 
 struct DetectorRun {
+  std::string label;
   std::unique_ptr<vision::FaceDetector> detector;
   std::map<std::pair<int, int>, Tally> tallies;  // (size, angle)
   double ms = 0;
@@ -73,7 +75,7 @@ std::string percent(const Tally& t) {
 
 void print_table(const DetectorRun& run, const DetectionRecallOptions& o) {
   std::fprintf(stderr, "%s: recall (IoU >= %.1f), %.1f ms a frame, %.3f false detections a frame\n  size \\ angle",
-               run.detector->name().c_str(), kHitIou, run.ms / std::max(run.frames, 1),
+               run.label.c_str(), kHitIou, run.ms / std::max(run.frames, 1),
                static_cast<double>(run.false_detections) / std::max(run.frames, 1));
   for (int angle : o.angles) std::fprintf(stderr, " %6d", angle);
   std::fprintf(stderr, "\n");
@@ -99,6 +101,14 @@ void add_detection_recall_flags(CLI::App& command, DetectionRecallOptions& o) {
   command.add_option("--per-person", o.per_person, "Photos of each person (the first ones)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
+  command.add_option("--second-pass-input", o.second_pass.small_face_input,
+                     "Second pass: the tiny detector's larger input for small faces (0: none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1024));
+  command.add_option("--second-pass-turn", o.second_pass.turn_degrees,
+                     "Second pass: the frame turned by +- this many degrees (0: none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 60.0));
 }
 
 int run_detection_recall_bench(const EngineConfig& config, const DetectionRecallOptions& o) {
@@ -109,12 +119,24 @@ int run_detection_recall_bench(const EngineConfig& config, const DetectionRecall
   if (crops.empty()) throw ConfigError("bench detection-recall: no photos in " + o.dev_set);
   const auto models = vision::resolve_models_dir(config.models_dir);
   std::vector<DetectorRun> runs;
-  runs.push_back({std::make_unique<vision::TinyFaceDetector>(models, config.tiny_input_size), {}, 0, 0, 0});
-  runs.push_back({std::make_unique<vision::SsdMobilenetDetector>(models), {}, 0, 0, 0});
+  const std::string tiny = "tiny" + std::to_string(config.tiny_input_size);
+  runs.push_back({tiny, std::make_unique<vision::TinyFaceDetector>(models, config.tiny_input_size), {}, 0, 0, 0});
+  runs.push_back({"ssd", std::make_unique<vision::SsdMobilenetDetector>(models), {}, 0, 0, 0});
+  // The second pass's parts alone, then together (what the pipeline runs).
+  const vision::SecondPassOptions larger{o.second_pass.small_face_input, 0};
+  const vision::SecondPassOptions turned{0, o.second_pass.turn_degrees};
+  const std::string larger_label = tiny + "+tiny" + std::to_string(larger.small_face_input);
+  const std::string turned_label = tiny + "+turned" + std::to_string(static_cast<int>(turned.turn_degrees));
+  if (larger.small_face_input > 0)
+    runs.push_back({larger_label, vision::make_second_pass_detector(models, config.tiny_input_size, larger), {}, 0, 0, 0});
+  if (turned.turn_degrees != 0)
+    runs.push_back({turned_label, vision::make_second_pass_detector(models, config.tiny_input_size, turned), {}, 0, 0, 0});
+  if (larger.small_face_input > 0 && turned.turn_degrees != 0)
+    runs.push_back({"second_pass", vision::make_second_pass_detector(models, config.tiny_input_size, o.second_pass), {}, 0, 0, 0});
   std::vector<cv::Mat> backgrounds;
   for (int i = 0; i < kBackgrounds; ++i) backgrounds.push_back(textured_background(kWidth, kHeight, 100 + i));
   std::cerr << "bench detection-recall: " << crops.size() << " crops x " << o.sizes.size() << " sizes x "
-            << o.angles.size() << " angles, tiny at " << config.tiny_input_size << " and ssd, min score "
+            << o.angles.size() << " angles, " << runs.size() << " detectors, min score "
             << config.min_score << "\n";
 
   for (std::size_t index = 0; index < crops.size(); ++index) {
@@ -154,11 +176,11 @@ int run_detection_recall_bench(const EngineConfig& config, const DetectionRecall
   for (const DetectorRun& run : runs) {
     print_table(run, o);
     for (const auto& [key, t] : run.tallies)
-      results.push_back({{"detector", run.detector->name()}, {"size", key.first}, {"angle", key.second},
+      results.push_back({{"detector", run.label}, {"size", key.first}, {"angle", key.second},
                          {"frames", t.frames}, {"hits", t.hits}, {"near_misses", t.near},
                          {"recall", std::round(1e4 * t.hits / std::max(t.frames, 1)) / 1e4}});
-    ms[run.detector->name()] = std::round(10 * run.ms / std::max(run.frames, 1)) / 10;
-    false_detections[run.detector->name()] =
+    ms[run.label] = std::round(10 * run.ms / std::max(run.frames, 1)) / 10;
+    false_detections[run.label] =
         std::round(1e3 * run.false_detections / std::max(run.frames, 1)) / 1e3;
   }
   json out = {{"command", "bench detection-recall"},

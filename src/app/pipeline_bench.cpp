@@ -67,7 +67,7 @@ std::map<Uuid, std::string> enrol_gallery(const fs::path& dir, const fs::path& m
       try {
         const auto found = engine.analyse(vision::read_image(photo.path().string(), {}), 0.5f, true);
         if (found.size() != 1 || !found.front().descriptor) continue;
-        faces.push_back({*found.front().descriptor, face_quality(found.front().detection)});
+        faces.push_back({*found.front().descriptor, face_quality(found.front().detection), {}});
       } catch (const vision::ImageError&) {
       }
     }

@@ -97,7 +97,7 @@ Enrolment enrol(const Scenario& scenario, const Config& config, const fs::path& 
         continue;
       }
       const float quality = face_quality(faces.front().detection);
-      samples.push_back({*faces.front().descriptor, quality});
+      samples.push_back({*faces.front().descriptor, quality, {}});
       ratios += faces.front().detection.box.width / static_cast<float>(crop.cols);
       if (quality > best) {
         best = quality;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 
 namespace safelynx::app {
@@ -123,6 +124,14 @@ bool names_rightly(const Profiles& profiles, const std::map<Uuid, int>& owner, c
   return of != owner.end() && of->second == person;
 }
 
+// When a stranger's second visit begins, in video seconds (never, without one).
+double second_visit_start_s(const Scenario& s, int person) {
+  double start = std::numeric_limits<double>::infinity();
+  for (const Appearance& a : s.appearances)
+    if (a.person == person && a.round == 2) start = std::min(start, a.first_frame / s.options.fps);
+  return start;
+}
+
 }  // namespace
 
 RecognitionScore score_recognition(const Scenario& s, const RecognitionRun& run, const ScoreOptions& o) {
@@ -215,8 +224,13 @@ RecognitionScore score_recognition(const Scenario& s, const RecognitionRun& run,
     for (StrangerScore& stranger : score.strangers) {
       if (stranger.name != person.name) continue;
       ++stranger.unknown_profiles;
+      // Remembered from the first visit: named there, or made from it (the
+      // profile may be created only after the face left, with no sighting
+      // of that visit), and named again on the second.
       auto rounds = stranger_rounds.find({of->second, profile.id});
-      if (rounds != stranger_rounds.end() && rounds->second.first && rounds->second.second) stranger.re_recognised = true;
+      const bool made_before_second = profile.created_s < second_visit_start_s(s, of->second);
+      if (rounds != stranger_rounds.end() && (rounds->second.first || made_before_second) && rounds->second.second)
+        stranger.re_recognised = true;
     }
   }
   return score;

@@ -43,6 +43,9 @@ struct Profile {
   std::vector<std::string> tags;  // sorted, unique
   std::string notes;
   bool has_thumbnail = false;  // thumbnail JPEG stored under the data dir
+  // A person has looked at it (the review queue of unknown faces); a new
+  // profile, the pipeline's strangers included, is not.
+  bool reviewed = false;
   std::optional<TimePoint> first_seen;
   std::optional<TimePoint> last_seen;
   std::uint64_t sighting_count = 0;
@@ -58,6 +61,7 @@ struct StoredEmbedding {
   FaceDescriptor descriptor{};
   float quality = 0;  // higher is better; the gallery keeps the best
   TimePoint created_at;
+  bool has_photo = false;  // the face JPEG it came from, stored under the data dir by its id
 };
 
 enum class CameraKind { Usb, Rtsp, Http, File, Browser };

@@ -20,6 +20,11 @@ std::string decimal(float value) {
 
 }  // namespace
 
+// The sighting's face as the gallery keeps it: its face crop is the photo.
+FaceSample FeedbackService::sample_of(const Sighting& sighting) const {
+  return {*sighting.descriptor, sighting.face_quality, media_.read(storage::MediaKind::FaceSnapshot, sighting.id)};
+}
+
 void FeedbackService::move(const Sighting& sighting, const Uuid& to) {
   const std::array<Uuid, 1> ids{sighting.id};
   database_.sightings().reassign(ids, to);
@@ -38,7 +43,7 @@ void FeedbackService::offer_to_gallery(const Sighting& sighting, const MatchRule
              ": kept out of the gallery as a likely outlier (the sighting was still re-attributed)";
     return;
   }
-  const FaceSample face{*sighting.descriptor, sighting.face_quality};
+  const FaceSample face = sample_of(sighting);
   const FacesAdded added = gallery_.add_faces(feedback.profile_id, std::span(&face, 1), {});
   if (added.added_ids.empty()) {
     reason = "the profile's gallery is full of better faces (" + std::to_string(gallery_.capacity()) + " kept)";
@@ -56,9 +61,8 @@ void FeedbackService::decide_again(const Sighting& sighting, const MatchRule& ru
   }
   Profile fields;
   fields.classification = Classification::Unknown;
-  const FaceSample face{*sighting.descriptor, sighting.face_quality};
-  const Profile created =
-      gallery_.create(fields, std::span(&face, 1), media_.read(storage::MediaKind::FaceSnapshot, sighting.id));
+  const FaceSample face = sample_of(sighting);
+  const Profile created = gallery_.create(fields, std::span(&face, 1), face.photo_jpeg);
   feedback.created_profile_id = created.id;
   move(sighting, created.id);
 }
@@ -115,7 +119,7 @@ Feedback FeedbackService::undo(const Uuid& feedback_id) {
                         "the profile sighting " + feedback->sighting_id.to_string() + " named before (" +
                             feedback->previous_profile_id.to_string() +
                             ") no longer exists: the sighting cannot be moved back");
-  if (feedback->embedding_id) gallery_.remove_embedding(feedback->profile_id, *feedback->embedding_id);
+  if (feedback->embedding_id) gallery_.remove_face(feedback->profile_id, *feedback->embedding_id);
   if (feedback->negative_id) gallery_.remove_negative(*feedback->negative_id);
   if (move_back) move(*sighting, feedback->previous_profile_id);
   if (feedback->created_profile_id) {

@@ -74,6 +74,7 @@ class FeedbackService {
   // several rows, and two undos of the same feedback must not both run.
   std::mutex mutex_;
 
+  FaceSample sample_of(const Sighting& sighting) const;
   void move(const Sighting& sighting, const Uuid& to);
   void offer_to_gallery(const Sighting& sighting, const MatchRule& rule, Feedback& feedback,
                         std::optional<std::string>& reason);

@@ -13,6 +13,7 @@ namespace {
 // push out, by the gallery rule (admit_to_gallery), best faces first.
 struct GalleryPlan {
   std::vector<StoredEmbedding> added;
+  std::vector<std::string_view> photos;  // of `added`, into the offered faces
   std::vector<std::uint64_t> evicted;
 };
 
@@ -41,7 +42,9 @@ GalleryPlan plan_gallery(std::vector<GalleryEntry> gallery, std::span<const Face
     embedding.descriptor = faces[i].descriptor;
     embedding.quality = faces[i].quality;
     embedding.created_at = now;
+    embedding.has_photo = !faces[i].photo_jpeg.empty();
     plan.added.push_back(embedding);
+    plan.photos.push_back(faces[i].photo_jpeg);
   }
   return plan;
 }
@@ -107,17 +110,6 @@ bool Gallery::remove_negative(std::uint64_t id) {
   return true;
 }
 
-bool Gallery::remove_embedding(const Uuid& profile_id, std::uint64_t embedding_id) {
-  const auto stored = database_.profiles().embeddings_of(profile_id);
-  if (std::none_of(stored.begin(), stored.end(), [&](const StoredEmbedding& e) { return e.id == embedding_id; }))
-    return false;
-  std::vector<StoredEmbedding> none;
-  database_.profiles().add_embeddings(profile_id, none, {embedding_id});
-  index_.remove_embedding(embedding_id);
-  if (auto profile = database_.profiles().find(profile_id)) events_.publish(ProfileUpdated{*profile});
-  return true;
-}
-
 void Gallery::index_embeddings(const std::vector<StoredEmbedding>& embeddings) {
   if (embeddings.empty()) return;
   index::EmbeddingBatch batch;
@@ -126,15 +118,33 @@ void Gallery::index_embeddings(const std::vector<StoredEmbedding>& embeddings) {
   index_.add_batch(batch);
 }
 
-Profile Gallery::create_with(Profile profile, std::vector<StoredEmbedding> embeddings, const std::string& thumbnail_jpeg) {
+storage::ProfileRepository::EmbeddingsInserted Gallery::photo_writer(std::span<const std::string_view> photos,
+                                                                     std::vector<std::uint64_t>& written) {
+  return [this, photos, &written](const std::vector<std::uint64_t>& ids) {
+    for (std::size_t i = 0; i < ids.size() && i < photos.size(); ++i) {
+      if (photos[i].empty()) continue;
+      written.push_back(ids[i]);
+      media_.write_face_photo(ids[i], photos[i]);
+    }
+  };
+}
+
+void Gallery::remove_photos(const std::vector<std::uint64_t>& embedding_ids) {
+  for (std::uint64_t id : embedding_ids) media_.remove_face_photo(id);
+}
+
+Profile Gallery::create_with(Profile profile, std::vector<StoredEmbedding> embeddings,
+                             std::span<const std::string_view> photos, const std::string& thumbnail_jpeg) {
   if (!thumbnail_jpeg.empty()) {
     media_.write(storage::MediaKind::Thumbnail, profile.id, thumbnail_jpeg);
     profile.has_thumbnail = true;
   }
+  std::vector<std::uint64_t> written;
   try {
-    database_.profiles().create(profile, embeddings);
+    database_.profiles().create(profile, embeddings, photo_writer(photos, written));
   } catch (...) {
     if (profile.has_thumbnail) media_.remove(storage::MediaKind::Thumbnail, profile.id);
+    remove_photos(written);
     throw;
   }
   index_embeddings(embeddings);
@@ -153,7 +163,7 @@ Profile Gallery::create(const Profile& fields, std::span<const FaceSample> faces
   profile.notes = fields.notes;
   profile.created_at = profile.updated_at = now_ms();
   GalleryPlan plan = plan_gallery({}, faces, options_.capacity, profile.created_at);
-  return create_with(std::move(profile), std::move(plan.added), thumbnail_jpeg);
+  return create_with(std::move(profile), std::move(plan.added), plan.photos, thumbnail_jpeg);
 }
 
 Profile Gallery::restore(Profile profile, std::vector<StoredEmbedding> embeddings, const std::string& thumbnail_jpeg) {
@@ -164,7 +174,8 @@ Profile Gallery::restore(Profile profile, std::vector<StoredEmbedding> embedding
   if (database_.profiles().find(profile.id))
     throw storage::ConflictError("profile " + profile.id.to_string() + " already exists");
   profile.has_thumbnail = false;
-  return create_with(std::move(profile), std::move(embeddings), thumbnail_jpeg);
+  for (StoredEmbedding& e : embeddings) e.has_photo = false;  // an export carries no face photos
+  return create_with(std::move(profile), std::move(embeddings), {}, thumbnail_jpeg);
 }
 
 FacesAdded Gallery::add_faces(const Uuid& id, std::span<const FaceSample> faces,
@@ -173,7 +184,14 @@ FacesAdded Gallery::add_faces(const Uuid& id, std::span<const FaceSample> faces,
   std::vector<GalleryEntry> gallery;
   for (const StoredEmbedding& e : database_.profiles().embeddings_of(id)) gallery.push_back({e.id, e.quality});
   GalleryPlan plan = plan_gallery(std::move(gallery), faces, options_.capacity, now_ms());
-  database_.profiles().add_embeddings(id, plan.added, plan.evicted);
+  std::vector<std::uint64_t> written;
+  try {
+    database_.profiles().add_embeddings(id, plan.added, plan.evicted, photo_writer(plan.photos, written));
+  } catch (...) {
+    remove_photos(written);
+    throw;
+  }
+  remove_photos(plan.evicted);
   for (std::uint64_t evicted : plan.evicted) index_.remove_embedding(evicted);
   index_embeddings(plan.added);
   std::vector<std::uint64_t> added_ids;
@@ -219,7 +237,8 @@ MergeResult Gallery::merge(const Uuid& into, const std::vector<Uuid>& sources) {
   result.conflicts = std::move(plan.conflicts);
   result.merged = database_.profiles().merge(into, sources, &plan.merged);
   for (const Profile& source : result.sources) {
-    index_.merge_profiles(source.key, result.target.key);
+    // The index knows only profiles with embeddings (see remove()).
+    if (source.embedding_count > 0) index_.merge_profiles(source.key, result.target.key);
     media_.remove(storage::MediaKind::Thumbnail, source.id);
   }
   std::vector<StoredEmbedding> embeddings = database_.profiles().embeddings_of(into);
@@ -230,6 +249,7 @@ MergeResult Gallery::merge(const Uuid& into, const std::vector<Uuid>& sources) {
     for (std::size_t i = options_.capacity; i < embeddings.size(); ++i) evict.push_back(embeddings[i].id);
     std::vector<StoredEmbedding> none;
     database_.profiles().add_embeddings(into, none, evict);
+    remove_photos(evict);
     for (std::uint64_t id : evict) index_.remove_embedding(id);
     result.merged = existing(database_.profiles(), into);
   }
@@ -242,9 +262,14 @@ MergeResult Gallery::merge(const Uuid& into, const std::vector<Uuid>& sources) {
 std::optional<Profile> Gallery::remove(const Uuid& id) {
   const auto profile = database_.profiles().find(id);
   if (!profile) return std::nullopt;
-  // The snapshot files are named by sighting: collect them before the rows go.
+  // The snapshot files are named by sighting, the face photos by embedding:
+  // collect them before the rows go.
   const std::vector<Uuid> sightings = sighting_ids_of(database_.sightings(), id);
+  std::vector<std::uint64_t> photos;
+  for (const StoredEmbedding& e : database_.profiles().embeddings_of(id))
+    if (e.has_photo) photos.push_back(e.id);
   if (!database_.profiles().remove(id)) return std::nullopt;
+  remove_photos(photos);
   // The index knows only profiles with embeddings (an import may bring
   // none) and refuses to remove an unknown one.
   if (profile->embedding_count > 0) index_.remove_profile(profile->key);
@@ -258,6 +283,18 @@ std::optional<Profile> Gallery::remove(const Uuid& id) {
     media_.remove(storage::MediaKind::FrameSnapshot, sighting);
   }
   events_.publish(ProfileDeleted{id});
+  return profile;
+}
+
+std::optional<Profile> Gallery::remove_face(const Uuid& id, std::uint64_t embedding_id) {
+  if (!database_.profiles().remove_embedding(id, embedding_id)) return std::nullopt;
+  media_.remove_face_photo(embedding_id);
+  index_.remove_embedding(embedding_id);
+  auto profile = database_.profiles().find(id);
+  if (!profile) return std::nullopt;  // deleted meanwhile
+  profile->updated_at = now_ms();
+  database_.profiles().update(*profile);
+  events_.publish(ProfileUpdated{*profile});
   return profile;
 }
 

@@ -4,8 +4,9 @@
 // delete, identify), the retention of personal data and the pipeline's
 // strangers all change profiles here, so each invariant is written once:
 // a profile row exists before its index entries, a failed create leaves no
-// thumbnail behind, a gallery keeps its best `capacity` embeddings, every
-// change is announced on the bus.
+// thumbnail or face photo behind, a gallery keeps its best `capacity`
+// embeddings (an embedding's photo goes with it), every change is announced
+// on the bus.
 #pragma once
 
 #include <cstddef>
@@ -16,6 +17,7 @@
 #include <shared_mutex>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "domain/entities.hpp"
@@ -37,10 +39,12 @@ struct GalleryOptions {
   std::size_t capacity = 20;  // embeddings kept per profile (the best)
 };
 
-// A face offered to a profile: its descriptor and how good a view it is.
+// A face offered to a profile: its descriptor, how good a view it is and
+// the photo of the face it came from (JPEG; empty: none).
 struct FaceSample {
   FaceDescriptor descriptor{};
   float quality = 0;  // higher is better (see face_quality)
+  std::string photo_jpeg;
 };
 
 // The profile an index search found, and how far it was.
@@ -86,7 +90,7 @@ class Gallery {
   // Publishes ProfileCreated.
   Profile create(const Profile& fields, std::span<const FaceSample> faces, const std::string& thumbnail_jpeg);
   // A profile as exported elsewhere (ids, times, counts kept); at most
-  // `capacity` embeddings; `thumbnail_jpeg` may be empty. Publishes
+  // `capacity` embeddings, without photos; `thumbnail_jpeg` may be empty. Publishes
   // ProfileCreated. Throws storage::ConflictError if the id exists.
   Profile restore(Profile profile, std::vector<StoredEmbedding> embeddings, const std::string& thumbnail_jpeg);
   // Offers faces to an existing profile's gallery (better ones push out the
@@ -94,9 +98,6 @@ class Gallery {
   // no thumbnail yet. Publishes ProfileUpdated. Throws storage::NotFoundError.
   FacesAdded add_faces(const Uuid& id, std::span<const FaceSample> faces,
                        const std::function<std::string()>& thumbnail_jpeg);
-  // Removes one embedding of the profile (database and index); false when
-  // the profile has no such embedding (any more). Publishes ProfileUpdated.
-  bool remove_embedding(const Uuid& profile_id, std::uint64_t embedding_id);
   // "This face is not that profile": from now on match() never names the
   // profile for a face within kNegativeExampleRadius of it. Throws
   // storage::NotFoundError.
@@ -121,10 +122,15 @@ class Gallery {
   // each at its best distance from any of the profile's embeddings, within
   // `radius`. Throws storage::NotFoundError.
   std::vector<Identification> similar(const Uuid& id, std::size_t limit, float radius);
-  // Deletes the profile with its embeddings, sightings (rows and snapshots),
-  // index entries and thumbnail; publishes ProfileDeleted. Returns the
-  // profile as it was, or nullopt if there was none.
+  // Deletes the profile with its embeddings (and their photos), sightings
+  // (rows and snapshots), index entries and thumbnail; publishes
+  // ProfileDeleted. Returns the profile as it was, or nullopt if there was none.
   std::optional<Profile> remove(const Uuid& id);
+  // Deletes one embedding of the profile: its row, index entry and photo;
+  // the last one may go (the profile is then recognised no more). Publishes
+  // ProfileUpdated. Returns the profile as stored afterwards, or nullopt when
+  // the profile has no embedding `embedding_id`.
+  std::optional<Profile> remove_face(const Uuid& id, std::uint64_t embedding_id);
 
   // The verdict on a face under `rule` (see match_decision.hpp). `ignore`
   // leaves one profile out, as if it did not exist: a track asks whether it
@@ -152,7 +158,14 @@ class Gallery {
 
   void index_embeddings(const std::vector<StoredEmbedding>& embeddings);
   MergeResult merge_sources_of(const Uuid& into, const std::vector<Uuid>& sources);
-  Profile create_with(Profile profile, std::vector<StoredEmbedding> embeddings, const std::string& thumbnail_jpeg);
+  Profile create_with(Profile profile, std::vector<StoredEmbedding> embeddings, std::span<const std::string_view> photos,
+                      const std::string& thumbnail_jpeg);
+  // Writes the photos (parallel to the embeddings being inserted) once their
+  // ids are known, inside the insert's transaction; `written` names the
+  // files, for removal when the insert fails after all.
+  storage::ProfileRepository::EmbeddingsInserted photo_writer(std::span<const std::string_view> photos,
+                                                              std::vector<std::uint64_t>& written);
+  void remove_photos(const std::vector<std::uint64_t>& embedding_ids);
 };
 
 }  // namespace safelynx::gallery

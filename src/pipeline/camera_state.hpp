@@ -99,6 +99,7 @@ struct CameraState {
   cv::Mat motion_reference;
   std::chrono::steady_clock::time_point last_detection{};
   bool faces_at_last_detection = false;
+  std::size_t detections_since_second_pass = 0;
   std::atomic<std::uint64_t> processed{0};
   std::atomic<std::uint64_t> detected{0};
   std::atomic<std::uint64_t> stale{0};  // dropped in the inbox for a newer frame

@@ -40,10 +40,16 @@ class Pipeline::Impl {
     if (options_.detection_workers == 0 || options_.embedding_workers == 0)
       throw std::invalid_argument("the pipeline needs at least one detection and one embedding worker");
     // Networks are loaded here, on the caller's thread, so a bad model fails start-up.
-    for (std::size_t i = 0; i < options_.detection_workers; ++i) detectors_.push_back(engines.detector());
+    for (std::size_t i = 0; i < options_.detection_workers; ++i) {
+      detectors_.push_back(engines.detector());
+      if (engines.second_pass_detector && options_.second_pass_every > 0)
+        second_pass_detectors_.push_back(engines.second_pass_detector());
+    }
     for (std::size_t i = 0; i < options_.embedding_workers; ++i) engines_.push_back(engines.engine());
     for (std::size_t i = 0; i < options_.detection_workers; ++i)
-      threads_.emplace_back([this, i] { detection_loop(*detectors_[i]); });
+      threads_.emplace_back([this, i] {
+        detection_loop(*detectors_[i], second_pass_detectors_.empty() ? nullptr : second_pass_detectors_[i].get());
+      });
     for (std::size_t i = 0; i < options_.embedding_workers; ++i)
       embedding_threads_.emplace_back([this, i] { embedding_loop(*engines_[i]); });
     matching_thread_ = std::thread([this] { matching_loop(); });
@@ -301,7 +307,14 @@ class Pipeline::Impl {
     return detect;
   }
 
-  void detection_loop(vision::FaceDetector& detector) {
+  // The camera's every second_pass_every-th detection looks harder.
+  vision::FaceDetector& detector_for(CameraState& state, vision::FaceDetector& live, vision::FaceDetector* second_pass) {
+    if (!second_pass || ++state.detections_since_second_pass < options_.second_pass_every) return live;
+    state.detections_since_second_pass = 0;
+    return *second_pass;
+  }
+
+  void detection_loop(vision::FaceDetector& live_detector, vision::FaceDetector* second_pass_detector) {
     while (true) {
       std::optional<FrameInbox::Taken> taken = inbox_.pop(200ms);
       if (!taken) {
@@ -318,6 +331,7 @@ class Pipeline::Impl {
         if (state && !state->stopped && should_detect(*state, *frame)) {
           const Settings settings = services_.settings();
           const auto start = Steady::now();
+          vision::FaceDetector& detector = detector_for(*state, live_detector, second_pass_detector);
           std::vector<FaceDetection> found = detector.detect(frame->bgr, settings.detection.min_score);
           services_.metrics.observe_detection_ms(ms_since(start));
           const float min_size = static_cast<float>(settings.detection.min_face_size);
@@ -476,6 +490,7 @@ class Pipeline::Impl {
   StorageStage storage_;
   MatchingStage matching_;
   std::vector<std::unique_ptr<vision::FaceDetector>> detectors_;
+  std::vector<std::unique_ptr<vision::FaceDetector>> second_pass_detectors_;  // one per worker, or none
   std::vector<std::unique_ptr<vision::FaceEngine>> engines_;
 
   mutable std::mutex cameras_mutex_;
@@ -509,6 +524,10 @@ PipelineEngines model_engines(const PipelineOptions& options) {
   engines.confirm_detector = [dir = options.models_dir]() -> std::unique_ptr<vision::FaceDetector> {
     return std::make_unique<vision::SsdMobilenetDetector>(dir);
   };
+  if (options.second_pass_every > 0)
+    engines.second_pass_detector = [dir = options.models_dir, size = options.tiny_input_size, second = options.second_pass] {
+      return vision::make_second_pass_detector(dir, size, second);
+    };
   return engines;
 }
 

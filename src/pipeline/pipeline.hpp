@@ -35,6 +35,7 @@
 #include "pipeline/pipeline_metrics.hpp"
 #include "storage/media_store.hpp"
 #include "storage/repositories.hpp"
+#include "vision/multi_pass_detector.hpp"
 
 namespace safelynx::vision {
 class FaceDetector;
@@ -46,6 +47,11 @@ namespace safelynx::pipeline {
 struct PipelineOptions {
   std::filesystem::path models_dir;
   int tiny_input_size = 416;       // the live detector's input (multiple of 32)
+  // A second look for small and tilted faces (docs/ACCURACY.md): every Nth
+  // detection of a camera also runs these passes (0: never). At 5 it costs
+  // about 1.9 times the live detector's time on average.
+  std::size_t second_pass_every = 5;
+  vision::SecondPassOptions second_pass;
   std::size_t detection_workers = 1;
   std::size_t embedding_workers = 1;
   std::size_t embedding_batch = 8;  // faces per descriptor forward, across frames and cameras
@@ -105,6 +111,9 @@ struct PipelineEngines {
   std::function<std::unique_ptr<vision::FaceDetector>()> detector;
   std::function<std::unique_ptr<vision::FaceEngine>()> engine;
   std::function<std::unique_ptr<vision::FaceDetector>()> confirm_detector;
+  // Optional: a slower, more thorough detector run instead of `detector` on
+  // every options.second_pass_every-th detection of a camera.
+  std::function<std::unique_ptr<vision::FaceDetector>()> second_pass_detector;
 };
 
 // The networks in options.models_dir: the tiny detector live, the SSD to confirm.

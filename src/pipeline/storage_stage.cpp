@@ -90,12 +90,15 @@ std::optional<TrackNotice> StorageStage::perform(UnknownCandidateJob& job, const
     return answer;
   }
 
+  // The track keeps one view of the face, its best: the photo of the best
+  // embedding (best first) and the thumbnail. The others have no photo.
+  const std::string best_view = vision::face_thumbnail_jpeg(job.best_frame, job.best_box);
   std::vector<gallery::FaceSample> faces;
-  for (const auto& [quality, descriptor] : job.embeddings) faces.push_back({descriptor, quality});
+  for (const auto& [quality, descriptor] : job.embeddings)
+    faces.push_back({descriptor, quality, faces.empty() ? best_view : std::string()});
   Profile unknown;
-  unknown.classification = Classification::Unknown;
-  Profile profile =
-      services_.gallery.create(unknown, faces, vision::face_thumbnail_jpeg(job.best_frame, job.best_box));
+  unknown.classification = Classification::Unknown;  // and unreviewed
+  Profile profile = services_.gallery.create(unknown, faces, best_view);
   services_.metrics.add_profiles_created(1);
   services_.log("info", "new unknown profile " + profile.id.to_string() + " from camera " + job.camera->id_text);
   if (settings.notifications.on_unknown) services_.events.publish(Alert{"new unknown face", profile, std::nullopt});

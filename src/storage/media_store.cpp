@@ -45,6 +45,7 @@ std::uint64_t folder_bytes(const fs::path& dir) {
 MediaStore::MediaStore(fs::path data_dir)
     : data_dir_(std::move(data_dir)),
       thumbnails_dir_(make_dir(data_dir_ / "thumbnails")),
+      faces_dir_(make_dir(data_dir_ / "faces")),
       snapshots_dir_(make_dir(data_dir_ / "snapshots")),
       recordings_dir_(make_dir(data_dir_ / "recordings")) {}
 
@@ -64,8 +65,22 @@ fs::path MediaStore::path(MediaKind kind, const Uuid& id) const {
   return {};
 }
 
-void MediaStore::write(MediaKind kind, const Uuid& id, std::string_view bytes) {
-  const fs::path target = path(kind, id);
+fs::path MediaStore::face_photo_path(std::uint64_t embedding_id) const {
+  return faces_dir_ / (std::to_string(embedding_id) + ".jpg");
+}
+
+void MediaStore::write(MediaKind kind, const Uuid& id, std::string_view bytes) { write_file(path(kind, id), bytes); }
+
+void MediaStore::write_face_photo(std::uint64_t embedding_id, std::string_view bytes) {
+  write_file(face_photo_path(embedding_id), bytes);
+}
+
+void MediaStore::remove_face_photo(std::uint64_t embedding_id) {
+  std::error_code error;
+  fs::remove(face_photo_path(embedding_id), error);
+}
+
+void MediaStore::write_file(const fs::path& target, std::string_view bytes) {
   const fs::path temporary = target.string() + ".tmp";
   // Faces are personal data: readable by the server's user alone.
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -120,6 +135,7 @@ void MediaStore::remove(MediaKind kind, const Uuid& id) {
 
 std::map<std::string, std::uint64_t> MediaStore::usage() const {
   return {{"thumbnails", folder_bytes(thumbnails_dir_)},
+          {"faces", folder_bytes(faces_dir_)},
           {"snapshots", folder_bytes(snapshots_dir_)},
           {"recordings", folder_bytes(recordings_dir_)}};
 }

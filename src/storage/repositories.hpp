@@ -62,18 +62,25 @@ struct ProfileFilter {
   std::optional<Classification> classification;
   std::optional<std::string> tag;  // exact tag
   std::optional<std::string> query;  // case-insensitive substring of the name or notes
+  std::optional<bool> reviewed;
   ProfileSort sort = ProfileSort::CreatedDesc;
 };
 
 class ProfileRepository {
  public:
   virtual ~ProfileRepository() = default;
+  // Called with the new embeddings' ids inside the transaction that adds
+  // them, before it commits: files named by those ids are written there, and
+  // a throw rolls the rows back.
+  using EmbeddingsInserted = std::function<void(const std::vector<std::uint64_t>& ids)>;
+
   // Inserts the profile and its embeddings in one transaction. Assigns
   // profile.key and every embedding's id and profile_key.
-  virtual void create(Profile& profile, std::vector<StoredEmbedding>& embeddings) = 0;
+  virtual void create(Profile& profile, std::vector<StoredEmbedding>& embeddings,
+                      const EmbeddingsInserted& inserted = {}) = 0;
   virtual std::optional<Profile> find(const Uuid& id) = 0;
   virtual PageOf<Profile> list(const ProfileFilter& filter, const Page& page) = 0;
-  // Name, classification, tags, notes, has_thumbnail and updated_at (seen
+  // Name, classification, tags, notes, reviewed, has_thumbnail and updated_at (seen
   // times and counts change only through sightings and merges); returns
   // false if the profile does not exist.
   virtual bool update(const Profile& profile) = 0;
@@ -83,7 +90,10 @@ class ProfileRepository {
   // Adds embeddings to an existing profile and removes `evict` ids, in one
   // transaction. Assigns the new embeddings' ids.
   virtual void add_embeddings(const Uuid& profile_id, std::vector<StoredEmbedding>& embeddings,
-                              const std::vector<std::uint64_t>& evict) = 0;
+                              const std::vector<std::uint64_t>& evict, const EmbeddingsInserted& inserted = {}) = 0;
+  // Deletes one embedding of the profile; false when the profile has no
+  // embedding with that id.
+  virtual bool remove_embedding(const Uuid& profile_id, std::uint64_t embedding_id) = 0;
   virtual std::vector<StoredEmbedding> embeddings_of(const Uuid& profile_id) = 0;
   // Every embedding of every profile, in id order, in chunks (for the index
   // rebuild at start); `progress` gets (done, total).
@@ -93,7 +103,8 @@ class ProfileRepository {
   // sighting counts, widens first/last seen, deletes the sources: one
   // transaction. With `fields`, its name, classification, tags and notes
   // become the merged profile's in that same transaction (a crash must not
-  // leave the sources gone and a Flagged classification lost). Returns the
+  // leave the sources gone and a Flagged classification lost; reviewed is
+  // written with them). Returns the
   // merged profile.
   virtual Profile merge(const Uuid& into, const std::vector<Uuid>& sources, const Profile* fields = nullptr) = 0;
   virtual std::optional<Profile> find_by_key(std::uint64_t key) = 0;

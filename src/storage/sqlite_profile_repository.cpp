@@ -30,7 +30,7 @@ std::string like_substring(std::string_view text) {
 const std::string kProfileColumns =
     "p.key, p.uuid, p.name, p.classification, p.tags, p.notes, p.has_thumbnail, p.first_seen, p.last_seen, "
     "p.sighting_count, p.created_at, p.updated_at, "
-    "(SELECT COUNT(*) FROM embeddings e WHERE e.profile_key = p.key)";
+    "(SELECT COUNT(*) FROM embeddings e WHERE e.profile_key = p.key), p.reviewed";
 
 Profile read_profile(const Statement& row, const std::string& database) {
   Profile profile;
@@ -51,6 +51,7 @@ Profile read_profile(const Statement& row, const std::string& database) {
   profile.created_at = row.column_time(10);
   profile.updated_at = row.column_time(11);
   profile.embedding_count = to_count(row.column_int(12));
+  profile.reviewed = row.column_int(13) != 0;
   return profile;
 }
 
@@ -72,12 +73,13 @@ void write_tags(Connection& connection, std::int64_t key, const std::vector<std:
 
 std::uint64_t insert_embedding(Connection& connection, std::int64_t profile_key, const StoredEmbedding& embedding) {
   auto statement = connection.prepare(
-      "INSERT INTO embeddings (profile_key, descriptor, quality, created_at) VALUES (?1, ?2, ?3, ?4)");
+      "INSERT INTO embeddings (profile_key, descriptor, quality, created_at, has_photo) VALUES (?1, ?2, ?3, ?4, ?5)");
   const auto bytes = encode_descriptor(embedding.descriptor);
   statement.bind_int(1, profile_key)
       .bind_blob(2, bytes.data(), bytes.size())
       .bind_real(3, embedding.quality)
       .bind_time(4, embedding.created_at)
+      .bind_bool(5, embedding.has_photo)
       .run();
   return static_cast<std::uint64_t>(connection.last_insert_id());
 }
@@ -89,10 +91,11 @@ StoredEmbedding read_embedding(const Statement& row, const std::string& database
   embedding.descriptor = decode_descriptor(row.column_blob(2), database);
   embedding.quality = static_cast<float>(row.column_real(3));
   embedding.created_at = row.column_time(4);
+  embedding.has_photo = row.column_int(5) != 0;
   return embedding;
 }
 
-// Parameters 2..9 and 11 of the insert and update statements.
+// Parameters 2..9, 11 and 12 of the insert and update statements.
 void bind_profile_fields(Statement& statement, const Profile& profile) {
   if (profile.name) {
     statement.bind_text(2, *profile.name);
@@ -113,23 +116,26 @@ void bind_profile_fields(Statement& statement, const Profile& profile) {
       .bind_time(7, profile.first_seen)
       .bind_time(8, profile.last_seen)
       .bind_int(9, to_sql_int(profile.sighting_count))
-      .bind_time(11, profile.updated_at);
+      .bind_time(11, profile.updated_at)
+      .bind_bool(12, profile.reviewed);
 }
 
 }  // namespace
 
-void SqliteProfileRepository::create(Profile& profile, std::vector<StoredEmbedding>& embeddings) {
+void SqliteProfileRepository::create(Profile& profile, std::vector<StoredEmbedding>& embeddings,
+                                     const EmbeddingsInserted& inserted) {
   // Ids reach the caller only once the transaction has committed.
   auto [key, ids] = pool_.write([&](Connection& connection) {
     auto statement = connection.prepare(
         "INSERT INTO profiles (uuid, name, classification, tags, notes, has_thumbnail, first_seen, last_seen, "
-        "sighting_count, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+        "sighting_count, created_at, updated_at, reviewed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
     bind_profile_fields(statement, profile);
     statement.bind_uuid(1, profile.id).bind_time(10, profile.created_at).run();
     const std::int64_t new_key = connection.last_insert_id();
     write_tags(connection, new_key, profile.tags);
     std::vector<std::uint64_t> new_ids;
     for (const auto& embedding : embeddings) new_ids.push_back(insert_embedding(connection, new_key, embedding));
+    if (inserted) inserted(new_ids);
     return std::pair{new_key, new_ids};
   });
   profile.key = static_cast<std::uint64_t>(key);
@@ -158,7 +164,7 @@ PageOf<Profile> SqliteProfileRepository::list(const ProfileFilter& filter, const
   // bounded set, each cached as a prepared statement); values are bound.
   std::string where;
   int next = 1;
-  int classification_index = 0, tag_index = 0, query_index = 0;
+  int classification_index = 0, tag_index = 0, query_index = 0, reviewed_index = 0;
   auto add = [&](const std::string& condition) { where += (where.empty() ? " WHERE " : " AND ") + condition; };
   if (filter.classification) {
     classification_index = next++;
@@ -175,10 +181,15 @@ PageOf<Profile> SqliteProfileRepository::list(const ProfileFilter& filter, const
     const auto q = placeholder(query_index);
     add("(p.name LIKE " + q + " ESCAPE '\\' OR p.notes LIKE " + q + " ESCAPE '\\')");
   }
+  if (filter.reviewed) {
+    reviewed_index = next++;
+    add("p.reviewed = " + placeholder(reviewed_index));
+  }
   auto bind_filters = [&](Statement& statement) {
     if (classification_index) statement.bind_text(classification_index, to_string(*filter.classification));
     if (tag_index) statement.bind_text(tag_index, *filter.tag);
     if (query_index) statement.bind_text(query_index, pattern);
+    if (reviewed_index) statement.bind_bool(reviewed_index, *filter.reviewed);
   };
 
   // The key breaks ties so pages never overlap or skip rows.
@@ -217,7 +228,7 @@ bool SqliteProfileRepository::update(const Profile& profile) {
         // Seen times and counts belong to SightingRepository::create: an edit
         // made from an older copy must not roll them back.
         "UPDATE profiles SET name = ?2, classification = ?3, tags = ?4, notes = ?5, has_thumbnail = ?6, "
-        "updated_at = ?11 WHERE key = ?1");
+        "updated_at = ?11, reviewed = ?12 WHERE key = ?1");
     bind_profile_fields(statement, profile);
     statement.bind_int(1, *key).run();
     write_tags(connection, *key, profile.tags);
@@ -235,7 +246,8 @@ bool SqliteProfileRepository::remove(const Uuid& id) {
 }
 
 void SqliteProfileRepository::add_embeddings(const Uuid& profile_id, std::vector<StoredEmbedding>& embeddings,
-                                             const std::vector<std::uint64_t>& evict) {
+                                             const std::vector<std::uint64_t>& evict,
+                                             const EmbeddingsInserted& inserted) {
   auto [key, ids] = pool_.write([&](Connection& connection) {
     const std::int64_t profile_key = require_profile_key(connection, profile_id, "add embeddings");
     for (std::uint64_t id : evict) {
@@ -245,6 +257,7 @@ void SqliteProfileRepository::add_embeddings(const Uuid& profile_id, std::vector
     }
     std::vector<std::uint64_t> new_ids;
     for (const auto& embedding : embeddings) new_ids.push_back(insert_embedding(connection, profile_key, embedding));
+    if (inserted) inserted(new_ids);
     return std::pair{profile_key, new_ids};
   });
   for (std::size_t i = 0; i < embeddings.size(); ++i) {
@@ -253,11 +266,20 @@ void SqliteProfileRepository::add_embeddings(const Uuid& profile_id, std::vector
   }
 }
 
+bool SqliteProfileRepository::remove_embedding(const Uuid& profile_id, std::uint64_t embedding_id) {
+  return pool_.write([&](Connection& connection) {
+    auto statement = connection.prepare(
+        "DELETE FROM embeddings WHERE id = ?1 AND profile_key = (SELECT key FROM profiles WHERE uuid = ?2)");
+    statement.bind_int(1, to_sql_int(embedding_id)).bind_uuid(2, profile_id).run();
+    return connection.changes() > 0;
+  });
+}
+
 std::vector<StoredEmbedding> SqliteProfileRepository::embeddings_of(const Uuid& profile_id) {
   return pool_.read([&](Connection& connection) {
     std::vector<StoredEmbedding> result;
     auto statement = connection.prepare(
-        "SELECT e.id, e.profile_key, e.descriptor, e.quality, e.created_at FROM embeddings e "
+        "SELECT e.id, e.profile_key, e.descriptor, e.quality, e.created_at, e.has_photo FROM embeddings e "
         "JOIN profiles p ON p.key = e.profile_key WHERE p.uuid = ?1 ORDER BY e.id");
     statement.bind_uuid(1, profile_id);
     while (statement.step()) result.push_back(read_embedding(statement, connection.name()));
@@ -281,7 +303,7 @@ void SqliteProfileRepository::for_each_embedding(const std::function<void(const 
     auto chunk = pool_.read([&](Connection& connection) {
       std::vector<StoredEmbedding> rows;
       auto statement = connection.prepare(
-          "SELECT id, profile_key, descriptor, quality, created_at FROM embeddings WHERE id > ?1 ORDER BY id "
+          "SELECT id, profile_key, descriptor, quality, created_at, has_photo FROM embeddings WHERE id > ?1 ORDER BY id "
           "LIMIT ?2");
       statement.bind_int(1, after).bind_int(2, kChunk);
       while (statement.step()) rows.push_back(read_embedding(statement, connection.name()));
@@ -330,8 +352,8 @@ Profile SqliteProfileRepository::merge(const Uuid& into, const std::vector<Uuid>
       auto statement = connection.prepare(
           // ?11 makes every parameter bind_profile_fields binds a valid index; the
           // touch below sets the final time.
-          "UPDATE profiles SET name = ?2, classification = ?3, tags = ?4, notes = ?5, updated_at = ?11 "
-          "WHERE key = ?1");
+          "UPDATE profiles SET name = ?2, classification = ?3, tags = ?4, notes = ?5, updated_at = ?11, "
+          "reviewed = ?12 WHERE key = ?1");
       bind_profile_fields(statement, *fields);
       statement.bind_int(1, into_key).run();
       write_tags(connection, into_key, fields->tags);

@@ -10,14 +10,15 @@ class SqliteProfileRepository final : public ProfileRepository {
  public:
   explicit SqliteProfileRepository(ConnectionPool& pool) : pool_(pool) {}
 
-  void create(Profile& profile, std::vector<StoredEmbedding>& embeddings) override;
+  void create(Profile& profile, std::vector<StoredEmbedding>& embeddings, const EmbeddingsInserted& inserted) override;
   std::optional<Profile> find(const Uuid& id) override;
   std::optional<Profile> find_by_key(std::uint64_t key) override;
   PageOf<Profile> list(const ProfileFilter& filter, const Page& page) override;
   bool update(const Profile& profile) override;
   bool remove(const Uuid& id) override;
+  bool remove_embedding(const Uuid& profile_id, std::uint64_t embedding_id) override;
   void add_embeddings(const Uuid& profile_id, std::vector<StoredEmbedding>& embeddings,
-                      const std::vector<std::uint64_t>& evict) override;
+                      const std::vector<std::uint64_t>& evict, const EmbeddingsInserted& inserted) override;
   std::vector<StoredEmbedding> embeddings_of(const Uuid& profile_id) override;
   void for_each_embedding(const std::function<void(const StoredEmbedding&)>& visit,
                           const std::function<void(std::uint64_t, std::uint64_t)>& progress) override;

@@ -189,7 +189,15 @@ CREATE INDEX IF NOT EXISTS profiles_classification_unseen ON profiles (classific
 ALTER TABLE sightings ADD COLUMN match_margin REAL NOT NULL DEFAULT 0;
 ALTER TABLE sightings ADD COLUMN corrected_from TEXT;
 )sql",
-    // 6: each sighting keeps the descriptor of its face (searches by face,
+    // 6: the face photo of each embedding (a file named by the embedding's
+    // id: a merge moves embeddings, their photos stay theirs) and the review
+    // queue's flag. Only these two tables: the migration commutes with the
+    // others of its time. Existing rows have no photo and are unreviewed.
+    R"sql(
+ALTER TABLE embeddings ADD COLUMN has_photo INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE profiles ADD COLUMN reviewed INTEGER NOT NULL DEFAULT 0;
+)sql",
+    // 7: each sighting keeps the descriptor of its face (searches by face,
     // feedback); older sightings have none. Feedback on sightings, undoable:
     // its ids are plain text, since it outlives the sighting and profiles it
     // names as history. Negative examples belong to their profile and go

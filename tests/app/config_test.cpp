@@ -86,6 +86,22 @@ TEST_F(ConfigTest, ErrorsNameTheFileAndTheKey) {
   }
 }
 
+TEST_F(ConfigTest, TheSecondDetectionPassIsConfigurableAndCheckedWhenRead) {
+  const auto c = load_config(write("[pipeline]\nsecond_pass_every = 7\nsecond_pass_input_size = 512\nsecond_pass_turn_degrees = 15\n"), {}).pipeline;
+  EXPECT_EQ(c.second_pass_every, 7u);
+  EXPECT_EQ(c.second_pass.small_face_input, 512);
+  EXPECT_DOUBLE_EQ(c.second_pass.turn_degrees, 15);
+  const auto off = load_config(write("[pipeline]\nsecond_pass_every = 0\nsecond_pass_input_size = 0\n"), {}).pipeline;
+  EXPECT_EQ(off.second_pass_every, 0u);
+  EXPECT_EQ(off.second_pass.small_face_input, 0);
+  for (const char* bad : {"second_pass_every = -1", "second_pass_input_size = 500", "second_pass_input_size = 64",
+                          "second_pass_turn_degrees = 90"}) {
+    const std::string message = error_of(write(std::string("[pipeline]\n") + bad + "\n"));
+    const std::string key(bad, std::string(bad).find(' '));
+    EXPECT_NE(message.find("pipeline." + key), std::string::npos) << bad << " -> " << message;
+  }
+}
+
 TEST_F(ConfigTest, MissingFileIsAnError) {
   EXPECT_NE(error_of("/nonexistent/safelynx.toml").find("/nonexistent/safelynx.toml"), std::string::npos);
 }

@@ -262,6 +262,24 @@ TEST_F(RecognitionScoreTest, AStrangerWithTwoUnknownProfilesIsCountedAndNotReRec
   EXPECT_EQ(score.wrong_names, 0);
 }
 
+TEST_F(RecognitionScoreTest, AProfileMadeAfterTheFirstVisitAndNamedOnTheSecondIsReRecognised) {
+  const Appearance& first = appearance_of(s, stranger(0), 1);
+  const Appearance& second = appearance_of(s, stranger(0), 2);
+  // Made once the face had left (no sighting of the first visit), before the second.
+  const Uuid remembered = unknown_profile(first.last_frame / s.options.fps + 1);
+  run.sightings.push_back(seen(second, remembered));
+  // The other stranger's profile is made only during their second visit: new, not remembered.
+  const Appearance& late = appearance_of(s, stranger(1), 2);
+  const Uuid made_late = unknown_profile(late.first_frame / s.options.fps + 1);
+  run.sightings.push_back(seen(late, made_late));
+  const RecognitionScore score = score_recognition(s, run);
+  ASSERT_EQ(score.strangers.size(), 2u);
+  EXPECT_EQ(score.strangers[0].unknown_profiles, 1);
+  EXPECT_TRUE(score.strangers[0].re_recognised);
+  EXPECT_EQ(score.strangers[1].unknown_profiles, 1);
+  EXPECT_FALSE(score.strangers[1].re_recognised);
+}
+
 TEST_F(RecognitionScoreTest, AnUnknownProfileOfOneStrangerNamingAnotherIsAWrongName) {
   const Uuid u = unknown_profile(appearance_of(s, stranger(0)).first_frame / s.options.fps + 1);
   run.sightings.push_back(seen(appearance_of(s, stranger(0), 1), u));

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <variant>
 
 #include "index/tiered_index.hpp"
@@ -19,10 +21,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-FaceSample face(float value, float quality) {
+FaceSample face(float value, float quality, std::string photo = "") {
   FaceSample sample;
   sample.descriptor.fill(value);
   sample.quality = quality;
+  sample.photo_jpeg = std::move(photo);
   return sample;
 }
 
@@ -369,15 +372,6 @@ TEST_F(GalleryTest, ANegativeExampleLeavesTheRunnerUpToBeNamed) {
   EXPECT_TRUE(database_->feedback().negatives().empty());
 }
 
-TEST_F(GalleryTest, RemoveEmbeddingTakesItOutOfTheDatabaseAndTheIndex) {
-  const Profile x = gallery_->create(named("x"), std::vector{face(0.1f, 0.5f), face(0.11f, 0.4f)}, "");
-  const std::uint64_t id = database_->profiles().embeddings_of(x.id).front().id;
-  EXPECT_TRUE(gallery_->remove_embedding(x.id, id));
-  EXPECT_FALSE(index_.contains(id));
-  EXPECT_EQ(database_->profiles().embeddings_of(x.id).size(), 1u);
-  EXPECT_FALSE(gallery_->remove_embedding(x.id, id));
-}
-
 class FeedbackServiceTest : public GalleryTest {
  protected:
   void SetUp() override {
@@ -489,6 +483,111 @@ TEST_F(FeedbackServiceTest, RefusesWhatItCannotDoSayingWhy) {
   gallery_->remove(u.id);
   EXPECT_EQ(error_of([&] { feedback_->undo(given.feedback.id); }, "profile_gone"), FeedbackError::Kind::Conflict);
   EXPECT_FALSE(database_->feedback().find(given.feedback.id)->undone_at);
+}
+
+// The stored embeddings' photos by quality, best first ("-" for none):
+// what each has_photo promises must be on disk.
+std::vector<std::string> photos_of(storage::Database& database, storage::MediaStore& media, const Uuid& id) {
+  std::vector<StoredEmbedding> embeddings = database.profiles().embeddings_of(id);
+  std::sort(embeddings.begin(), embeddings.end(), [](const auto& a, const auto& b) { return a.quality > b.quality; });
+  std::vector<std::string> photos;
+  for (const StoredEmbedding& e : embeddings) {
+    const bool on_disk = fs::exists(media.face_photo_path(e.id));
+    EXPECT_EQ(e.has_photo, on_disk) << "embedding " << e.id;
+    std::ifstream in(media.face_photo_path(e.id), std::ios::binary);
+    photos.push_back(e.has_photo ? std::string(std::istreambuf_iterator<char>(in), {}) : "-");
+  }
+  return photos;
+}
+
+std::size_t photo_files(const fs::path& dir) {
+  return static_cast<std::size_t>(std::distance(fs::directory_iterator(dir / "faces"), fs::directory_iterator()));
+}
+
+TEST_F(GalleryTest, CreateWritesEachKeptFacesPhotoNamedByItsEmbedding) {
+  const Profile profile = gallery_->create(
+      named("ada"), std::vector{face(0.1f, 0.2f, "worst"), face(0.1f, 0.9f, "best"), face(0.1f, 0.5f), face(0.1f, 0.7f, "good")},
+      "");
+  EXPECT_EQ(photos_of(*database_, *media_, profile.id), (std::vector<std::string>{"best", "good", "-"}));
+  EXPECT_EQ(photo_files(dir_), 2u);  // the face left out has no file
+}
+
+TEST_F(GalleryTest, APhotoThatCannotBeWrittenLeavesNoProfileRowsOrFiles) {
+  // A fresh database numbers embeddings from 1: the second photo's file
+  // cannot be made where a folder holds its temporary name.
+  fs::create_directories(dir_ / "faces" / "2.jpg.tmp");
+  EXPECT_THROW(gallery_->create(named("ada"), std::vector{face(0.1f, 0.9f, "a"), face(0.1f, 0.8f, "b")}, "thumb"),
+               storage::StorageError);
+  EXPECT_EQ(database_->profiles().count(), 0u);
+  EXPECT_EQ(index_.size(), 0u);
+  EXPECT_FALSE(fs::exists(media_->face_photo_path(1)));
+  EXPECT_TRUE(fs::is_empty(dir_ / "thumbnails"));
+  EXPECT_EQ(count<ProfileCreated>(), 0u);
+}
+
+TEST_F(GalleryTest, FacesPushedOutAtCapacityTakeTheirPhotosWithThem) {
+  const Profile profile =
+      gallery_->create(named("ada"), std::vector{face(0.1f, 0.3f, "p3"), face(0.1f, 0.4f, "p4"), face(0.1f, 0.5f, "p5")}, "");
+  gallery_->add_faces(profile.id, std::vector{face(0.1f, 0.9f, "p9"), face(0.1f, 0.8f)}, {});
+  EXPECT_EQ(photos_of(*database_, *media_, profile.id), (std::vector<std::string>{"p9", "-", "p5"}));
+  EXPECT_EQ(photo_files(dir_), 2u);
+}
+
+TEST_F(GalleryTest, MergedFacesKeepTheirPhotosAndTrimmedOnesLoseThem) {
+  const Profile target = gallery_->create(named("ada"), std::vector{face(0.1f, 0.3f, "t3"), face(0.1f, 0.8f, "t8")}, "");
+  const Profile source = gallery_->create(named("ada 2"), std::vector{face(0.2f, 0.6f, "s6"), face(0.2f, 0.2f, "s2")}, "");
+  gallery_->merge(target.id, {source.id});
+  EXPECT_EQ(photos_of(*database_, *media_, target.id), (std::vector<std::string>{"t8", "s6", "t3"}));
+  EXPECT_EQ(photo_files(dir_), 3u);
+}
+
+TEST_F(GalleryTest, RemovingAProfileRemovesItsFacePhotos) {
+  const Profile ada = gallery_->create(named("ada"), std::vector{face(0.1f, 0.3f, "a"), face(0.1f, 0.8f, "b")}, "");
+  const Profile bob = gallery_->create(named("bob"), std::vector{face(0.5f, 0.3f, "c")}, "");
+  ASSERT_TRUE(gallery_->remove(ada.id));
+  EXPECT_EQ(photo_files(dir_), 1u);
+  EXPECT_EQ(photos_of(*database_, *media_, bob.id), (std::vector<std::string>{"c"}));
+}
+
+TEST_F(GalleryTest, RemoveFaceDeletesOneFaceItsIndexEntryAndPhotoAndOnlyTheProfilesOwn) {
+  const Profile ada = gallery_->create(named("ada"), std::vector{face(0.1f, 0.3f, "a"), face(0.3f, 0.8f, "b")}, "");
+  const Profile bob = gallery_->create(named("bob"), std::vector{face(0.5f, 0.3f, "c")}, "");
+  const auto faces = database_->profiles().embeddings_of(ada.id);
+  const std::uint64_t worse = faces[0].quality < faces[1].quality ? faces[0].id : faces[1].id;
+  const std::uint64_t better = faces[0].id + faces[1].id - worse;
+  const std::uint64_t bobs = database_->profiles().embeddings_of(bob.id).front().id;
+
+  EXPECT_FALSE(gallery_->remove_face(ada.id, bobs));  // not ada's
+  EXPECT_FALSE(gallery_->remove_face(Uuid::random(), worse));
+  EXPECT_EQ(index_.size(), 3u);
+  const auto after = gallery_->remove_face(ada.id, worse);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->embedding_count, 1u);
+  EXPECT_EQ(photos_of(*database_, *media_, ada.id), (std::vector<std::string>{"b"}));
+  EXPECT_FALSE(fs::exists(media_->face_photo_path(worse)));
+  EXPECT_EQ(index_.size(), 2u);
+  EXPECT_FALSE(gallery_->match(face(0.1f, 0).descriptor, rule(0.05f)).named());  // the removed face no longer names ada
+  EXPECT_EQ(count<ProfileUpdated>(), 1u);
+
+  // The last face may go: ada stays, unrecognisable, and can still be merged and removed.
+  ASSERT_TRUE(gallery_->remove_face(ada.id, better));
+  EXPECT_EQ(database_->profiles().find(ada.id)->embedding_count, 0u);
+  EXPECT_EQ(index_.size(), 1u);
+  gallery_->merge(bob.id, {ada.id});
+  EXPECT_FALSE(database_->profiles().find(ada.id));
+  EXPECT_EQ(photo_files(dir_), 1u);
+}
+
+TEST_F(GalleryTest, ARestoredProfileHasNoFacePhotos) {
+  Profile exported;
+  exported.id = Uuid::random();
+  exported.created_at = exported.updated_at = now_ms();
+  StoredEmbedding embedding;
+  embedding.descriptor.fill(0.3f);
+  embedding.quality = 0.5f;
+  embedding.has_photo = true;  // an export cannot bring the file
+  gallery_->restore(exported, {embedding}, "");
+  EXPECT_EQ(photos_of(*database_, *media_, exported.id), (std::vector<std::string>{"-"}));
 }
 
 }  // namespace

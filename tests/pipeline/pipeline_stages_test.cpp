@@ -5,10 +5,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include <opencv2/core.hpp>
@@ -128,7 +131,7 @@ class PipelineStages : public ::testing::Test {
     Profile fields;
     fields.name = name;
     fields.classification = Classification::Known;
-    return gallery_->create(fields, std::vector{gallery::FaceSample{descriptor, 1.0f}}, "");
+    return gallery_->create(fields, std::vector{gallery::FaceSample{descriptor, 1.0f, {}}}, "");
   }
 
   Settings settings_;
@@ -157,6 +160,27 @@ TEST_F(PipelineStages, AConfirmedStrangerBecomesOneUnknownProfileWithAThumbnail)
   // The same face keeps matching that profile: no second stranger.
   feed_until([] { return false; }, pipeline_->runtime(camera_.id)->processed + 20);
   EXPECT_EQ(database_->profiles().count(), 1u);
+}
+
+TEST_F(PipelineStages, AStrangersBestFaceKeepsItsPhotoAndTheProfileAwaitsReview) {
+  start(true);
+  feed_until([&] { return profiles_created_ > 0; });
+  ASSERT_EQ(profiles_created_, 1);
+  const Profile stranger = database_->profiles().list({}, {1, 10}).items.at(0);
+  EXPECT_FALSE(stranger.reviewed);
+  std::vector<StoredEmbedding> faces = database_->profiles().embeddings_of(stranger.id);
+  ASSERT_FALSE(faces.empty());
+  std::stable_sort(faces.begin(), faces.end(), [](const auto& a, const auto& b) { return a.quality > b.quality; });
+  // The track keeps one view of the face, its best: the best face's photo
+  // is the crop the thumbnail is made of.
+  ASSERT_TRUE(faces.front().has_photo);
+  std::ifstream in(media_->face_photo_path(faces.front().id), std::ios::binary);
+  const std::string photo(std::istreambuf_iterator<char>(in), {});
+  EXPECT_EQ(photo, media_->read(storage::MediaKind::Thumbnail, stranger.id));
+  for (std::size_t i = 1; i < faces.size(); ++i) {
+    EXPECT_FALSE(faces[i].has_photo);
+    EXPECT_FALSE(fs::exists(media_->face_photo_path(faces[i].id)));
+  }
 }
 
 TEST_F(PipelineStages, AMissingNetworkFactoryIsRefusedAtConstruction) {

@@ -3,7 +3,6 @@
 // (gone with their profile, moved by a merge); a version-5 database keeps
 // its rows.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <array>
@@ -15,6 +14,7 @@
 #include <string>
 
 #include "storage/sqlite_database.hpp"
+#include "../support/sqlite_raw.hpp"
 
 namespace safelynx::storage {
 namespace {
@@ -40,16 +40,7 @@ FaceDescriptor odd_descriptor(float seed) {
   return d;
 }
 
-void raw_exec(const fs::path& file, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
-  char* message = nullptr;
-  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
-  const std::string text = message ? message : "";
-  sqlite3_free(message);
-  sqlite3_close(db);
-  ASSERT_EQ(rc, SQLITE_OK) << text;
-}
+using safelynx::testing::raw_exec;
 
 class FeedbackStorageTest : public ::testing::Test {
  protected:

@@ -12,6 +12,7 @@
 
 #include "storage/settings_json.hpp"
 #include "storage/sqlite_database.hpp"
+#include "../support/sqlite_raw.hpp"
 
 namespace safelynx::storage {
 namespace {
@@ -67,16 +68,7 @@ std::vector<std::string> raw_query(const fs::path& file, const std::string& sql)
   return rows;
 }
 
-void raw_exec(const fs::path& file, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
-  char* message = nullptr;
-  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
-  const std::string text = message ? message : "";
-  sqlite3_free(message);
-  sqlite3_close(db);
-  ASSERT_EQ(rc, SQLITE_OK) << text;
-}
+using safelynx::testing::raw_exec;
 
 class RetentionQueriesTest : public ::testing::Test {
  protected:
@@ -219,11 +211,11 @@ TEST_F(RetentionQueriesTest, MigrationTwoUpgradesAVersionOneDatabase) {
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(file().string() + suffix);
   db_ = open_sqlite_database(file(), SqliteOptions{.migrate_to = 1});
   ASSERT_EQ(db_->schema_version(), 1);
-  std::vector<StoredEmbedding> none;
-  db_->profiles().create(profile_, none);
   db_.reset();
-  // A sighting as version 1 wrote it (today's writer knows later columns).
+  // A profile and a sighting as version 1 wrote them (today's writer knows later columns).
   const Uuid old_id = make_uuid();
+  raw_exec(file(), "INSERT INTO profiles (uuid, classification, created_at, updated_at) VALUES ('" +
+                       profile_.id.to_string() + "', 'unknown', " + std::to_string(kT0) + ", " + std::to_string(kT0) + ")");
   raw_exec(file(),
            "INSERT INTO sightings (uuid, profile_key, camera_uuid, time, box_x, box_y, box_width, box_height, "
            "detector_score, match_distance, has_face_snapshot, has_frame_snapshot, recording_uuid, recording_offset_s) "

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "storage/sqlite_database.hpp"
+#include "../support/sqlite_raw.hpp"
 
 namespace safelynx::storage {
 namespace {
@@ -34,16 +35,7 @@ class TempDir {
 constexpr std::int64_t kMonday = 1'704'067'200'000;
 TimePoint at(std::int64_t ms) { return from_unix_ms(ms); }
 
-void raw_exec(const fs::path& file, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
-  char* message = nullptr;
-  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
-  const std::string text = message ? message : "";
-  sqlite3_free(message);
-  sqlite3_close(db);
-  ASSERT_EQ(rc, SQLITE_OK) << text;
-}
+using safelynx::testing::raw_exec;
 
 User make_user(const std::string& name, Role role) {
   User user;

@@ -158,6 +158,14 @@ std::optional<TimePoint> query_time(const HttpRequest& request, const char* name
   }
 }
 
+std::optional<bool> query_bool(const HttpRequest& request, const char* name) {
+  const auto text = request.query_param(name);
+  if (!text || text->empty()) return std::nullopt;
+  if (*text == "1" || *text == "true") return true;
+  if (*text == "0" || *text == "false") return false;
+  bad_query(name, "must be true or false");
+}
+
 namespace {
 
 std::uint64_t positive_integer(const HttpRequest& request, const char* name, std::uint64_t fallback,
@@ -328,6 +336,7 @@ std::shared_ptr<Router> make_api_router(ApiContext& context) {
   add_system_routes(*router, context);
   detail::add_profile_routes(*router, context);
   detail::add_merge_routes(*router, context);
+  detail::add_face_routes(*router, context);
   detail::add_camera_routes(*router, context);
   detail::add_sighting_routes(*router, context);
   detail::add_analytics_routes(*router, context);

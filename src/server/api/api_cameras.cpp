@@ -171,12 +171,7 @@ class MjpegStream final : public ResponseStream {
   std::chrono::steady_clock::time_point last_sent_{};
 };
 
-bool overlay_param(const HttpRequest& request) {
-  const auto value = request.query_param("overlay");
-  if (!value || *value == "1" || *value == "true") return true;
-  if (*value == "0" || *value == "false") return false;
-  bad_query("overlay", "must be true or false");
-}
+bool overlay_param(const HttpRequest& request) { return query_bool(request, "overlay").value_or(true); }
 
 CameraControl& running_camera(ApiContext& context, const Camera& camera) {
   if (!context.cameras || !context.cameras->running(camera.id))

@@ -51,6 +51,8 @@ Uuid path_uuid(const HttpRequest& request, const char* what);
 // A query parameter parsed with `parse`; a bad value is 400 naming it.
 std::optional<Uuid> query_uuid(const HttpRequest& request, const char* name);
 std::optional<TimePoint> query_time(const HttpRequest& request, const char* name);
+// true/1 or false/0; nullopt when absent or empty.
+std::optional<bool> query_bool(const HttpRequest& request, const char* name);
 storage::Page query_page(const HttpRequest& request, const ApiOptions& options);
 nlohmann::json page_json(nlohmann::json items, std::uint64_t total, const storage::Page& page);
 [[noreturn]] void not_found(const std::string& what, const std::string& id);
@@ -75,6 +77,7 @@ inline constexpr std::size_t kLooksLikeLimit = 5;
 
 void add_profile_routes(Router& router, ApiContext& context);
 void add_merge_routes(Router& router, ApiContext& context);
+void add_face_routes(Router& router, ApiContext& context);
 void add_camera_routes(Router& router, ApiContext& context);
 void add_sighting_routes(Router& router, ApiContext& context);
 void add_analytics_routes(Router& router, ApiContext& context);

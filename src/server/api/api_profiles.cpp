@@ -41,6 +41,7 @@ struct ProfileFields {
   std::optional<Classification> classification;
   std::optional<std::vector<std::string>> tags;
   std::optional<std::string> notes;
+  std::optional<bool> reviewed;
 };
 
 std::string clean_name(const std::string& name) { return display_text("name", name, kMaxProfileNameLength); }
@@ -117,7 +118,8 @@ std::vector<std::string> string_array(const json& value, const char* field) {
 
 // The profile fields of a JSON object, as enrolment, editing and import send
 // them: a name that is null or blank clears it; null tags change nothing;
-// null notes are empty notes. Unknown keys are the caller's to refuse.
+// null notes are empty notes; reviewed is true or false. Unknown keys are the
+// caller's to refuse.
 ProfileFields read_profile_fields(const json& object) {
   ProfileFields fields;
   if (object.contains("name")) {
@@ -132,6 +134,7 @@ ProfileFields read_profile_fields(const json& object) {
     if (notes && notes->size() > kMaxNotesLength) invalid_field("notes", "is too long");
     fields.notes = notes.value_or("");
   }
+  fields.reviewed = optional_bool(object, "reviewed");
   return fields;
 }
 
@@ -232,7 +235,8 @@ const EnrolledFace& best_face(const std::vector<EnrolledFace>& faces) {
 
 std::vector<gallery::FaceSample> samples_of(const std::vector<EnrolledFace>& faces) {
   std::vector<gallery::FaceSample> samples;
-  for (const EnrolledFace& face : faces) samples.push_back({*face.face.descriptor, face.quality});
+  // Each face keeps the crop of its photo: the gallery's face photos.
+  for (const EnrolledFace& face : faces) samples.push_back({*face.face.descriptor, face.quality, thumbnail_jpeg(face)});
   return samples;
 }
 
@@ -294,7 +298,7 @@ HttpResponse add_photos(ApiContext& context, HttpRequest& request, const Princip
 HttpResponse update_profile(ApiContext& context, HttpRequest& request, const Principal& who) {
   const Uuid id = path_uuid(request, "profile");
   const json body = json_object_body(request);
-  reject_unknown_keys(body, {"name", "classification", "tags", "notes"});
+  reject_unknown_keys(body, {"name", "classification", "tags", "notes", "reviewed"});
   const Profile before = find_profile(context, id);
   const ProfileFields fields = read_profile_fields(body);
   Profile profile = before;
@@ -302,6 +306,7 @@ HttpResponse update_profile(ApiContext& context, HttpRequest& request, const Pri
   if (fields.classification) profile.classification = *fields.classification;
   if (fields.tags) profile.tags = *fields.tags;
   if (fields.notes) profile.notes = *fields.notes;
+  if (fields.reviewed) profile.reviewed = *fields.reviewed;
   const auto updated = context.gallery.update(profile);
   if (!updated) not_found("profile", id.to_string());
   profile = *updated;
@@ -378,6 +383,7 @@ ImportedProfile read_imported_profile(ApiContext& context, const json& item, con
   in.profile.classification = fields.classification.value_or(Classification::Unknown);
   in.profile.tags = fields.tags.value_or(std::vector<std::string>{});
   in.profile.notes = fields.notes.value_or("");
+  in.profile.reviewed = fields.reviewed.value_or(false);
   in.profile.first_seen = optional_time_field(item, "first_seen", where);
   in.profile.last_seen = optional_time_field(item, "last_seen", where);
   if (auto count = optional_integer(item, "sighting_count"); count && *count > 0)
@@ -543,6 +549,7 @@ void add_profile_routes(Router& router, ApiContext& api) {
     }
     if (auto tag = request.query_param("tag"); tag && !tag->empty()) filter.tag = *tag;
     if (auto q = request.query_param("q"); q && !q->empty()) filter.query = q->substr(0, 200);
+    filter.reviewed = query_bool(request, "reviewed");
     if (auto sort = request.query_param("sort"); sort && !sort->empty()) filter.sort = parse_sort(*sort);
     const storage::Page page = query_page(request, context.options);
     auto result = context.database.profiles().list(filter, page);

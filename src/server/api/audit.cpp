@@ -133,7 +133,8 @@ json audit_fields(const Profile& p) {
   return {{"name", p.name ? json(*p.name) : json(nullptr)},
           {"classification", std::string(to_string(p.classification))},
           {"tags", p.tags},
-          {"notes", p.notes}};
+          {"notes", p.notes},
+          {"reviewed", p.reviewed}};
 }
 
 json audit_fields(const Camera& c) {

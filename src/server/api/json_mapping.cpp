@@ -109,6 +109,7 @@ json to_json(const Profile& p) {
       {"classification", std::string(to_string(p.classification))},
       {"tags", p.tags},
       {"notes", p.notes},
+      {"reviewed", p.reviewed},
       {"thumbnail_url", p.has_thumbnail ? json("/api/v1/profiles/" + id + "/thumbnail") : json(nullptr)},
       {"first_seen", optional_time(p.first_seen)},
       {"last_seen", optional_time(p.last_seen)},
