@@ -1,5 +1,5 @@
 // Internal to the SQLite backend: feedback on sightings and the negative
-// examples it stores (migration 6 in sqlite_schema.cpp).
+// examples it stores (migration 7 in sqlite_schema.cpp).
 #pragma once
 
 #include "storage/repositories.hpp"

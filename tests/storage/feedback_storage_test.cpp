@@ -1,4 +1,4 @@
-// Migration 6: sightings keep their face's descriptor (round trip, the
+// Migration 7: sightings keep their face's descriptor (round trip, the
 // newest-first scan, gone with the row), feedback rows and negative examples
 // (gone with their profile, moved by a merge); a version-5 database keeps
 // its rows.
