@@ -85,6 +85,7 @@ struct EngineFlags {
   std::optional<int> tiny_input_size;
   std::optional<float> min_score;
   std::optional<std::uint64_t> max_pixels;
+  std::optional<std::string> alignment;
 
   void add_to(CLI::App& command) {
     command.add_option("--detector", detector, "Face detector: ssd (accurate, default) or tiny (fast)")
@@ -92,12 +93,16 @@ struct EngineFlags {
     command.add_option("--tiny-input-size", tiny_input_size, "Input size of the tiny detector (multiple of 32)");
     command.add_option("--min-score", min_score, "Minimum detector score, in (0, 1); default 0.5");
     command.add_option("--max-pixels", max_pixels, "Refuse images with more pixels than this; default 40000000");
+    command.add_option("--alignment", alignment,
+                       "Face crop for descriptors: dlib-chip (default, recognises better) or face-api (face-api's own)")
+        ->check(CLI::IsMember({"dlib-chip", "face-api"}));
   }
   void apply(EngineConfig& c) const {
     if (detector) c.detector = vision::parse_detector_kind(*detector);
     if (tiny_input_size) c.tiny_input_size = *tiny_input_size;
     if (min_score) c.min_score = *min_score;
     if (max_pixels) c.max_image_pixels = *max_pixels;
+    if (alignment) c.alignment = vision::parse_face_alignment(*alignment);
   }
 };
 
@@ -184,6 +189,7 @@ vision::FaceEngine make_engine(const EngineConfig& config) {
   options.detector = config.detector;
   options.tiny_input_size = config.tiny_input_size;
   options.descriptor_batch_size = config.descriptor_batch_size;
+  options.alignment = config.alignment;
   return vision::FaceEngine(vision::resolve_models_dir(config.models_dir), options);
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "domain/settings.hpp"
+#include "vision/face_alignment.hpp"
 #include "pipeline/pipeline.hpp"
 #include "vision/face_engine.hpp"
 
@@ -32,6 +33,9 @@ struct EngineConfig {
   std::uint64_t max_image_pixels = 40'000'000;                // [detection] max_image_pixels
   float match_threshold = Settings{}.recognition.match_threshold;  // [recognition] match_threshold (L2)
   std::size_t descriptor_batch_size = 8;                      // [recognition] descriptor_batch_size
+  // The face crop for descriptors: the CLI's --alignment (face-api's box
+  // crop reproduces face-api's own descriptors, for comparing with it).
+  vision::FaceAlignment alignment = vision::FaceAlignment::DlibChip;
 };
 
 // The default of [server] web_dir: the source checkout's web/dist (where

@@ -13,6 +13,7 @@
 #include <opencv2/core.hpp>
 
 #include "app/cli_commands.hpp"
+#include "gallery/gallery.hpp"
 #include "gallery/recognition_metrics.hpp"
 #include "vision/face_engine.hpp"
 #include "vision/image_io.hpp"
@@ -198,6 +199,23 @@ json report_json(const gallery::RecognitionReport& report, const Described& desc
           {"recommended_threshold", number(report.recommended_threshold)}};
 }
 
+// How a negative example ("this is not A" on a face of B taken for A) would
+// work at radii around the gallery's kNegativeExampleRadius, for confusions
+// within the match threshold and for every face against every other person.
+json negative_examples_json(const gallery::LabelledDescriptors& set, float match_threshold) {
+  const float radii[] = {0.2f, 0.3f, 0.35f, 0.4f, 0.45f, 0.5f, 0.6f};
+  json out = {{"radius", number(gallery::kNegativeExampleRadius)}};
+  for (const auto& [name, within] : {std::pair{"confusions", match_threshold}, std::pair{"all_pairs", 2.0f}}) {
+    const auto r = gallery::negative_example_radii(set, within, radii);
+    json points = json::array();
+    for (const auto& p : r.points)
+      points.push_back({{"radius", number(p.radius)}, {"own_blocked", number(p.own_blocked, 5)},
+                        {"confused_blocked", number(p.confused_blocked, 5)}});
+    out[name] = {{"within", number(within)}, {"count", r.confusions}, {"points", points}};
+  }
+  return out;
+}
+
 std::string percent(double share) {
   char text[32];
   std::snprintf(text, sizeof text, "%.2f%%", 100 * share);
@@ -319,11 +337,20 @@ int run_eval(const EngineConfig& config, const EvalOptions& o) {
                 {"landmarks", number(described.stages.landmarks_ms / static_cast<double>(photos.size()), 2)},
                 {"descriptors", number(described.stages.descriptors_ms / static_cast<double>(photos.size()), 2)}}}};
   out.update(report_json(report, described, people, config.match_threshold));
+  out["negative_examples"] = negative_examples_json(described.set(), config.match_threshold);
 
   std::fprintf(stderr, "eval: %zu of %zu photos described, %zu without a face, %zu unreadable; %.1f s (%.0f ms a photo)\n",
                described.descriptors.size(), photos.size(), described.without_face.size(), described.unreadable.size(),
                described.seconds, ms_per_photo);
   print_summary(out, vision::to_string(alignment));
+  for (const char* kind : {"confusions", "all_pairs"}) {
+    const json& n = out["negative_examples"][kind];
+    std::cerr << "  negative examples (" << kind << " within " << n["within"].dump() << ": " << n["count"].dump() << ")";
+    for (const json& p : n["points"])
+      std::cerr << "; r " << p["radius"].dump() << " blocks own " << percent(p["own_blocked"].get<double>())
+                << ", confused " << percent(p["confused_blocked"].get<double>());
+    std::cerr << "\n";
+  }
   if (other) {
     const auto theirs = gallery::evaluate_recognition(described.other_set(), o.shots, o.splits);
     json versus = {{"alignment", vision::to_string(*other)}};

@@ -189,6 +189,7 @@ int serve(const Config& config, const fs::path& data_dir, const std::optional<st
   PipelineCameraControl camera_control(live, file_roots);
   context.cameras = &camera_control;
   context.metrics_text = [&metrics] { return metrics.serialize(); };
+  context.count_feedback = [&metrics](FeedbackVerdict verdict) { metrics.add_feedback(std::string(to_string(verdict))); };
 
   auto router = server::make_api_router(context);
 

@@ -98,6 +98,14 @@ TimePoint parse_iso8601(std::string_view text) {
   return from_unix_ms(text[pos] == '+' ? ms - offset_ms : ms + offset_ms);
 }
 
+std::string_view to_string(FeedbackVerdict verdict) { return verdict == FeedbackVerdict::Is ? "is" : "is_not"; }
+
+std::optional<FeedbackVerdict> parse_feedback_verdict(std::string_view text) {
+  if (text == "is") return FeedbackVerdict::Is;
+  if (text == "is_not") return FeedbackVerdict::IsNot;
+  return std::nullopt;
+}
+
 std::string_view to_string(CameraKind kind) {
   switch (kind) {
     case CameraKind::Usb: return "usb";

@@ -112,6 +112,42 @@ struct Sighting {
   bool has_frame_snapshot = false;  // full frame JPEG under the data dir
   std::optional<Uuid> recording_id;
   double recording_offset_s = 0;
+  // The descriptor of the face the sighting was written from and how good a
+  // view it was: what a search by face and feedback on the sighting work
+  // with. Never served. Sightings from before they were kept have none.
+  std::optional<FaceDescriptor> descriptor;
+  float face_quality = 0;
+};
+
+// A person's word on a sighting: "this is profile X" (the sighting moves to
+// X, its face is offered to X's gallery) or "this is not X" (its face
+// becomes a negative example of X and the sighting is decided again).
+// Undoable: what it changed is remembered.
+enum class FeedbackVerdict { Is, IsNot };
+std::string_view to_string(FeedbackVerdict verdict);  // "is" | "is_not"
+std::optional<FeedbackVerdict> parse_feedback_verdict(std::string_view text);
+
+struct Feedback {
+  Uuid id;
+  Uuid sighting_id;
+  FeedbackVerdict verdict = FeedbackVerdict::Is;
+  Uuid profile_id;           // the profile the verdict names
+  Uuid previous_profile_id;  // the sighting's profile before
+  bool added_to_gallery = false;
+  std::optional<std::uint64_t> embedding_id;  // the gallery embedding `is` added
+  std::optional<std::uint64_t> negative_id;   // the negative example `is_not` stored
+  std::optional<Uuid> created_profile_id;     // the unknown profile `is_not` made for the sighting
+  TimePoint created_at;
+  std::optional<TimePoint> undone_at;
+};
+
+// A face that is not the profile it belongs to: the gallery never names the
+// profile for a face near it.
+struct NegativeExample {
+  std::uint64_t id = 0;  // assigned by storage
+  std::uint64_t profile_key = 0;
+  FaceDescriptor descriptor{};
+  TimePoint created_at;
 };
 
 struct Recording {

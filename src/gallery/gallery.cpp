@@ -1,6 +1,7 @@
 #include "gallery/gallery.hpp"
 
 #include <algorithm>
+#include <mutex>
 #include <stdexcept>
 
 #include "domain/profile.hpp"
@@ -72,6 +73,41 @@ Gallery::Gallery(storage::Database& database, storage::MediaStore& media, index:
                  EventBus& events, GalleryOptions options)
     : database_(database), media_(media), index_(index), events_(events), options_(options) {
   if (options_.capacity == 0) throw std::invalid_argument("a gallery keeps at least one embedding per profile");
+  load_negatives();
+}
+
+void Gallery::load_negatives() {
+  std::map<std::uint64_t, std::vector<NegativeExample>> loaded;
+  for (NegativeExample& example : database_.feedback().negatives()) loaded[example.profile_key].push_back(example);
+  std::unique_lock lock(negatives_mutex_);
+  negatives_ = std::move(loaded);
+}
+
+bool Gallery::near_negative(std::uint64_t profile_key, const FaceDescriptor& descriptor) const {
+  std::shared_lock lock(negatives_mutex_);
+  const auto found = negatives_.find(profile_key);
+  if (found == negatives_.end()) return false;
+  return std::any_of(found->second.begin(), found->second.end(), [&](const NegativeExample& n) {
+    return descriptor_distance(n.descriptor, descriptor) <= kNegativeExampleRadius;
+  });
+}
+
+NegativeExample Gallery::add_negative(const Uuid& profile_id, const FaceDescriptor& descriptor) {
+  NegativeExample example;
+  example.profile_key = existing(database_.profiles(), profile_id).key;
+  example.descriptor = descriptor;
+  example.created_at = now_ms();
+  database_.feedback().add_negative(example);
+  std::unique_lock lock(negatives_mutex_);
+  negatives_[example.profile_key].push_back(example);
+  return example;
+}
+
+bool Gallery::remove_negative(std::uint64_t id) {
+  if (!database_.feedback().remove_negative(id)) return false;
+  std::unique_lock lock(negatives_mutex_);
+  for (auto& [key, examples] : negatives_) std::erase_if(examples, [&](const NegativeExample& n) { return n.id == id; });
+  return true;
 }
 
 void Gallery::index_embeddings(const std::vector<StoredEmbedding>& embeddings) {
@@ -158,6 +194,8 @@ FacesAdded Gallery::add_faces(const Uuid& id, std::span<const FaceSample> faces,
   remove_photos(plan.evicted);
   for (std::uint64_t evicted : plan.evicted) index_.remove_embedding(evicted);
   index_embeddings(plan.added);
+  std::vector<std::uint64_t> added_ids;
+  for (const StoredEmbedding& e : plan.added) added_ids.push_back(e.id);
   Profile profile = existing(database_.profiles(), id);  // fresh: the caller's analysis took a while
   if (!profile.has_thumbnail && thumbnail_jpeg) {
     media_.write(storage::MediaKind::Thumbnail, id, thumbnail_jpeg());
@@ -167,7 +205,7 @@ FacesAdded Gallery::add_faces(const Uuid& id, std::span<const FaceSample> faces,
   database_.profiles().update(profile);
   profile = existing(database_.profiles(), id);
   events_.publish(ProfileUpdated{profile});
-  return {profile, plan.added.size(), plan.evicted.size()};
+  return {profile, plan.added.size(), plan.evicted.size(), std::move(added_ids)};
 }
 
 std::optional<Profile> Gallery::update(Profile profile) {
@@ -215,6 +253,7 @@ MergeResult Gallery::merge(const Uuid& into, const std::vector<Uuid>& sources) {
     for (std::uint64_t id : evict) index_.remove_embedding(id);
     result.merged = existing(database_.profiles(), into);
   }
+  load_negatives();  // the sources' moved to `into` in the merge's transaction
   events_.publish(ProfilesMerged{into, sources});
   events_.publish(ProfileUpdated{result.merged});
   return result;
@@ -234,6 +273,10 @@ std::optional<Profile> Gallery::remove(const Uuid& id) {
   // The index knows only profiles with embeddings (an import may bring
   // none) and refuses to remove an unknown one.
   if (profile->embedding_count > 0) index_.remove_profile(profile->key);
+  {
+    std::unique_lock lock(negatives_mutex_);  // the rows went with the profile
+    negatives_.erase(profile->key);
+  }
   media_.remove(storage::MediaKind::Thumbnail, id);
   for (const Uuid& sighting : sightings) {
     media_.remove(storage::MediaKind::FaceSnapshot, sighting);
@@ -256,11 +299,18 @@ std::optional<Profile> Gallery::remove_face(const Uuid& id, std::uint64_t embedd
 }
 
 GalleryMatch Gallery::match(const FaceDescriptor& descriptor, const MatchRule& rule, const std::optional<Uuid>& ignore) {
-  // One more than decide() looks at, for the profile ignored.
-  const auto found = index_.search(descriptor, 3, rule.search_radius());
+  // More than decide() looks at, for the profiles left out: the one ignored
+  // and those a negative example rules out.
+  std::size_t with_negatives = 0;
+  {
+    std::shared_lock lock(negatives_mutex_);
+    for (const auto& [key, examples] : negatives_) with_negatives += examples.empty() ? 0 : 1;
+  }
+  const auto found = index_.search(descriptor, 3 + std::min<std::size_t>(with_negatives, 16), rule.search_radius());
   std::vector<index::Match> kept;
   std::vector<Identification> profiles;
   for (const index::Match& m : found) {
+    if (near_negative(m.profile, descriptor)) continue;
     // A profile deleted between the search and the read is no candidate.
     auto profile = database_.profiles().find_by_key(m.profile);
     if (!profile || (ignore && profile->id == *ignore)) continue;

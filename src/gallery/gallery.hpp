@@ -12,7 +12,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -27,6 +29,11 @@
 #include "storage/repositories.hpp"
 
 namespace safelynx::gallery {
+
+// A face within this distance of one of a profile's negative examples is
+// never named as that profile. Measured on celebrities-dev: see
+// docs/ACCURACY.md ("Negative examples").
+inline constexpr float kNegativeExampleRadius = 0.45f;
 
 struct GalleryOptions {
   std::size_t capacity = 20;  // embeddings kept per profile (the best)
@@ -61,6 +68,7 @@ struct FacesAdded {
   Profile profile;  // as stored afterwards
   std::size_t added = 0;
   std::size_t evicted = 0;
+  std::vector<std::uint64_t> added_ids;  // the new embeddings' ids
 };
 
 struct MergeResult {
@@ -90,6 +98,12 @@ class Gallery {
   // no thumbnail yet. Publishes ProfileUpdated. Throws storage::NotFoundError.
   FacesAdded add_faces(const Uuid& id, std::span<const FaceSample> faces,
                        const std::function<std::string()>& thumbnail_jpeg);
+  // "This face is not that profile": from now on match() never names the
+  // profile for a face within kNegativeExampleRadius of it. Throws
+  // storage::NotFoundError.
+  NegativeExample add_negative(const Uuid& profile_id, const FaceDescriptor& descriptor);
+  // false when there is no such negative example (any more).
+  bool remove_negative(std::uint64_t id);
   // Stores name, classification, tags and notes; publishes ProfileUpdated.
   // nullopt when the profile does not exist.
   std::optional<Profile> update(Profile profile);
@@ -121,6 +135,7 @@ class Gallery {
   // The verdict on a face under `rule` (see match_decision.hpp). `ignore`
   // leaves one profile out, as if it did not exist: a track asks whether it
   // is someone else than the unknown profile made from its own first faces.
+  // A profile with a negative example near the face is left out the same way.
   GalleryMatch match(const FaceDescriptor& descriptor, const MatchRule& rule, const std::optional<Uuid>& ignore = {});
   // Loads every stored embedding into the (empty) index; `progress` gets
   // (done, total) now and then.
@@ -133,6 +148,13 @@ class Gallery {
   index::EmbeddingIndex& index_;
   EventBus& events_;
   const GalleryOptions options_;
+  // The negative examples by profile key, read once and kept in step: every
+  // match consults them, and they are few.
+  mutable std::shared_mutex negatives_mutex_;
+  std::map<std::uint64_t, std::vector<NegativeExample>> negatives_;
+
+  void load_negatives();
+  bool near_negative(std::uint64_t profile_key, const FaceDescriptor& descriptor) const;
 
   void index_embeddings(const std::vector<StoredEmbedding>& embeddings);
   MergeResult merge_sources_of(const Uuid& into, const std::vector<Uuid>& sources);

@@ -218,4 +218,42 @@ RecognitionReport evaluate_recognition(const LabelledDescriptors& set, std::span
   return report;
 }
 
+NegativeRadiusResult negative_example_radii(const LabelledDescriptors& set, float confusion_distance,
+                                            std::span<const float> radii) {
+  check(set, {}, "");
+  const auto people = by_person(set);
+  NegativeRadiusResult result;
+  result.points.resize(radii.size());
+  for (std::size_t r = 0; r < radii.size(); ++r) result.points[r].radius = radii[r];
+  for (std::size_t negative = 0; negative < set.descriptors.size(); ++negative) {
+    const FaceDescriptor& face = set.descriptors[negative];
+    const std::vector<std::size_t>& own_people = people.at(set.labels[negative]);
+    for (const auto& [label, faces] : people) {
+      if (label == set.labels[negative]) continue;
+      std::vector<float> to_profile;  // A's faces, from the negative
+      for (std::size_t i : faces) to_profile.push_back(descriptor_distance(face, set.descriptors[i]));
+      if (*std::min_element(to_profile.begin(), to_profile.end()) > confusion_distance) continue;
+      std::vector<float> to_others;  // B's other faces, from the negative
+      for (std::size_t i : own_people)
+        if (i != negative) to_others.push_back(descriptor_distance(face, set.descriptors[i]));
+      ++result.confusions;
+      for (NegativeRadiusPoint& point : result.points) {
+        const auto within = [&](const std::vector<float>& d) {
+          if (d.empty()) return 0.0;
+          return static_cast<double>(std::count_if(d.begin(), d.end(), [&](float x) { return x <= point.radius; })) /
+                 static_cast<double>(d.size());
+        };
+        point.own_blocked += within(to_profile);
+        point.confused_blocked += within(to_others);
+      }
+    }
+  }
+  if (result.confusions > 0)
+    for (NegativeRadiusPoint& point : result.points) {
+      point.own_blocked /= static_cast<double>(result.confusions);
+      point.confused_blocked /= static_cast<double>(result.confusions);
+    }
+  return result;
+}
+
 }  // namespace safelynx::gallery

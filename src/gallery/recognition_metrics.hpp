@@ -98,6 +98,25 @@ struct ClosestPair {
 std::optional<ClosestPair> closest_different_descriptors(const LabelledDescriptors& set);
 std::optional<ClosestPair> closest_different_means(const LabelledDescriptors& set);
 
+// What a negative example blocks, at each radius. A face of person B taken
+// for A (within `confusion_distance` of one of A's faces) is what "this is
+// not A" feedback turns into a negative example of A; from then on A is not
+// named for faces within the radius of it. Over every such confusion in the
+// set, averaged: the share of A's own faces the radius blocks (A wrongly not
+// named) and the share of B's other faces it blocks (the confusion no longer
+// made). Every ordered pair of a face and another person: n^2 distances.
+struct NegativeRadiusPoint {
+  float radius = 0;
+  double own_blocked = 0;       // of A's faces
+  double confused_blocked = 0;  // of B's other faces
+};
+struct NegativeRadiusResult {
+  std::size_t confusions = 0;
+  std::vector<NegativeRadiusPoint> points;  // one per radius asked, in order
+};
+NegativeRadiusResult negative_example_radii(const LabelledDescriptors& set, float confusion_distance,
+                                            std::span<const float> radii);
+
 // The match threshold recommended from a verification: the one at this FAR.
 inline constexpr double kRecommendedFar = 1e-3;
 

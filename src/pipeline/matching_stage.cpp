@@ -171,7 +171,7 @@ double MatchingStage::match(const std::shared_ptr<CameraState>& camera, Analysed
   services_.metrics.observe_end_to_end_ms(state.id_text, e2e_ms);
   state.live.show(std::move(overlay), std::move(settled));
   for (const auto& [track_id, face_index] : sighting_candidates)
-    maybe_record_sighting(camera, track_id, item.faces[face_index], frame, moment, settings);
+    maybe_record_sighting(camera, track_id, item.faces[face_index], tracked[face_index].quality, frame, moment, settings);
   return e2e_ms;
 }
 
@@ -217,7 +217,7 @@ std::pair<float, float> MatchingStage::own_decision(const FaceDescriptor& descri
 }
 
 void MatchingStage::maybe_record_sighting(const std::shared_ptr<CameraState>& camera, std::uint64_t track_id,
-                                          const Face& face, const Frame& frame,
+                                          const Face& face, float quality, const Frame& frame,
                                           const std::optional<RecordingMoment>& moment, const Settings& settings) {
   CameraState& state = *camera;
   TrackInfo& info = state.tracks[track_id];
@@ -238,6 +238,9 @@ void MatchingStage::maybe_record_sighting(const std::shared_ptr<CameraState>& ca
   sighting.box = face.detection.box;
   sighting.detector_score = face.detection.score;
   std::tie(sighting.match_distance, sighting.match_margin) = own_decision(*face.descriptor, info, settings);
+  // The face it was written from, for searches by face and feedback.
+  sighting.descriptor = face.descriptor;
+  sighting.face_quality = quality;
   info.sightings.push_back(sighting.id);
   if (moment) {
     sighting.recording_id = moment->recording_id;

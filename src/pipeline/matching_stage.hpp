@@ -34,7 +34,7 @@ class MatchingStage {
                        TrackInfo& info, bool near_miss);
   std::pair<float, float> own_decision(const FaceDescriptor& descriptor, const TrackInfo& info, const Settings& settings);
   void maybe_record_sighting(const std::shared_ptr<CameraState>& camera, std::uint64_t track_id, const Face& face,
-                             const Frame& frame, const std::optional<RecordingMoment>& moment, const Settings& settings);
+                             float quality, const Frame& frame, const std::optional<RecordingMoment>& moment, const Settings& settings);
 
   PipelineServices& services_;
   const PipelineOptions& options_;

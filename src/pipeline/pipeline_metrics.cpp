@@ -50,6 +50,7 @@ PipelineMetrics::PipelineMetrics() : registry_(std::make_shared<prometheus::Regi
   time_to_name_ = &prometheus::BuildHistogram().Name("time_to_name_seconds").Help("From a track's first face to its name").Register(r).Add({}, kTimeToNameBuckets);
   match_decisions_ = &prometheus::BuildCounter().Name("match_decisions_total").Help("Decisions on described faces, by verdict (named, uncertain, stranger)").Register(r);
   unknown_rejected_ = &prometheus::BuildCounter().Name("unknown_faces_rejected_total").Help("Strangers' tracks kept from becoming a profile, by quality gate").Register(r);
+  feedback_ = &prometheus::BuildCounter().Name("feedback_total").Help("Feedback given on sightings, by verdict (is, is_not)").Register(r);
   embedding_cache_size_ = &prometheus::BuildGauge().Name("embedding_cache_size").Help("Embeddings in the in-memory index").Register(r).Add({});
   active_streams_ = &prometheus::BuildGauge().Name("active_camera_streams").Help("Cameras delivering frames").Register(r).Add({});
   stage_queue_depth_ = &prometheus::BuildGauge().Name("pipeline_queue_depth").Help("Items waiting before a stage").Register(r);
@@ -134,6 +135,9 @@ void PipelineMetrics::add_unknown_rejected(const std::string& id, const std::str
   if (!counter) counter = &unknown_rejected_->Add({{"camera", id}, {"gate", gate}});
   counter->Increment();
 }
+
+// Family::Add is thread-safe and gives the same counter for the same labels.
+void PipelineMetrics::add_feedback(const std::string& verdict) { feedback_->Add({{"verdict", verdict}}).Increment(); }
 
 void PipelineMetrics::remove_camera(const std::string& id) {
   std::lock_guard lock(mutex_);

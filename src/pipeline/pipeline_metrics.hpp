@@ -52,6 +52,9 @@ class PipelineMetrics {
   // A stranger's track kept from becoming an unknown profile, by the gate
   // that stopped it ("small", "low_score", "sharpness", "not_confirmed", "uncertain").
   void add_unknown_rejected(const std::string& camera, const std::string& gate);
+  // Feedback given on a sighting, by verdict ("is" | "is_not"); counted by
+  // the API, which serve wires to these metrics.
+  void add_feedback(const std::string& verdict);
   // The camera's series disappear (it was stopped or deleted).
   void remove_camera(const std::string& camera);
 
@@ -76,6 +79,7 @@ class PipelineMetrics {
   prometheus::Histogram* time_to_name_;
   prometheus::Family<prometheus::Counter>* match_decisions_;
   prometheus::Family<prometheus::Counter>* unknown_rejected_;
+  prometheus::Family<prometheus::Counter>* feedback_;
   prometheus::Gauge* embedding_cache_size_;
   prometheus::Gauge* active_streams_;
   prometheus::Family<prometheus::Gauge>* stage_queue_depth_;

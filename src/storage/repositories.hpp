@@ -84,7 +84,8 @@ class ProfileRepository {
   // times and counts change only through sightings and merges); returns
   // false if the profile does not exist.
   virtual bool update(const Profile& profile) = 0;
-  // Deletes the profile, its embeddings and its sightings; false if absent.
+  // Deletes the profile, its embeddings, sightings and negative examples;
+  // false if absent.
   virtual bool remove(const Uuid& id) = 0;
   // Adds embeddings to an existing profile and removes `evict` ids, in one
   // transaction. Assigns the new embeddings' ids.
@@ -164,6 +165,32 @@ class SightingRepository {
   // Marks both snapshots as gone (the files are the caller's); false if the
   // sighting does not exist.
   virtual bool clear_snapshots(const Uuid& sighting_id) = 0;
+  // Every sighting that kept its face's descriptor, newest first (time, then
+  // insertion), read in chunks so memory stays bounded however many there
+  // are; sightings written meanwhile may be missed.
+  virtual void for_each_descriptor(const std::function<void(const Uuid&, const FaceDescriptor&)>& visit) = 0;
+};
+
+struct FeedbackFilter {
+  std::optional<Uuid> sighting_id;
+  std::optional<Uuid> profile_id;  // the profile it names or the one the sighting had before
+};
+
+// Feedback on sightings and the negative examples it stores.
+class FeedbackRepository {
+ public:
+  virtual ~FeedbackRepository() = default;
+  virtual void create(const Feedback& feedback) = 0;
+  virtual std::optional<Feedback> find(const Uuid& id) = 0;
+  // Newest first.
+  virtual PageOf<Feedback> list(const FeedbackFilter& filter, const Page& page) = 0;
+  // Sets undone_at; false when the feedback does not exist or was undone already.
+  virtual bool mark_undone(const Uuid& id, TimePoint at) = 0;
+  // Assigns example.id. Throws NotFoundError when the profile does not exist.
+  virtual void add_negative(NegativeExample& example) = 0;
+  virtual bool remove_negative(std::uint64_t id) = 0;
+  // Every negative example (they are few: one per piece of feedback).
+  virtual std::vector<NegativeExample> negatives() = 0;
 };
 
 struct RecordingFilter {
@@ -278,6 +305,7 @@ class Database {
   virtual UserRepository& users() = 0;
   virtual TokenRepository& tokens() = 0;
   virtual AuditRepository& audit() = 0;
+  virtual FeedbackRepository& feedback() = 0;
   virtual std::uint64_t size_bytes() = 0;  // on disk, including the WAL
   virtual int schema_version() = 0;
 };

@@ -11,6 +11,7 @@
 #include "storage/sqlite_audit_repository.hpp"
 #include "storage/sqlite_camera_repository.hpp"
 #include "storage/sqlite_connection.hpp"
+#include "storage/sqlite_feedback_repository.hpp"
 #include "storage/sqlite_profile_repository.hpp"
 #include "storage/sqlite_recording_repository.hpp"
 #include "storage/sqlite_schema.hpp"
@@ -48,7 +49,8 @@ class SqliteDatabase final : public Database {
         settings_(pool_),
         users_(pool_),
         tokens_(pool_),
-        audit_(pool_) {}
+        audit_(pool_),
+        feedback_(pool_) {}
 
   ProfileRepository& profiles() override { return profiles_; }
   CameraRepository& cameras() override { return cameras_; }
@@ -58,6 +60,7 @@ class SqliteDatabase final : public Database {
   UserRepository& users() override { return users_; }
   TokenRepository& tokens() override { return tokens_; }
   AuditRepository& audit() override { return audit_; }
+  FeedbackRepository& feedback() override { return feedback_; }
 
   std::uint64_t size_bytes() override {
     std::uint64_t total = 0;
@@ -84,6 +87,7 @@ class SqliteDatabase final : public Database {
   sqlite::SqliteUserRepository users_;
   sqlite::SqliteTokenRepository tokens_;
   sqlite::SqliteAuditRepository audit_;
+  sqlite::SqliteFeedbackRepository feedback_;
 };
 
 }  // namespace

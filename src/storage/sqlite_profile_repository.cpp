@@ -2,8 +2,6 @@
 #include "storage/sqlite_profile_repository.hpp"
 
 #include <algorithm>
-#include <array>
-#include <bit>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
@@ -16,32 +14,6 @@ namespace safelynx::storage::sqlite {
 namespace {
 
 using json = nlohmann::json;
-
-constexpr std::size_t kDescriptorBytes = kDescriptorSize * sizeof(float);
-
-// Little-endian float32 whatever the host, so a database file is portable.
-std::array<unsigned char, kDescriptorBytes> encode_descriptor(const FaceDescriptor& descriptor) {
-  std::array<unsigned char, kDescriptorBytes> bytes{};
-  for (std::size_t i = 0; i < kDescriptorSize; ++i) {
-    const auto bits = std::bit_cast<std::uint32_t>(descriptor[i]);
-    for (std::size_t b = 0; b < 4; ++b) bytes[i * 4 + b] = static_cast<unsigned char>(bits >> (8 * b));
-  }
-  return bytes;
-}
-
-FaceDescriptor decode_descriptor(const std::vector<unsigned char>& bytes, const std::string& database) {
-  if (bytes.size() != kDescriptorBytes) {
-    throw StorageError(database + ": corrupt embedding: " + std::to_string(bytes.size()) + " bytes, expected " +
-                       std::to_string(kDescriptorBytes));
-  }
-  FaceDescriptor descriptor{};
-  for (std::size_t i = 0; i < kDescriptorSize; ++i) {
-    std::uint32_t bits = 0;
-    for (std::size_t b = 0; b < 4; ++b) bits |= static_cast<std::uint32_t>(bytes[i * 4 + b]) << (8 * b);
-    descriptor[i] = std::bit_cast<float>(bits);
-  }
-  return descriptor;
-}
 
 // A LIKE pattern matching `text` anywhere, with the user's own '%', '_' and
 // backslash taken literally (the statements say ESCAPE with a backslash).
@@ -370,6 +342,9 @@ Profile SqliteProfileRepository::merge(const Uuid& into, const std::vector<Uuid>
       move_embeddings.bind_int(1, into_key).bind_int(2, key).run();
       auto move_sightings = connection.prepare("UPDATE sightings SET profile_key = ?1 WHERE profile_key = ?2");
       move_sightings.bind_int(1, into_key).bind_int(2, key).run();
+      // "Not this person" holds for the merged person too.
+      auto move_negatives = connection.prepare("UPDATE negative_examples SET profile_key = ?1 WHERE profile_key = ?2");
+      move_negatives.bind_int(1, into_key).bind_int(2, key).run();
       auto remove = connection.prepare("DELETE FROM profiles WHERE key = ?1");
       remove.bind_int(1, key).run();
     }

@@ -2,6 +2,7 @@
 #include "storage/sqlite_rows.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <limits>
 #include <string>
 
@@ -9,6 +10,29 @@ namespace safelynx::storage::sqlite {
 
 std::int64_t to_sql_int(std::uint64_t value) {
   return static_cast<std::int64_t>(std::min<std::uint64_t>(value, std::numeric_limits<std::int64_t>::max()));
+}
+
+std::array<unsigned char, kDescriptorBytes> encode_descriptor(const FaceDescriptor& descriptor) {
+  std::array<unsigned char, kDescriptorBytes> bytes{};
+  for (std::size_t i = 0; i < kDescriptorSize; ++i) {
+    const auto bits = std::bit_cast<std::uint32_t>(descriptor[i]);
+    for (std::size_t b = 0; b < 4; ++b) bytes[i * 4 + b] = static_cast<unsigned char>(bits >> (8 * b));
+  }
+  return bytes;
+}
+
+FaceDescriptor decode_descriptor(const std::vector<unsigned char>& bytes, const std::string& database) {
+  if (bytes.size() != kDescriptorBytes) {
+    throw StorageError(database + ": corrupt embedding: " + std::to_string(bytes.size()) + " bytes, expected " +
+                       std::to_string(kDescriptorBytes));
+  }
+  FaceDescriptor descriptor{};
+  for (std::size_t i = 0; i < kDescriptorSize; ++i) {
+    std::uint32_t bits = 0;
+    for (std::size_t b = 0; b < 4; ++b) bits |= static_cast<std::uint32_t>(bytes[i * 4 + b]) << (8 * b);
+    descriptor[i] = std::bit_cast<float>(bits);
+  }
+  return descriptor;
 }
 
 std::uint64_t to_count(std::int64_t value) { return value < 0 ? 0 : static_cast<std::uint64_t>(value); }

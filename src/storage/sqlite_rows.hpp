@@ -1,10 +1,12 @@
 // Internal to the SQLite backend: conversions, paging and lookups shared by several repositories.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "storage/repositories.hpp"
 #include "storage/sqlite_connection.hpp"
@@ -16,6 +18,13 @@ std::int64_t to_sql_int(std::uint64_t value);
 
 // A column's count or id back; a negative one reads as 0.
 std::uint64_t to_count(std::int64_t value);
+
+// Descriptors (embeddings, sightings, negative examples) as little-endian
+// float32 whatever the host, so a database file is portable; a blob of the
+// wrong size is StorageError naming `database`.
+inline constexpr std::size_t kDescriptorBytes = kDescriptorSize * sizeof(float);
+std::array<unsigned char, kDescriptorBytes> encode_descriptor(const FaceDescriptor& descriptor);
+FaceDescriptor decode_descriptor(const std::vector<unsigned char>& bytes, const std::string& database);
 
 // "?N", the numbered parameter N of a statement.
 std::string placeholder(int index);

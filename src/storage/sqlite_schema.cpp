@@ -197,6 +197,45 @@ ALTER TABLE sightings ADD COLUMN corrected_from TEXT;
 ALTER TABLE embeddings ADD COLUMN has_photo INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE profiles ADD COLUMN reviewed INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // 7: each sighting keeps the descriptor of its face (searches by face,
+    // feedback); older sightings have none. Feedback on sightings, undoable:
+    // its ids are plain text, since it outlives the sighting and profiles it
+    // names as history. Negative examples belong to their profile and go
+    // with it.
+    R"sql(
+ALTER TABLE sightings ADD COLUMN embedding BLOB CHECK (embedding IS NULL OR length(embedding) = 512);
+ALTER TABLE sightings ADD COLUMN face_quality REAL NOT NULL DEFAULT 0;
+-- The search by face reads only sightings with an embedding, newest first
+-- (partial: the query repeats its WHERE term exactly).
+CREATE INDEX sightings_embedding_time ON sightings (time, id) WHERE embedding IS NOT NULL;
+
+CREATE TABLE negative_examples (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  profile_key INTEGER NOT NULL REFERENCES profiles (key) ON DELETE CASCADE,
+  descriptor BLOB NOT NULL CHECK (length(descriptor) = 512),  -- 128 float32, little-endian
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX negative_examples_profile ON negative_examples (profile_key);
+
+CREATE TABLE feedback (
+  id INTEGER PRIMARY KEY,
+  uuid TEXT NOT NULL UNIQUE,
+  sighting_uuid TEXT NOT NULL,
+  verdict TEXT NOT NULL CHECK (verdict IN ('is', 'is_not')),
+  profile_uuid TEXT NOT NULL,
+  previous_profile_uuid TEXT NOT NULL,
+  added_to_gallery INTEGER NOT NULL,
+  embedding_id INTEGER,
+  negative_id INTEGER,
+  created_profile_uuid TEXT,
+  created_at INTEGER NOT NULL,
+  undone_at INTEGER
+);
+CREATE INDEX feedback_created ON feedback (created_at, id);
+CREATE INDEX feedback_sighting ON feedback (sighting_uuid);
+CREATE INDEX feedback_profile ON feedback (profile_uuid);
+CREATE INDEX feedback_previous_profile ON feedback (previous_profile_uuid);
+)sql",
 };
 
 constexpr int kLatestVersion = static_cast<int>(std::size(kMigrations));

@@ -13,9 +13,9 @@ namespace {
 const std::string kSightingColumns =
     "s.uuid, p.uuid, s.camera_uuid, s.time, s.box_x, s.box_y, s.box_width, s.box_height, s.detector_score, "
     "s.match_distance, s.has_face_snapshot, s.has_frame_snapshot, s.recording_uuid, s.recording_offset_s, "
-    "s.match_margin, s.corrected_from";
+    "s.match_margin, s.corrected_from, s.embedding, s.face_quality";
 
-Sighting read_sighting(const Statement& row) {
+Sighting read_sighting(const Statement& row, const std::string& database) {
   Sighting sighting;
   sighting.id = row.column_uuid(0);
   sighting.profile_id = row.column_uuid(1);
@@ -31,6 +31,8 @@ Sighting read_sighting(const Statement& row) {
   sighting.recording_offset_s = row.column_real(13);
   sighting.match_margin = static_cast<float>(row.column_real(14));
   if (!row.is_null(15)) sighting.corrected_from = row.column_uuid(15);
+  if (!row.is_null(16)) sighting.descriptor = decode_descriptor(row.column_blob(16), database);
+  sighting.face_quality = static_cast<float>(row.column_real(17));
   return sighting;
 }
 
@@ -44,8 +46,8 @@ void SqliteSightingRepository::create(const Sighting& sighting) {
     auto insert = connection.prepare(
         "INSERT INTO sightings (uuid, profile_key, camera_uuid, time, box_x, box_y, box_width, box_height, "
         "detector_score, match_distance, has_face_snapshot, has_frame_snapshot, recording_uuid, "
-        "recording_offset_s, match_margin, corrected_from) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
+        "recording_offset_s, match_margin, corrected_from, embedding, face_quality) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)");
     insert.bind_uuid(1, sighting.id)
         .bind_int(2, key)
         .bind_uuid(3, sighting.camera_id)
@@ -59,7 +61,8 @@ void SqliteSightingRepository::create(const Sighting& sighting) {
         .bind_bool(11, sighting.has_face_snapshot)
         .bind_bool(12, sighting.has_frame_snapshot)
         .bind_real(14, sighting.recording_offset_s)
-        .bind_real(15, sighting.match_margin);
+        .bind_real(15, sighting.match_margin)
+        .bind_real(18, sighting.face_quality);
     if (sighting.recording_id) {
       insert.bind_uuid(13, *sighting.recording_id);
     } else {
@@ -69,6 +72,12 @@ void SqliteSightingRepository::create(const Sighting& sighting) {
       insert.bind_uuid(16, *sighting.corrected_from);
     } else {
       insert.bind_null(16);
+    }
+    if (sighting.descriptor) {
+      const auto bytes = encode_descriptor(*sighting.descriptor);
+      insert.bind_blob(17, bytes.data(), bytes.size());
+    } else {
+      insert.bind_null(17);
     }
     insert.run();
     auto bump = connection.prepare(
@@ -86,7 +95,7 @@ std::optional<Sighting> SqliteSightingRepository::find(const Uuid& id) {
                                         "WHERE s.uuid = ?1");
     statement.bind_uuid(1, id);
     if (!statement.step()) return std::nullopt;
-    return read_sighting(statement);
+    return read_sighting(statement, connection.name());
   });
 }
 
@@ -124,7 +133,7 @@ PageOf<Sighting> SqliteSightingRepository::list(const SightingFilter& filter, co
                                    " LIMIT " + placeholder(limit_index) + " OFFSET " + placeholder(offset_index));
     bind_filters(rows);
     rows.bind_int(limit_index, w.limit).bind_int(offset_index, w.offset);
-    while (rows.step()) result.items.push_back(read_sighting(rows));
+    while (rows.step()) result.items.push_back(read_sighting(rows, connection.name()));
     return result;
   });
 }
@@ -193,7 +202,7 @@ std::vector<Sighting> SqliteSightingRepository::oldest_with_snapshots(TimePoint 
                                         "WHERE (s.has_face_snapshot <> 0 OR s.has_frame_snapshot <> 0) "
                                         "AND s.time < ?1 ORDER BY s.time, s.id LIMIT ?2");
     statement.bind_time(1, before).bind_int(2, to_sql_int(limit));
-    while (statement.step()) result.push_back(read_sighting(statement));
+    while (statement.step()) result.push_back(read_sighting(statement, connection.name()));
     return result;
   });
 }
@@ -229,6 +238,33 @@ std::size_t SqliteSightingRepository::reassign(std::span<const Uuid> sightings, 
           .run();
     return moved;
   });
+}
+
+void SqliteSightingRepository::for_each_descriptor(
+    const std::function<void(const Uuid&, const FaceDescriptor&)>& visit) {
+  // In chunks by (time, id), newest first: the reader is held for one chunk
+  // at a time, not for the whole scan, and memory stays one chunk.
+  constexpr std::int64_t kChunk = 1024;
+  std::optional<std::pair<std::int64_t, std::int64_t>> after;
+  for (;;) {
+    std::vector<std::pair<Uuid, FaceDescriptor>> chunk;
+    pool_.read([&](Connection& connection) {
+      // "embedding IS NOT NULL" as in the partial index sightings_embedding_time.
+      auto rows = connection.prepare(
+          after ? "SELECT uuid, embedding, time, id FROM sightings WHERE embedding IS NOT NULL "
+                  "AND (time < ?1 OR (time = ?1 AND id < ?2)) ORDER BY time DESC, id DESC LIMIT ?3"
+                : "SELECT uuid, embedding, time, id FROM sightings WHERE embedding IS NOT NULL "
+                  "ORDER BY time DESC, id DESC LIMIT ?3");
+      if (after) rows.bind_int(1, after->first).bind_int(2, after->second);
+      rows.bind_int(3, kChunk);
+      while (rows.step()) {
+        chunk.emplace_back(rows.column_uuid(0), decode_descriptor(rows.column_blob(1), connection.name()));
+        after = std::pair(rows.column_int(2), rows.column_int(3));
+      }
+    });
+    for (const auto& [id, descriptor] : chunk) visit(id, descriptor);
+    if (static_cast<std::int64_t>(chunk.size()) < kChunk) return;
+  }
 }
 
 bool SqliteSightingRepository::clear_snapshots(const Uuid& sighting_id) {

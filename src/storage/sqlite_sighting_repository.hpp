@@ -19,6 +19,7 @@ class SqliteSightingRepository final : public SightingRepository {
   std::vector<Sighting> oldest_with_snapshots(TimePoint before, std::size_t limit) override;
   std::size_t reassign(std::span<const Uuid> sightings, const Uuid& to) override;
   bool clear_snapshots(const Uuid& sighting_id) override;
+  void for_each_descriptor(const std::function<void(const Uuid&, const FaceDescriptor&)>& visit) override;
 
  private:
   ConnectionPool& pool_;

@@ -1,6 +1,7 @@
 // The gallery service against a real SQLite database, media folder and
 // index: each operation leaves the four stores agreeing.
 #include "gallery/gallery.hpp"
+#include "gallery/feedback.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -333,6 +334,155 @@ TEST_F(GalleryTest, RebuildLoadsEveryStoredEmbeddingIntoAnEmptyIndex) {
   EXPECT_EQ(fresh.profile_count(), 2u);
   ASSERT_TRUE(restarted.match(face(0.1f, 0).descriptor, rule(0.01f)).named());
   EXPECT_EQ(restarted.match(face(0.1f, 0).descriptor, rule(0.01f)).named()->id, a.id);
+}
+
+// face(v) to face(w) is 11.3 * |v - w|: kNegativeExampleRadius (0.45) is 0.04 apart.
+TEST_F(GalleryTest, AFaceNearANegativeExampleOfAProfileIsNeverNamedAsItFarFacesStillAre) {
+  const Profile x = gallery_->create(named("x"), std::vector{face(0.1f, 0.5f)}, "");
+  const FaceSample near_negative = face(0.12f, 0);  // 0.23 from x, 0.11 from the negative
+  const FaceSample far_from_it = face(0.07f, 0);    // 0.34 from x, 0.68 from the negative
+  ASSERT_EQ(gallery_->match(near_negative.descriptor, rule(0.6f)).named()->id, x.id);
+
+  const NegativeExample negative = gallery_->add_negative(x.id, face(0.13f, 0).descriptor);
+  EXPECT_EQ(negative.profile_key, x.key);
+  EXPECT_FALSE(gallery_->match(near_negative.descriptor, rule(0.6f)).named());
+  ASSERT_TRUE(gallery_->match(far_from_it.descriptor, rule(0.6f)).named());
+  EXPECT_EQ(gallery_->match(far_from_it.descriptor, rule(0.6f)).named()->id, x.id);
+  EXPECT_THROW(gallery_->add_negative(Uuid::random(), near_negative.descriptor), storage::NotFoundError);
+
+  // Stored: a gallery opened later keeps applying it.
+  Gallery reopened(*database_, *media_, index_, events_, GalleryOptions{3});
+  EXPECT_FALSE(reopened.match(near_negative.descriptor, rule(0.6f)).named());
+
+  EXPECT_TRUE(gallery_->remove_negative(negative.id));
+  EXPECT_FALSE(gallery_->remove_negative(negative.id));
+  EXPECT_EQ(gallery_->match(near_negative.descriptor, rule(0.6f)).named()->id, x.id);
+}
+
+TEST_F(GalleryTest, ANegativeExampleLeavesTheRunnerUpToBeNamed) {
+  const Profile x = gallery_->create(named("x"), std::vector{face(0.1f, 0.5f)}, "");
+  const Profile y = gallery_->create(named("y"), std::vector{face(0.104f, 0.5f)}, "");
+  const FaceSample query = face(0.1f, 0);
+  EXPECT_EQ(gallery_->match(query.descriptor, rule(0.6f)).decision.verdict, MatchVerdict::Uncertain);
+  gallery_->add_negative(x.id, query.descriptor);
+  ASSERT_TRUE(gallery_->match(query.descriptor, rule(0.6f)).named());
+  EXPECT_EQ(gallery_->match(query.descriptor, rule(0.6f)).named()->id, y.id);
+  // Deleting the profile takes its negative examples along.
+  ASSERT_TRUE(gallery_->remove(x.id));
+  EXPECT_TRUE(database_->feedback().negatives().empty());
+}
+
+class FeedbackServiceTest : public GalleryTest {
+ protected:
+  void SetUp() override {
+    GalleryTest::SetUp();
+    feedback_ = std::make_unique<FeedbackService>(*database_, *media_, *gallery_, events_);
+  }
+  Sighting sighting_of(const Profile& profile, std::optional<float> value) {
+    Sighting s;
+    s.id = Uuid::random();
+    s.profile_id = profile.id;
+    s.camera_id = Uuid::random();
+    s.time = now_ms();
+    if (value) s.descriptor = face(*value, 0).descriptor;
+    s.face_quality = 0.8f;
+    database_->sightings().create(s);
+    return s;
+  }
+  FeedbackError::Kind error_of(const std::function<void()>& action, const std::string& code) {
+    try {
+      action();
+    } catch (const FeedbackError& error) {
+      EXPECT_EQ(error.code(), code) << error.what();
+      return error.kind();
+    }
+    ADD_FAILURE() << "no FeedbackError " << code;
+    return FeedbackError::Kind::NotFound;
+  }
+  std::unique_ptr<FeedbackService> feedback_;
+};
+
+TEST_F(FeedbackServiceTest, IsMovesTheSightingAddsItsFaceAndTheUndoTakesBoth) {
+  const Profile x = gallery_->create(named("x"), std::vector{face(0.1f, 0.5f)}, "");
+  const Profile u = gallery_->create(Profile{}, std::vector{face(0.5f, 0.5f)}, "");
+  const Sighting s = sighting_of(u, 0.11f);
+  const FeedbackOutcome given = feedback_->give(s.id, FeedbackVerdict::Is, x.id, rule(0.6f));
+  EXPECT_TRUE(given.feedback.added_to_gallery);
+  EXPECT_FALSE(given.reason);
+  EXPECT_EQ(given.feedback.previous_profile_id, u.id);
+  EXPECT_EQ(given.sighting.profile_id, x.id);
+  EXPECT_EQ(given.sighting.corrected_from, u.id);
+  const auto stored = database_->profiles().embeddings_of(x.id);
+  ASSERT_EQ(stored.size(), 2u);
+  EXPECT_TRUE(std::any_of(stored.begin(), stored.end(), [](const StoredEmbedding& e) { return e.quality == 0.8f; }));
+
+  const Feedback undone = feedback_->undo(given.feedback.id);
+  EXPECT_TRUE(undone.undone_at);
+  EXPECT_EQ(database_->profiles().embeddings_of(x.id).size(), 1u);
+  EXPECT_EQ(database_->sightings().find(s.id)->profile_id, u.id);
+  EXPECT_EQ(error_of([&] { feedback_->undo(given.feedback.id); }, "already_undone"), FeedbackError::Kind::Conflict);
+}
+
+TEST_F(FeedbackServiceTest, IsWithAFaceFarFromEveryEmbeddingMovesTheSightingButKeepsTheGalleryAsItWas) {
+  const Profile x = gallery_->create(named("x"), std::vector{face(0.1f, 0.5f)}, "");
+  const Profile u = gallery_->create(Profile{}, std::vector{face(0.5f, 0.5f)}, "");
+  const Sighting s = sighting_of(u, 0.2f);  // 1.13 from x: beyond the stranger threshold 0.6
+  const FeedbackOutcome given = feedback_->give(s.id, FeedbackVerdict::Is, x.id, rule(0.6f));
+  EXPECT_FALSE(given.feedback.added_to_gallery);
+  ASSERT_TRUE(given.reason);
+  EXPECT_NE(given.reason->find("outlier"), std::string::npos) << *given.reason;
+  EXPECT_EQ(given.sighting.profile_id, x.id);
+  EXPECT_EQ(database_->profiles().embeddings_of(x.id).size(), 1u);
+}
+
+TEST_F(FeedbackServiceTest, IsNotNamesTheRunnerUpWhenTheGalleryCanOtherwiseANewUnknownProfile) {
+  const Profile x = gallery_->create(named("x"), std::vector{face(0.1f, 0.5f)}, "");
+  const Profile y = gallery_->create(named("y"), std::vector{face(0.104f, 0.5f)}, "");
+  const Sighting to_y = sighting_of(x, 0.1f);
+  const FeedbackOutcome moved = feedback_->give(to_y.id, FeedbackVerdict::IsNot, std::nullopt, rule(0.6f));
+  EXPECT_EQ(moved.feedback.profile_id, x.id);
+  EXPECT_EQ(moved.sighting.profile_id, y.id);
+  EXPECT_FALSE(moved.feedback.created_profile_id);
+  EXPECT_EQ(database_->feedback().negatives().size(), 1u);
+
+  const Profile z = gallery_->create(named("z"), std::vector{face(0.3f, 0.5f)}, "");
+  const Sighting alone = sighting_of(z, 0.3f);
+  const FeedbackOutcome created = feedback_->give(alone.id, FeedbackVerdict::IsNot, z.id, rule(0.6f));
+  ASSERT_TRUE(created.feedback.created_profile_id);
+  EXPECT_EQ(created.sighting.profile_id, *created.feedback.created_profile_id);
+  const auto unknown = database_->profiles().find(*created.feedback.created_profile_id);
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->classification, Classification::Unknown);
+  EXPECT_EQ(unknown->embedding_count, 1u);
+
+  // Undone: the sighting back, the negative example and the new profile gone.
+  feedback_->undo(created.feedback.id);
+  EXPECT_EQ(database_->sightings().find(alone.id)->profile_id, z.id);
+  EXPECT_FALSE(database_->profiles().find(*created.feedback.created_profile_id));
+  feedback_->undo(moved.feedback.id);
+  EXPECT_EQ(database_->sightings().find(to_y.id)->profile_id, x.id);
+  EXPECT_TRUE(database_->feedback().negatives().empty());
+}
+
+TEST_F(FeedbackServiceTest, RefusesWhatItCannotDoSayingWhy) {
+  const Profile x = gallery_->create(named("x"), std::vector{face(0.1f, 0.5f)}, "");
+  const Profile u = gallery_->create(Profile{}, std::vector{face(0.5f, 0.5f)}, "");
+  const Sighting old = sighting_of(u, std::nullopt);
+  const Sighting s = sighting_of(u, 0.11f);
+  EXPECT_EQ(error_of([&] { feedback_->give(old.id, FeedbackVerdict::Is, x.id, rule(0.6f)); }, "no_embedding"),
+            FeedbackError::Kind::Conflict);
+  EXPECT_EQ(error_of([&] { feedback_->give(s.id, FeedbackVerdict::Is, u.id, rule(0.6f)); }, "already_named"),
+            FeedbackError::Kind::Conflict);
+  EXPECT_EQ(error_of([&] { feedback_->give(Uuid::random(), FeedbackVerdict::Is, x.id, rule(0.6f)); }, "not_found"),
+            FeedbackError::Kind::NotFound);
+  EXPECT_EQ(error_of([&] { feedback_->give(s.id, FeedbackVerdict::Is, Uuid::random(), rule(0.6f)); }, "not_found"),
+            FeedbackError::Kind::NotFound);
+  EXPECT_EQ(error_of([&] { feedback_->undo(Uuid::random()); }, "not_found"), FeedbackError::Kind::NotFound);
+  // The profile it named before is gone: the sighting cannot go back.
+  const FeedbackOutcome given = feedback_->give(s.id, FeedbackVerdict::Is, x.id, rule(0.6f));
+  gallery_->remove(u.id);
+  EXPECT_EQ(error_of([&] { feedback_->undo(given.feedback.id); }, "profile_gone"), FeedbackError::Kind::Conflict);
+  EXPECT_FALSE(database_->feedback().find(given.feedback.id)->undone_at);
 }
 
 // The stored embeddings' photos by quality, best first ("-" for none):

@@ -182,6 +182,29 @@ TEST(Verification, SecondDescriptorsArePairedWithTheFirst) {
   EXPECT_FLOAT_EQ(r.impostor[1], 5.0f);
 }
 
+TEST(NegativeExamples, AConfusedFaceBlocksThePersonsOwnFacesOnlyWithinTheRadius) {
+  // A at 0 and 0.2; B at 0.5 and 0.9.
+  Set set;
+  set.add(0, at(0));
+  set.add(0, at(0.2f));
+  set.add(1, at(0.5f));
+  set.add(1, at(0.9f));
+  const float radii[] = {0.1f, 0.35f, 0.6f};
+  const NegativeRadiusResult r = negative_example_radii(set.view(), 0.4f, radii);
+  // B's 0.5 face is taken for A (0.3 from A's 0.2), and A's 0.2 face for B.
+  ASSERT_EQ(r.confusions, 2u);
+  ASSERT_EQ(r.points.size(), 3u);
+  EXPECT_DOUBLE_EQ(r.points[0].own_blocked, 0.0);
+  EXPECT_DOUBLE_EQ(r.points[0].confused_blocked, 0.0);
+  // 0.35: each blocks one of the two faces of the profile (0.3 away, the other 0.5 or 0.7);
+  // of the confused person's other face, 0.2 away for A, 0.4 for B.
+  EXPECT_DOUBLE_EQ(r.points[1].own_blocked, 0.5);
+  EXPECT_DOUBLE_EQ(r.points[1].confused_blocked, 0.5);
+  EXPECT_DOUBLE_EQ(r.points[2].own_blocked, 0.75);
+  EXPECT_DOUBLE_EQ(r.points[2].confused_blocked, 1.0);
+  EXPECT_EQ(negative_example_radii(set.view(), 0.1f, radii).confusions, 0u);
+}
+
 TEST(Percentile, InterpolatesBetweenClosestRanks) {
   const std::vector<float> v = {1, 2, 3, 4};
   EXPECT_DOUBLE_EQ(percentile(v, 0), 1);

@@ -7,6 +7,8 @@
 #include <sstream>
 
 #include <gtest/gtest.h>
+
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -132,6 +134,33 @@ TEST_F(CliTest, DetectAndEmbedWriteTheDocumentedJson) {
   }
 }
 
+TEST_F(CliTest, EmbedTakesTheAlignmentToDescribeWith) {
+  const std::string image = (testing::testdata_dir() / "faces/obama/obama.jpg").string();
+  auto descriptor_with = [&](std::vector<std::string> alignment) {
+    std::vector<std::string> args{"embed"};
+    args.insert(args.end(), alignment.begin(), alignment.end());
+    args.push_back(image);
+    const json out = parse_output(safelynx_cli(args));
+    EXPECT_EQ(out[0]["faces"].size(), 1u);
+    return out[0]["faces"][0]["descriptor"].get<std::vector<double>>();
+  };
+  const auto standard = descriptor_with({});
+  const auto dlib = descriptor_with({"--alignment", "dlib-chip"});
+  const auto face_api = descriptor_with({"--alignment", "face-api"});
+  ASSERT_EQ(standard.size(), 128u);
+  ASSERT_EQ(face_api.size(), 128u);
+  double same = 0, moved = 0;
+  for (std::size_t i = 0; i < 128; ++i) {
+    same += (standard[i] - dlib[i]) * (standard[i] - dlib[i]);
+    moved += (standard[i] - face_api[i]) * (standard[i] - face_api[i]);
+  }
+  EXPECT_LT(std::sqrt(same), 1e-6) << "dlib-chip is the default";
+  EXPECT_GT(std::sqrt(moved), 0.03) << "the other crop moves the descriptor";
+  const auto bad = safelynx_cli({"embed", "--alignment", "sideways", image});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("--alignment"), std::string::npos) << bad.err;
+}
+
 TEST_F(CliTest, BadImagesGetAnErrorAndTheOthersAreStillProcessed) {
   const std::string good = (testing::testdata_dir() / "scenes/kit_test.jpg").string();
   const std::string jpeg = read_bytes(good);
@@ -204,15 +233,21 @@ TEST_F(CliTest, BenchDetectionRecallReportsEveryCell) {
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const json j = json::parse(result.out);
   EXPECT_EQ(j["crops"], 12);
-  ASSERT_EQ(j["results"].size(), 4u);  // 2 detectors x 1 size x 2 angles
+  // 5 detectors (tiny, ssd, the second pass's two parts and all of it) x 1 size x 2 angles.
+  ASSERT_EQ(j["results"].size(), 10u);
+  std::map<std::pair<std::string, int>, double> recall;
   for (const json& cell : j["results"]) {
     EXPECT_EQ(cell["frames"], 12) << cell.dump();
     EXPECT_EQ(cell["size"], 160);
+    recall[{cell["detector"].get<std::string>(), cell["angle"].get<int>()}] = cell["recall"].get<double>();
     if (cell["angle"] == 0) {
       EXPECT_GE(cell["recall"].get<double>(), 0.75) << cell.dump();
     }
   }
-  for (const char* detector : {"tiny", "ssd"}) EXPECT_GT(j["ms_per_frame"][detector].get<double>(), 0.0) << detector;
+  // The second pass keeps what the live detector finds and adds to it.
+  for (int angle : {0, 20}) EXPECT_GE(recall.at({"second_pass", angle}), recall.at({"tiny416", angle})) << angle;
+  for (const char* detector : {"tiny416", "ssd", "tiny416+tiny608", "tiny416+turned25", "second_pass"})
+    EXPECT_GT(j["ms_per_frame"][detector].get<double>(), 0.0) << detector;
   EXPECT_NE(result.err.find("size \\ angle"), std::string::npos) << result.err;
 }
 

@@ -245,6 +245,9 @@ TEST_F(PipelineStages, EachSightingKeepsItsOwnDistanceAndMargin) {
   EXPECT_EQ(sightings.items[0].profile_id, kit.id);
   EXPECT_NEAR(sightings.items[0].match_distance, 0.1f, 1e-3);
   EXPECT_NEAR(sightings.items[0].match_margin, 0.5f, 1e-3) << "Rose is 0.6 away, Kit 0.1";
+  // The face it was written from is kept (searches by face, feedback).
+  ASSERT_TRUE(sightings.items[0].descriptor);
+  EXPECT_EQ(*sightings.items[0].descriptor, unit_descriptor());
 }
 
 TEST_F(PipelineStages, TwoPeopleAboutAsNearAreUncertainNeverAName) {

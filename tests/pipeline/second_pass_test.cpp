@@ -2,25 +2,20 @@
 // frames get it, with counting fake detectors and real storage.
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
 #include <atomic>
-#include <filesystem>
 #include <thread>
 
 #include <opencv2/core.hpp>
 
-#include "index/tiered_index.hpp"
 #include "pipeline/pipeline.hpp"
-#include "storage/sqlite_database.hpp"
 #include "vision/face_crops.hpp"
 #include "vision/face_engine.hpp"
 #include "../support/fake_networks.hpp"
+#include "../support/pipeline_world.hpp"
 
 namespace safelynx::pipeline {
 namespace {
 
-namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 // Finds nothing; counts its runs.
@@ -39,20 +34,7 @@ class CountingDetector : public vision::FaceDetector {
 
 class SecondPass : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("safelynx-second-pass-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    database_ = storage::open_sqlite_database(dir_ / "safelynx.db", {});
-    media_ = std::make_unique<storage::MediaStore>(dir_);
-    gallery_ = std::make_unique<gallery::Gallery>(*database_, *media_, index_, events_);
-  }
-  void TearDown() override {
-    pipeline_.reset();
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
+  void TearDown() override { pipeline_.reset(); }
 
   // Runs `frames` frames of a browser camera through detection.
   void run(std::size_t every, bool with_second_pass_factory, std::uint64_t frames) {
@@ -72,16 +54,8 @@ class SecondPass : public ::testing::Test {
     engines.confirm_detector = [] { return std::make_unique<testing::FixedDetector>(std::vector<FaceDetection>{}); };
     if (with_second_pass_factory)
       engines.second_pass_detector = [this] { return std::make_unique<CountingDetector>(second_runs_); };
-    pipeline_ = std::make_unique<Pipeline>(
-        PipelineServices{*database_, *media_, events_, *gallery_, metrics_, [] { return Settings{}; },
-                         [] { return Uuid::random(); }, [](const std::string&, const std::string&) {}},
-        options, std::move(engines));
-    Camera camera;
-    camera.id = Uuid::random();
-    camera.name = "porch";
-    camera.kind = CameraKind::Browser;
-    camera.created_at = camera.updated_at = now_ms();
-    database_->cameras().create(camera);
+    pipeline_ = std::make_unique<Pipeline>(world_.services(), options, std::move(engines));
+    const Camera camera = world_.add_browser_camera("porch");
     pipeline_->start_camera(camera);
     cv::Mat picture(240, 320, CV_8UC3);
     cv::randu(picture, cv::Scalar::all(0), cv::Scalar::all(255));
@@ -97,13 +71,7 @@ class SecondPass : public ::testing::Test {
     detected_ = pipeline_->runtime(camera.id)->detected;
   }
 
-  fs::path dir_;
-  std::unique_ptr<storage::Database> database_;
-  std::unique_ptr<storage::MediaStore> media_;
-  EventBus events_;
-  index::TieredIndex index_;
-  std::unique_ptr<gallery::Gallery> gallery_;
-  PipelineMetrics metrics_;
+  testing::PipelineWorld world_{"second-pass"};
   std::unique_ptr<Pipeline> pipeline_;
   std::atomic<int> live_runs_{0}, second_runs_{0};
   std::uint64_t detected_ = 0;

@@ -64,10 +64,12 @@ TEST_F(FaceGalleryQueries, TheMigrationKeepsExistingRowsWithoutPhotosAndUnreview
   reviewed.reviewed = true;
   ASSERT_TRUE(db_->profiles().update(reviewed));
   db_.reset();
-  // The database as the version before left it. The flags' migration is the
-  // last (whatever its number after other branches' migrations).
+  // The database as version 5 left it: without the flags (migration 6) and
+  // what migration 7 adds.
   raw_exec(file(), "ALTER TABLE embeddings DROP COLUMN has_photo; ALTER TABLE profiles DROP COLUMN reviewed; "
-                   "PRAGMA user_version = " + std::to_string(latest_sqlite_schema_version() - 1));
+                   "DROP INDEX sightings_embedding_time; ALTER TABLE sightings DROP COLUMN embedding; "
+                   "ALTER TABLE sightings DROP COLUMN face_quality; DROP TABLE feedback; DROP TABLE negative_examples; "
+                   "PRAGMA user_version = 5");
   db_ = open_sqlite_database(file());
   EXPECT_EQ(db_->schema_version(), latest_sqlite_schema_version());
   const auto found = db_->profiles().find(ada.id);

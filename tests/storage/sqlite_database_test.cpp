@@ -173,6 +173,8 @@ TEST_F(SqliteTest, Migration5GivesOlderSightingsAnUnknownMarginAndNoCorrection) 
   raw_exec(file(),
            "ALTER TABLE sightings DROP COLUMN match_margin; ALTER TABLE sightings DROP COLUMN corrected_from; "
            "ALTER TABLE embeddings DROP COLUMN has_photo; ALTER TABLE profiles DROP COLUMN reviewed; "
+           "DROP INDEX sightings_embedding_time; ALTER TABLE sightings DROP COLUMN embedding; "
+           "ALTER TABLE sightings DROP COLUMN face_quality; DROP TABLE feedback; DROP TABLE negative_examples; "
            "PRAGMA user_version = 4");
   reopen();
   EXPECT_EQ(db_->schema_version(), latest_sqlite_schema_version());

@@ -343,6 +343,7 @@ std::shared_ptr<Router> make_api_router(ApiContext& context) {
   detail::add_user_routes(*router, context);
   detail::add_audit_routes(*router, context);
   detail::add_recognition_routes(*router, context);
+  detail::add_feedback_routes(*router, context);
   return router;
 }
 

@@ -18,6 +18,7 @@
 #include "domain/events.hpp"
 #include "domain/roles.hpp"
 #include "domain/settings.hpp"
+#include "gallery/feedback.hpp"
 #include "gallery/gallery.hpp"
 #include "server/api/audit.hpp"
 #include "server/api/auth.hpp"
@@ -50,7 +51,7 @@ class ApiContext {
   ApiContext(storage::Database& database_, storage::MediaStore& media_, AuthService& auth_, EventBus& events_,
              gallery::Gallery& gallery_, EnginePool& engines_, ApiOptions options_)
       : database(database_), media(media_), auth(auth_), events(events_), gallery(gallery_), engines(engines_),
-        options(std::move(options_)), audit(database_.audit()) {}
+        options(std::move(options_)), audit(database_.audit()), feedback(database_, media_, gallery_, events_) {}
 
   storage::Database& database;
   storage::MediaStore& media;
@@ -60,6 +61,7 @@ class ApiContext {
   EnginePool& engines;
   const ApiOptions options;
   AuditLog audit;  // every change is recorded here
+  gallery::FeedbackService feedback;  // feedback on sightings and its undo
   const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   LoginThrottle login_throttle{options.login_throttle};
   ApiLogger log_warning = [](const std::string& message, const nlohmann::json& fields) {
@@ -71,6 +73,8 @@ class ApiContext {
   CameraControl* cameras = nullptr;
   // The Prometheus text for /metrics; null: /metrics answers 503.
   std::function<std::string()> metrics_text;
+  // Counts each piece of feedback given (serve: the feedback_total series); may be empty.
+  std::function<void(FeedbackVerdict)> count_feedback;
 
   // The settings are read on every detection: cached here, written through.
   Settings settings() const;

@@ -2,8 +2,10 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <opencv2/core/mat.hpp>
 
 #include <functional>
+#include <span>
 #include <variant>
 #include <string>
 
@@ -58,6 +60,15 @@ nlohmann::json page_json(nlohmann::json items, std::uint64_t total, const storag
 
 // One page of sightings matching `filter` (page and per_page from the query).
 HttpResponse sightings_page(ApiContext& context, storage::SightingFilter filter, const HttpRequest& request);
+// Sightings as the API shows them: each with its profile's summary
+// ("profile", null when it is gone), the profiles looked up once each.
+nlohmann::json sightings_json(ApiContext& context, std::span<const Sighting> sightings);
+
+// The one photo of an identify-style request (the image as the body with its
+// content type, or multipart field "photo"), decoded within the API's
+// limits: 415 for another content type or format, 413 too large, 422
+// empty or undecodable.
+cv::Mat request_image(const ApiContext& context, HttpRequest& request);
 
 // Profiles near another as [{"profile": summary, "distance"}], nearest first.
 nlohmann::json similar_json(const std::vector<gallery::Identification>& similar);
@@ -73,5 +84,6 @@ void add_analytics_routes(Router& router, ApiContext& context);
 void add_user_routes(Router& router, ApiContext& context);
 void add_audit_routes(Router& router, ApiContext& context);
 void add_recognition_routes(Router& router, ApiContext& context);
+void add_feedback_routes(Router& router, ApiContext& context);
 
 }  // namespace safelynx::server::detail

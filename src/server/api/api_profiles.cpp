@@ -472,28 +472,8 @@ json candidate_json(const gallery::Identification& c) {
 // Each face's verdict: named (profile, distance, margin), uncertain (the
 // candidates, no name) or stranger.
 HttpResponse identify(ApiContext& context, HttpRequest& request) {
-  Photo photo{"image", {}};
-  const std::string type = media_type(request.header("content-type"));
-  if (type == "multipart/form-data") {
-    bool found = false;
-    for (MultipartPart& part : parse_multipart(request.header("content-type"), request.body))
-      if (part.name == "photo") {
-        photo.label = part.filename ? "photo (" + *part.filename + ")" : "photo";
-        photo.bytes = std::move(part.body);
-        found = true;
-        break;
-      }
-    if (!found) invalid_field("photo", "a multipart field 'photo' with an image is required");
-  } else if (type.starts_with("image/") || type == "application/octet-stream") {
-    photo.bytes = std::move(request.body);
-  } else {
-    throw ApiError(415, "unsupported_media_type",
-                   "send the image as the body with its content type (image/jpeg, image/png) or as multipart field "
-                   "'photo'; got '" + request.header("content-type") + "'");
-  }
-  if (photo.bytes.empty()) throw ApiError(422, "invalid_photo", "the image is empty");
+  const cv::Mat image = request_image(context, request);
   const Settings settings = context.settings();
-  const cv::Mat image = decode_photo(context, photo);
   json faces = json::array();
   const gallery::MatchRule rule = gallery::MatchRule::from(settings);
   for (const Face& face : context.engines.analyse(image, settings.detection.min_score)) {
@@ -514,6 +494,30 @@ HttpResponse identify(ApiContext& context, HttpRequest& request) {
 }
 
 }  // namespace
+
+cv::Mat request_image(const ApiContext& context, HttpRequest& request) {
+  Photo photo{"image", {}};
+  const std::string type = media_type(request.header("content-type"));
+  if (type == "multipart/form-data") {
+    bool found = false;
+    for (MultipartPart& part : parse_multipart(request.header("content-type"), request.body))
+      if (part.name == "photo") {
+        photo.label = part.filename ? "photo (" + *part.filename + ")" : "photo";
+        photo.bytes = std::move(part.body);
+        found = true;
+        break;
+      }
+    if (!found) invalid_field("photo", "a multipart field 'photo' with an image is required");
+  } else if (type.starts_with("image/") || type == "application/octet-stream") {
+    photo.bytes = std::move(request.body);
+  } else {
+    throw ApiError(415, "unsupported_media_type",
+                   "send the image as the body with its content type (image/jpeg, image/png) or as multipart field "
+                   "'photo'; got '" + request.header("content-type") + "'");
+  }
+  if (photo.bytes.empty()) throw ApiError(422, "invalid_photo", "the image is empty");
+  return decode_photo(context, photo);
+}
 
 void add_profile_routes(Router& router, ApiContext& api) {
   // Reads need Read; everything else, and export (every embedding in one

@@ -45,18 +45,22 @@ HttpResponse sightings_page(ApiContext& context, storage::SightingFilter filter,
   filter.to = query_time(request, "to");
   const storage::Page page = query_page(request, context.options);
   auto result = context.database.sightings().list(filter, page);
+  return ok(page_json(sightings_json(context, result.items), result.total, page));
+}
+
+json sightings_json(ApiContext& context, std::span<const Sighting> sightings) {
   // Each with its profile's summary, so a client needs no request per row;
   // a page names few distinct people, each looked up once.
   std::map<Uuid, json> profiles;
   json items = json::array();
-  for (const Sighting& s : result.items) {
+  for (const Sighting& s : sightings) {
     json item = to_json(s);
     auto known = profiles.find(s.profile_id);
     if (known == profiles.end()) known = profiles.emplace(s.profile_id, profile_summary(context, s.profile_id)).first;
     item["profile"] = known->second;
     items.push_back(std::move(item));
   }
-  return ok(page_json(std::move(items), result.total, page));
+  return items;
 }
 
 void add_sighting_routes(Router& router, ApiContext& context) {
@@ -77,9 +81,7 @@ void add_sighting_routes(Router& router, ApiContext& context) {
                const Uuid id = path_uuid(request, "sighting");
                auto sighting = context.database.sightings().find(id);
                if (!sighting) not_found("sighting", id.to_string());
-               json out = to_json(*sighting);
-               out["profile"] = profile_summary(context, sighting->profile_id);
-               return ok(out);
+               return ok(sightings_json(context, std::span(&*sighting, 1)).front());
              }));
   router.add("GET", "/api/v1/sightings/{id}/snapshot", authed_media(context, Permission::Read, [&context](HttpRequest& request, const Principal&) {
                const Uuid id = path_uuid(request, "sighting");

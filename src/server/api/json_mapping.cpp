@@ -164,6 +164,19 @@ json to_json(const Sighting& s) {
   };
 }
 
+json to_json(const Feedback& f) {
+  return {
+      {"id", f.id.to_string()},
+      {"sighting_id", f.sighting_id.to_string()},
+      {"verdict", std::string(to_string(f.verdict))},
+      {"profile_id", f.profile_id.to_string()},
+      {"previous_profile_id", f.previous_profile_id.to_string()},
+      {"added_to_gallery", f.added_to_gallery},
+      {"created_at", to_iso8601(f.created_at)},
+      {"undone_at", optional_time(f.undone_at)},
+  };
+}
+
 json to_json(const Recording& r) {
   const std::string id = r.id.to_string();
   return {

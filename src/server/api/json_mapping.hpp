@@ -24,6 +24,7 @@ nlohmann::json summary_json(const Profile& profile);
 nlohmann::json to_json(const Camera& camera);
 nlohmann::json to_json(const Sighting& sighting);
 nlohmann::json to_json(const Recording& recording);
+nlohmann::json to_json(const Feedback& feedback);
 nlohmann::json to_json(const Settings& settings);
 nlohmann::json to_json(const ApiToken& token);
 nlohmann::json to_json(const User& user);  // without the password hash
