@@ -38,6 +38,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { uiChecks } from "./ui-checks.mjs";
 import { mergeChecks } from "./merge-checks.mjs";
+import { reviewChecks } from "./review-checks.mjs";
 
 const webDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const repo = resolve(webDir, "..");
@@ -892,6 +893,11 @@ try {
   const rosePhoto = join(roseDir, readdirSync(roseDir).filter((f) => statSync(join(roseDir, f)).isFile()).sort()[0]);
   await mergeChecks({
     step, check, until, goto, settled, api, log, state, page, token, base, rosePhoto,
+    setActivePage: (p) => (activePage = p),
+  });
+  // Reviewing strangers, a profile's faces, correcting sightings, search by photo (review-checks.mjs).
+  await reviewChecks({
+    step, check, until, goto, api, a11y, shot, log, newContext, watchPage, state, page, token, base, testdata,
     setActivePage: (p) => (activePage = p),
   });
 } finally {

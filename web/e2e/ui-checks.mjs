@@ -332,7 +332,7 @@ export async function uiChecks(t) {
     }
 
     const recordings = await api("/api/v1/recordings?per_page=1");
-    const paths = ["/", "/live", "/profiles", "/timeline", "/heatmap", "/recordings", "/cameras", "/alerts", "/settings", "/users", "/audit"];
+    const paths = ["/", "/live", "/profiles", "/review", "/search", "/timeline", "/heatmap", "/recordings", "/cameras", "/alerts", "/settings", "/users", "/audit"];
     if (state.linId) paths.splice(3, 0, `/profiles/${state.linId}`);
     if (recordings.items[0]) paths.splice(paths.indexOf("/recordings") + 1, 0, `/recordings/${recordings.items[0].id}`);
     for (const path of paths) {

@@ -37,6 +37,7 @@ export interface Profile {
   created_at: string;
   updated_at: string;
   thumbnail_url: string | null;
+  reviewed?: boolean; // an unknown profile someone has looked at (the review queue shows the others)
   [key: string]: unknown;
 }
 
@@ -79,6 +80,42 @@ export interface Sighting {
   // Lists (GET /sightings, /profiles/{id}/sightings) name the profile too.
   profile?: Pick<Profile, "id" | "name" | "classification" | "thumbnail_url"> | null;
   [key: string]: unknown;
+}
+
+// GET /api/v1/profiles/{id}/faces: the stored faces that recognise a profile, best first.
+export interface Face {
+  id: number;
+  quality: number; // 0..1
+  created_at: string;
+  has_photo: boolean; // older faces were stored without their photo
+}
+export interface FaceList {
+  items: Face[];
+  total: number;
+  capacity: number;
+}
+
+// POST /api/v1/sightings/{id}/feedback: a person's correction of who a sighting is.
+export interface Feedback {
+  id: string | number;
+  sighting_id: string;
+  verdict: "is" | "is_not";
+  profile_id: string;
+  previous_profile_id: string;
+  added_to_gallery: boolean;
+  created_at: string;
+  undone_at: string | null;
+}
+
+// POST /api/v1/search/face: every sighting of the face in a photo.
+export interface FaceSearch {
+  face: { box: [number, number, number, number] };
+  radius: number;
+  searched: number;
+  total: number;
+  page?: number;
+  per_page?: number;
+  items: Sighting[];
 }
 
 export interface Camera {
@@ -242,9 +279,9 @@ async function request<T>(method: string, path: string, body?: BodyInit | object
 
 export const api = {
   get: <T>(path: string, query?: Query) => request<T>("GET", path, undefined, query),
-  post: <T>(path: string, body?: BodyInit | object) => request<T>("POST", path, body ?? {}),
+  post: <T>(path: string, body?: BodyInit | object, query?: Query) => request<T>("POST", path, body ?? {}, query),
   put: <T>(path: string, body: object) => request<T>("PUT", path, body),
-  del: (path: string) => request<void>("DELETE", path),
+  del: <T = void>(path: string) => request<T>("DELETE", path),
 };
 
 export function errorText(error: unknown): string {

@@ -4,6 +4,7 @@ import { api, setToken, token, whenUnauthorized } from "./api.js";
 import { h, profileName, replace } from "./dom.js";
 import { connectEvents, disconnectEvents, onConnection, onEvent } from "./events.js";
 import { addAlert, onNotificationsChanged, unreadCount } from "./notifications.js";
+import { onReviewCount } from "./review-queue.js";
 import { routes } from "./pages/index.js";
 import { match, mayLeave, navigate, startRouter, type Cleanup } from "./router.js";
 import { toast } from "./toast.js";
@@ -12,12 +13,14 @@ import { forgetUser, loadUser } from "./session.js";
 
 const app = document.getElementById("app")!;
 let cleanup: Cleanup | void;
-let shell: { main: HTMLElement; nav: HTMLElement; status: HTMLElement; badge: HTMLElement } | null = null;
+let shell: { main: HTMLElement; nav: HTMLElement; status: HTMLElement; badge: HTMLElement; stop: () => void } | null = null;
 
 const menu: Array<[string, string]> = [
   ["/", "Dashboard"],
   ["/live", "Live"],
   ["/profiles", "Profiles"],
+  ["/review", "Review"],
+  ["/search", "Search by photo"],
   ["/timeline", "Timeline"],
   ["/heatmap", "Heatmap"],
   ["/recordings", "Recordings"],
@@ -35,6 +38,7 @@ function signOut(expired: boolean): void {
   setToken(null);
   forgetUser();
   disconnectEvents();
+  shell?.stop();
   shell = null;
   const next = location.pathname === "/login" ? "/" : location.pathname + location.search;
   navigate("/login?" + new URLSearchParams({ next, ...(expired ? { expired: "1" } : {}) }).toString(), true);
@@ -47,10 +51,12 @@ whenUnauthorized(() => {
 function buildShell(): NonNullable<typeof shell> {
   const status = h("span", { class: "connection", "data-testid": "connection", title: "Live updates" });
   const badge = h("span", { class: "badge", "data-testid": "alert-badge", hidden: true });
+  const reviewBadge = h("span", { class: "badge badge-count", "data-testid": "review-badge", hidden: true });
+  const badges: Record<string, HTMLElement> = { "/alerts": badge, "/review": reviewBadge };
   const nav = h(
     "nav",
     { class: "nav", "aria-label": "Main" },
-    h("ul", {}, menu.map(([path, label]) => h("li", { "data-needs": menuNeeds[path] }, h("a", { href: path, "data-nav": path }, label, path === "/alerts" ? badge : null)))),
+    h("ul", {}, menu.map(([path, label]) => h("li", { "data-needs": menuNeeds[path] }, h("a", { href: path, "data-nav": path }, label, badges[path] ?? null)))),
   );
   const toggle = h("button", { type: "button", class: "nav-toggle", "aria-label": "Menu", "aria-expanded": "false" }, "☰");
   toggle.addEventListener("click", () => {
@@ -94,8 +100,13 @@ function buildShell(): NonNullable<typeof shell> {
   };
   onNotificationsChanged(showBadge);
   showBadge();
+  // Strangers waiting to be named: the number, and for screen readers what it counts.
+  const stop = onReviewCount((count) => {
+    replace(reviewBadge, h("span", { class: "visually-hidden" }, "strangers to review: "), String(count ?? 0));
+    reviewBadge.hidden = !count;
+  });
   void loadUser();
-  return { main, nav, status, badge };
+  return { main, nav, status, badge, stop };
 }
 
 // Alerts reach the user on every page, and so do corrections: a name shown
@@ -124,6 +135,7 @@ function render(): void {
   const path = location.pathname;
   const query = new URLSearchParams(location.search);
   if (path === "/login") {
+    shell?.stop();
     shell = null;
     disconnectEvents();
     document.title = "Sign in · Safelynx";

@@ -32,13 +32,15 @@ export function parsePhotoError(message: string): { index: number; name: string 
   return { index: Number(match[1]) - 1, name: match[2] ?? null, text: match[3] ?? message };
 }
 
-export function photoPicker(options: { id: string; label: string; hint?: string; onChange?: () => void }): PhotoPicker {
+// `single`: one photo at a time, a new pick replaces it (the search by photo).
+export function photoPicker(options: { id: string; label: string; hint?: string; single?: boolean; onChange?: () => void }): PhotoPicker {
   let chosen: Chosen[] = [];
+  const max = options.single ? 1 : MAX_PHOTOS;
   const input = h("input", {
     type: "file",
     id: options.id,
     name: "photo",
-    multiple: true,
+    multiple: !options.single,
     accept: "image/*",
     "aria-describedby": `${options.id}-hint ${options.id}-error`,
   });
@@ -90,8 +92,12 @@ export function photoPicker(options: { id: string; label: string; hint?: string;
     previews.hidden = chosen.length === 0;
   };
 
-  input.addEventListener("change", () => {
-    const added = [...(input.files ?? [])];
+  const add = (added: File[]) => {
+    if (options.single && added.length) {
+      for (const c of chosen) URL.revokeObjectURL(c.url);
+      chosen = [];
+      added = added.slice(0, 1);
+    }
     // A new pick adds to what is chosen (the same file twice counts once).
     const key = (f: File) => `${f.name}:${f.size}:${f.lastModified}`;
     const have = new Set(chosen.map((c) => key(c.file)));
@@ -103,16 +109,17 @@ export function photoPicker(options: { id: string; label: string; hint?: string;
       chosen.push({ file, url: URL.createObjectURL(file), error: "" });
     }
     let message = notImages.length ? `Not an image: ${notImages.map((f) => f.name).join(", ")}.` : "";
-    if (chosen.length > MAX_PHOTOS) {
-      for (const c of chosen.splice(MAX_PHOTOS)) URL.revokeObjectURL(c.url);
-      message = `At most ${MAX_PHOTOS} photos at a time; the first ${MAX_PHOTOS} are kept.`;
+    if (chosen.length > max) {
+      for (const c of chosen.splice(max)) URL.revokeObjectURL(c.url);
+      message = `At most ${max} photos at a time; the first ${max} are kept.`;
     }
     for (const c of chosen) c.error = "";
     error.textContent = message;
     syncInput();
     render();
     options.onChange?.();
-  });
+  };
+  input.addEventListener("change", () => add([...(input.files ?? [])]));
 
   render();
   const element = h(
@@ -124,6 +131,20 @@ export function photoPicker(options: { id: string; label: string; hint?: string;
     error,
     previews,
   );
+  // Photos dropped anywhere on the picker count as picked (the input is the
+  // keyboard's and screen reader's way, and says so).
+  element.addEventListener("dragover", (event) => {
+    if (!event.dataTransfer?.types.includes("Files") || input.disabled) return;
+    event.preventDefault();
+    element.classList.add("is-drop-target");
+  });
+  element.addEventListener("dragleave", () => element.classList.remove("is-drop-target"));
+  element.addEventListener("drop", (event) => {
+    element.classList.remove("is-drop-target");
+    if (!event.dataTransfer?.files.length || input.disabled) return;
+    event.preventDefault();
+    add([...event.dataTransfer.files]);
+  });
 
   return {
     element,

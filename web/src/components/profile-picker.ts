@@ -15,14 +15,22 @@ export interface ProfilePicker {
 
 let counter = 0;
 
-export function profilePicker(options: { id: string; label: string; onChange: (profile: ProfileSummary | null) => void }): ProfilePicker {
+export interface ProfilePickerOptions {
+  id: string;
+  label: string;
+  onChange: (profile: ProfileSummary | null) => void;
+  placeholder?: string;  // "Anyone" (a filter) unless said
+  exclude?: (profile: Profile) => boolean; // not offered (the person a face is being moved from)
+}
+
+export function profilePicker(options: ProfilePickerOptions): ProfilePicker {
   const listId = `${options.id}-list-${++counter}`;
   const input = h("input", {
     id: options.id,
     type: "text",
     role: "combobox",
     autocomplete: "off",
-    placeholder: "Anyone",
+    placeholder: options.placeholder ?? "Anyone",
     "aria-autocomplete": "list",
     "aria-expanded": "false",
     "aria-controls": listId,
@@ -72,7 +80,7 @@ export function profilePicker(options: { id: string; label: string; onChange: (p
       const page = await api.get<Page<Profile>>("/api/v1/profiles", { q: text, per_page: 8, sort: text ? "name" : "-last_seen" });
       // A stale answer (the text changed since) waits for the next one.
       if (number !== request || document.activeElement !== input || input.value.trim() !== text) return;
-      results = page.items;
+      results = page.items.filter((p) => !options.exclude?.(p));
       replace(
         list,
         results.length === 0

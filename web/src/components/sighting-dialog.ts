@@ -1,12 +1,14 @@
-// One sighting in detail: the whole frame, and the recording that shows it,
+// One sighting in detail: the whole frame, the recording that shows it,
 // played from the moment of the sighting (the server answers Range requests,
-// so the browser seeks without downloading the whole file).
-import { ApiError, api, errorText, withToken, type Recording, type Sighting } from "../api.js";
+// so the browser seeks without downloading the whole file), and the
+// correction of who it is (sighting-feedback.ts).
+import { ApiError, api, errorText, withToken, type Recording, type Sighting, type SightingDetail } from "../api.js";
 import { formatTime, h, profileName, replace } from "../dom.js";
 import { classificationPill } from "./classification.js";
 import { matchLabel } from "./match-strength.js";
 import { openModal } from "./modal-dialog.js";
 import type { ProfileSummary } from "./profile-lookup.js";
+import { sightingFeedback } from "./sighting-feedback.js";
 
 let counter = 0;
 
@@ -56,10 +58,22 @@ function correctionNote(sighting: Sighting): HTMLElement | null {
   return note;
 }
 
-// `profile`: null when it was deleted, undefined when it could not be loaded.
-export function openSightingDialog(container: Element, sighting: Sighting, profile: ProfileSummary | null | undefined, cameraName: string): void {
+// Who the dialog says the sighting is: `profile` null when it was deleted,
+// undefined when it could not be loaded.
+function whoName(sighting: Sighting, profile: ProfileSummary | null | undefined): string {
+  return profile ? profileName(profile) : profile === null ? "Deleted profile" : `Profile ${sighting.profile_id.slice(0, 8)}`;
+}
+
+// `onChanged`: the sighting was moved to another person (or back) from the dialog.
+export function openSightingDialog(
+  container: Element,
+  sighting: Sighting,
+  profile: ProfileSummary | null | undefined,
+  cameraName: string,
+  onChanged?: (sighting: SightingDetail) => void,
+): void {
   const id = `sighting-${++counter}`;
-  const name = profile ? profileName(profile) : profile === null ? "Deleted profile" : `Profile ${sighting.profile_id.slice(0, 8)}`;
+  const name = whoName(sighting, profile);
   const close = h("button", { type: "button", class: "button" }, "Close");
   const videoHost = h("div", { class: "sighting-video" }, h("p", { class: "muted" }, "Loading the recording…"));
   let video: HTMLVideoElement | null = null;
@@ -72,26 +86,39 @@ export function openSightingDialog(container: Element, sighting: Sighting, profi
   }
 
   const offset = sighting.recording_offset_s;
+  const profileLink = h("span");
   const links = h(
     "p",
     { class: "sighting-links" },
-    profile !== null ? h("a", { href: `/profiles/${sighting.profile_id}`, class: "button button-small" }, "Open profile") : null,
+    profileLink,
     sighting.recording_id
       ? h("a", { href: `/recordings/${sighting.recording_id}` + (offset !== null ? `?t=${offset.toFixed(1)}` : ""), class: "button button-small" }, "Open recording")
       : null,
   );
+  const title = h("h2", { id: `${id}-title` });
+  const showWho = (p: ProfileSummary | null | undefined, profileId: string) => {
+    replace(title, whoName(sighting, p), " ", p ? classificationPill(p.classification) : null);
+    replace(profileLink, p !== null ? h("a", { href: `/profiles/${profileId}`, class: "button button-small" }, "Open profile") : null);
+  };
+  showWho(profile, sighting.profile_id);
+  const feedback = sightingFeedback(sighting, profile, (moved) => {
+    showWho(moved.profile, moved.profile_id);
+    onChanged?.(moved);
+  });
 
   const dialog = h(
     "dialog",
     { class: "sighting-dialog", "aria-labelledby": `${id}-title`, "data-testid": "sighting-dialog" },
-    h("div", { class: "dialog-header" }, h("h2", { id: `${id}-title` }, name, " ", profile ? classificationPill(profile.classification) : null), close),
+    h("div", { class: "dialog-header" }, title, close),
     h("p", { class: "muted" }, h("time", { datetime: sighting.time }, formatTime(sighting.time)), ` · ${cameraName} · `, matchLabel(sighting.distance)),
     correctionNote(sighting),
     h("div", { class: "sighting-media" }, h("figure", {}, frame, h("figcaption", { class: "muted" }, "Frame")), h("figure", {}, videoHost, h("figcaption", { class: "muted" }, "Recording"))),
+    feedback.element,
     links,
   );
   const modal = openModal(dialog, container, () => {
     if (video) stopVideo(video);
+    feedback.dispose();
   });
   close.addEventListener("click", () => modal.close());
   close.focus();

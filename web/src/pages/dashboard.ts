@@ -277,7 +277,7 @@ export function dashboardPage({ root }: PageContext): Cleanup {
 
   function item(s: Sighting, p: ProfileSummary | null | undefined): HTMLElement {
     const camera = cameraName(s.camera_id);
-    return sightingItem(s, p, camera, () => openSightingDialog(root, s, p, camera));
+    return sightingItem(s, p, camera, () => openSightingDialog(root, s, p, camera, () => void loadRecent()));
   }
 
   // The container stays in place (and visible) whether it lists sightings or says there are none.

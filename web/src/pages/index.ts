@@ -8,6 +8,8 @@ import { livePage } from "./live.js";
 import { profilePage } from "./profile.js";
 import { profilesPage } from "./profiles.js";
 import { recordingsPage } from "./recordings.js";
+import { reviewPage } from "./review.js";
+import { searchPage } from "./search.js";
 import { settingsPage } from "./settings.js";
 import { timelinePage } from "./timeline.js";
 import { usersPage } from "./users.js";
@@ -18,6 +20,8 @@ export const routes: Route[] = [
   { pattern: "/live", title: "Live", page: livePage },
   { pattern: "/profiles", title: "Profiles", page: profilesPage },
   { pattern: "/profiles/:id", title: "Profile", page: profilePage },
+  { pattern: "/review", title: "Review strangers", page: reviewPage },
+  { pattern: "/search", title: "Search by photo", page: searchPage },
   { pattern: "/timeline", title: "Timeline", page: timelinePage },
   { pattern: "/heatmap", title: "Heatmap", page: heatmapPage },
   { pattern: "/recordings", title: "Recordings", page: recordingsPage },

@@ -1,8 +1,8 @@
 // /profiles/:id: one person. Header with photo, name and classification,
 // quick Flag / Trust, the edit form (with a notice instead of a silent
 // overwrite when the profile changes elsewhere while the user edits), adding
-// photos, deleting, the facts, similar profiles (to merge) and the sighting
-// history (paged, live).
+// photos, deleting, the facts, the faces it is recognised by, similar
+// profiles (to merge) and the sighting history (paged, live).
 import { ApiError, api, errorText, type Classification, type Page, type Profile, type Sighting } from "../api.js";
 import { formatRelative, formatTime, h, profileName, replace } from "../dom.js";
 import { onEvent } from "../events.js";
@@ -13,11 +13,13 @@ import { loadCameraNames, type CameraNames } from "../components/camera-names.js
 import { classificationLabel, classificationPill, classificationSelect } from "../components/classification.js";
 import { confirmDialog, confirmLeave } from "../components/confirm-dialog.js";
 import { fieldMessage, fieldOfError, parseTags } from "../components/enrol-dialog.js";
+import { faceGallery } from "../components/face-gallery.js";
 import { faceThumb } from "../components/face-thumb.js";
 import { matchLabel } from "../components/match-strength.js";
 import { openLightbox } from "../components/lightbox.js";
 import { pageParam, pagerSlot } from "../components/pager.js";
 import { photoPicker } from "../components/photo-picker.js";
+import { openSightingDialog } from "../components/sighting-dialog.js";
 import { similarProfiles } from "../components/similar-profiles.js";
 
 const PER_PAGE = 20;
@@ -55,8 +57,9 @@ function profileFacts(p: Profile): HTMLElement[] {
 }
 
 // One sighting of `profile` (null before it has loaded) on `camera`; its full
-// frame opens in a lightbox over `container`.
-function sightingItem(s: Sighting, camera: string, profile: Profile | null, container: HTMLElement, fresh: boolean): HTMLElement {
+// frame opens in a lightbox over `container`, its details (and the
+// correction of who it is) with `open`.
+function sightingItem(s: Sighting, camera: string, profile: Profile | null, container: HTMLElement, fresh: boolean, open: () => void): HTMLElement {
   const who = profile ? profileName(profile) : "Sighting";
   const snapshot = faceThumb(s.snapshot_url, profile?.name ?? "?", "small", s.snapshot_url ? `Face seen on ${camera}` : "");
   return h(
@@ -73,6 +76,7 @@ function sightingItem(s: Sighting, camera: string, profile: Profile | null, cont
     h(
       "div",
       { class: "sighting-actions" },
+      h("button", { type: "button", class: "button button-small", "data-testid": "sighting-open", onclick: () => open() }, "Details"),
       s.frame_url
         ? h(
             "button",
@@ -179,6 +183,9 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
       void similar.load();
     }
   });
+
+  // The faces it is recognised by; a removal changes the facts' count.
+  const faces = faceGallery(root, id, () => (profile ? profileName(profile) : "this person"), () => refreshFacts());
 
   // Add photos
   const photos = photoPicker({
@@ -393,6 +400,7 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
       if (!active) return;
       photos.clear();
       showProfile(result.profile);
+      void faces.load();
       const skipped = files.length - result.added;
       toast(
         (result.added === files.length
@@ -413,7 +421,12 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
   });
 
   function item(s: Sighting, names: CameraNames, fresh = false): HTMLElement {
-    return sightingItem(s, names.name(s.camera_id), profile, root, fresh);
+    const camera = names.name(s.camera_id);
+    // A sighting moved to someone else leaves this history.
+    return sightingItem(s, camera, profile, root, fresh, () => openSightingDialog(root, s, profile, camera, () => {
+      void loadHistory();
+      refreshFacts();
+    }));
   }
 
   async function loadHistory(): Promise<void> {
@@ -473,6 +486,8 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
         const p = payload.profile as Profile | undefined;
         if (!p || p.id !== id || saving) return;
         showProfile(p);
+        // A sighting or a correction added a face, or one was removed elsewhere.
+        if (faces.count() !== null && faces.count() !== p.embedding_count) void faces.load();
         const remote = valuesOf(p);
         if (!dirty()) fillForm(remote);
         else if (baseline && same(remote, baseline)) {
@@ -523,7 +538,7 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
           "div",
           { class: "profile-columns" },
           form,
-          h("div", { class: "profile-side" }, h("section", { class: "card", "aria-labelledby": "facts-title" }, h("h2", { id: "facts-title" }, "Facts"), facts), similar.element, photosForm),
+          h("div", { class: "profile-side" }, h("section", { class: "card", "aria-labelledby": "facts-title" }, h("h2", { id: "facts-title" }, "Facts"), facts), faces.element, similar.element, photosForm),
         ),
         h(
           "section",
@@ -534,6 +549,7 @@ export function profilePage({ root, params, query }: PageContext): Cleanup {
         ),
       );
       void loadHistory();
+      void faces.load();
       void similar.load();
     } catch (error) {
       if (!active) return;

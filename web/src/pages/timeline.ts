@@ -182,7 +182,7 @@ export function timelinePage({ root, query }: PageContext): Cleanup {
 
   function entry(s: Sighting, profile: ProfileSummary | null | undefined, fresh = false): HTMLElement {
     const camera = cameras?.name(s.camera_id) ?? "";
-    return timelineEntry(s, profile, camera, () => openSightingDialog(root, s, profile, camera), fresh);
+    return timelineEntry(s, profile, camera, () => openSightingDialog(root, s, profile, camera, () => void loadList()), fresh);
   }
 
   async function profilesFor(items: Sighting[]): Promise<Map<string, ProfileSummary | null | undefined>> {
