@@ -65,7 +65,7 @@ TEST_F(UsersApi, AViewerReadsEverythingButChangesNothing) {
   HttpClient viewer = login("vera");
   for (const char* path : {"/api/v1/profiles", "/api/v1/cameras", "/api/v1/sightings", "/api/v1/recordings",
                            "/api/v1/settings", "/api/v1/analytics/dashboard", "/api/v1/analytics/storage",
-                           "/api/v1/auth/tokens", "/api/v1/users/me", "/metrics"})
+                           "/api/v1/auth/tokens", "/api/v1/users/me", "/api/v1/feedback", "/metrics"})
     EXPECT_EQ(viewer.get(path).status, 200) << path;
   const json me = parse(viewer.get("/api/v1/users/me"));
   EXPECT_EQ(me["username"], "vera");
@@ -77,6 +77,9 @@ TEST_F(UsersApi, AViewerReadsEverythingButChangesNothing) {
       {"POST", "/api/v1/identify"},        {"POST", "/api/v1/cameras"},
       {"DELETE", "/api/v1/cameras/00000000-0000-4000-8000-000000000000"},
       {"PUT", "/api/v1/profiles/00000000-0000-4000-8000-000000000000"},
+      {"DELETE", "/api/v1/profiles/00000000-0000-4000-8000-000000000000/faces/1"},
+      {"POST", "/api/v1/sightings/00000000-0000-4000-8000-000000000000/feedback"},
+      {"DELETE", "/api/v1/feedback/00000000-0000-4000-8000-000000000000"},
   };
   for (const auto& [method, path] : operator_only)
     expect_forbidden(viewer.request(method, path, "{}", "application/json"), "operator", method + " " + path);
